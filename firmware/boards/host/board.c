@@ -1,0 +1,37 @@
+/*
+ * board.c - the host (Linux) "board": the same application and engine code built for the
+ * development machine, for host tests and desktop tools. Console on stdin/stdout; no work
+ * counter (host timing is not what ValveNet measures).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "firmware/boards/board.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void board_init(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
+const char *board_name(void) { return "host"; }
+
+uint32_t board_core_clock_hz(void) { return 0u; }
+
+void board_uart_write(const uint8_t *data, size_t len) {
+  fwrite(data, 1u, len, stdout);
+  fflush(stdout);
+}
+
+bool board_uart_read_byte(uint8_t *byte) {
+  int c = getchar();
+  if (c == EOF) {
+    exit(0); /* end of input ends the host console, like a closed UART */
+  }
+  *byte = (uint8_t)c;
+  return true;
+}
+
+board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
+
+uint32_t board_counter_read(void) { return 0u; }
+
+void board_exit(int code) { exit(code); }

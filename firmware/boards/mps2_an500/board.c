@@ -1,0 +1,116 @@
+/*
+ * board.c - QEMU mps2-an500 (ARM AN500: Cortex-M7 on the MPS2 FPGA board).
+ *
+ * Console: CMSDK APB UART0 at 0x40004000. Counter: SysTick. Under QEMU with
+ * `-icount shift=0` one virtual nanosecond is one executed instruction and SysTick runs
+ * from the 25 MHz reference clock, so one tick is exactly 40 instructions: the counter
+ * below reports instructions. SysTick is only 24 bits wide, so its wrap interrupt
+ * extends it into a 32-bit count.
+ * Exit: ARM semihosting SYS_EXIT_EXTENDED carries the exit code to QEMU's exit status.
+ */
+#include "firmware/boards/board.h"
+
+#include "firmware/boards/common/startup.h"
+
+/* CMSDK APB UART (ARM DDI 0479C, 4.3): DATA, STATE, CTRL, INTSTATUS, BAUDDIV. */
+#define UART0_BASE 0x40004000u
+#define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00u))
+#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04u))
+#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08u))
+#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
+#define UART_STATE_TXFULL (1u << 0)
+#define UART_STATE_RXFULL (1u << 1)
+#define UART_CTRL_TXEN (1u << 0)
+#define UART_CTRL_RXEN (1u << 1)
+
+/* SysTick (ARMv7-M ARM B3.3): CSR, RVR, CVR. CLKSOURCE=1 selects the processor clock,
+ * 25 MHz on the AN500 (QEMU's external reference clock is 1 MHz: too coarse). */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR_ENABLE (1u << 0)
+#define SYST_CSR_TICKINT (1u << 1)
+#define SYST_CSR_CLKSOURCE (1u << 2)
+#define SYST_RELOAD 0x00FFFFFFu
+#define INSTRUCTIONS_PER_TICK 40u
+
+#define CORE_CLOCK_HZ 25000000u /* the AN500's FPGA clock as QEMU models it */
+
+static volatile uint32_t systick_wraps;
+
+void SysTick_Handler(void) { systick_wraps++; }
+
+void board_init(void) {
+  UART_BAUDDIV = CORE_CLOCK_HZ / 115200u;
+  UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
+
+  systick_wraps = 0u;
+  SYST_RVR = SYST_RELOAD;
+  SYST_CVR = 0u;
+  SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
+}
+
+const char *board_name(void) { return "mps2_an500"; }
+
+uint32_t board_core_clock_hz(void) { return CORE_CLOCK_HZ; }
+
+void board_uart_write(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    while (UART_STATE & UART_STATE_TXFULL) {
+    }
+    UART_DATA = data[i];
+  }
+}
+
+bool board_uart_read_byte(uint8_t *byte) {
+  if (!(UART_STATE & UART_STATE_RXFULL)) {
+    return false;
+  }
+  *byte = (uint8_t)UART_DATA;
+  return true;
+}
+
+board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_INSTRUCTIONS; }
+
+uint32_t board_counter_read(void) {
+  uint32_t wraps;
+  uint32_t current;
+  do {
+    wraps = systick_wraps;
+    current = SYST_CVR;
+  } while (wraps != systick_wraps);
+  uint32_t ticks = (wraps << 24) + (SYST_RELOAD - current);
+  return ticks * INSTRUCTIONS_PER_TICK;
+}
+
+/* ARM semihosting (IHI 0072): SYS_EXIT_EXTENDED (0x20) takes a block of
+ * {ADP_Stopped_ApplicationExit, code}, so the emulator exits with `code`. */
+void board_exit(int code) {
+  uint32_t block[2] = {0x20026u, (uint32_t)code};
+  register uint32_t r0 __asm("r0") = 0x20u;
+  register uint32_t *r1 __asm("r1") = block;
+  __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  for (;;) {
+  }
+}
+
+/* Vector table: initial stack pointer, then the ARMv7-M system exceptions. The
+ * AN500's external interrupts are not used by ValveNet. */
+extern uint32_t __stack_top__;
+void Reset_Handler(void) { startup_run(); }
+
+__attribute__((used, section(".isr_vector"))) static void (*const vector_table[16])(void) = {
+    (void (*)(void))(&__stack_top__),
+    Reset_Handler,
+    startup_default_handler, /* NMI */
+    startup_default_handler, /* HardFault */
+    startup_default_handler, /* MemManage */
+    startup_default_handler, /* BusFault */
+    startup_default_handler, /* UsageFault */
+    0, 0, 0, 0,
+    startup_default_handler, /* SVCall */
+    startup_default_handler, /* DebugMonitor */
+    0,
+    startup_default_handler, /* PendSV */
+    SysTick_Handler,
+};
