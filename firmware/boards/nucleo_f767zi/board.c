@@ -1,0 +1,394 @@
+/*
+ * board.c - NUCLEO-F767ZI (STM32F767ZI, Cortex-M7 r1p0 with 16 KB I- and D-cache).
+ *
+ * Clock: 216 MHz SYSCLK from the PLL, fed by the ST-LINK's 8 MHz MCO on OSC_IN (HSE
+ * bypass; the board fits no crystal for HSE by default), with the regulator in
+ * over-drive. If any step of that bring-up times out, the board stays on the 16 MHz
+ * HSI RC oscillator and says so through board_core_clock_hz().
+ * Console: USART3 on PD8 (TX) / PD9 (RX), which the board routes to the ST-LINK's
+ * virtual COM port, at 921600 baud 8N1.
+ * Counter: DWT CYCCNT, core clock cycles, when it actually runs (Renode's DWT is a
+ * stub that reads 0, so the firmware is told BOARD_COUNTER_NONE there).
+ * Exit: a system reset, after the last byte has left the UART.
+ *
+ * Register and bit names are RM0410's (STM32F76xxx reference manual) and the ARMv7-M
+ * ARM's; see stm32f767_regs.h.
+ */
+#include "firmware/boards/board.h"
+
+#include "firmware/boards/common/startup.h"
+#include "firmware/boards/nucleo_f767zi/stm32f767_regs.h"
+
+#define HSI_HZ 16000000u   /* RM0410 5.2.2: HSI RC, factory trimmed to 1% at 25 C */
+#define HSE_HZ 8000000u    /* ST-LINK MCO, from the ST-LINK's own 8 MHz crystal */
+#define PLL_M 4u           /* VCO input 8 MHz / 4 = 2 MHz (RM0410: 1..2 MHz, 2 limits jitter) */
+#define PLL_N 216u         /* VCO output 2 MHz * 216 = 432 MHz (RM0410: 100..432 MHz) */
+#define PLL_P 2u           /* SYSCLK 432 MHz / 2 = 216 MHz, the part's maximum */
+#define PLL_Q 9u           /* 48 MHz domain (USB, SDMMC, RNG) 432 MHz / 9 = 48 MHz */
+#define PLL_SYSCLK_HZ (HSE_HZ / PLL_M * PLL_N / PLL_P)
+#define PLL_PCLK1_HZ (PLL_SYSCLK_HZ / 4u) /* APB1 /4: 54 MHz, its maximum */
+#define FLASH_WAIT_STATES 7u /* RM0410 3.3.2 Table 7, 2.7-3.6 V: 7 WS for 210 < HCLK <= 216 */
+#define CONSOLE_BAUD 921600u
+
+/* Bound on every poll of a hardware flag. An iteration is a peripheral read plus a
+ * compare and branch, >= 4 core cycles, so this is >= 0.5 s at 16 MHz (HSE, PLL and
+ * over-drive settle in well under 100 ms) and >= 37 ms at 216 MHz (a UART byte takes
+ * 11 us). Reaching it means broken hardware or clocks, never a slow one. */
+#define POLL_LIMIT 2000000u
+
+_Static_assert(PLL_SYSCLK_HZ == 216000000u, "PLL settings must give 216 MHz");
+_Static_assert(HSE_HZ / PLL_M * PLL_N / PLL_Q == 48000000u, "PLLQ must give 48 MHz");
+
+static uint32_t core_clock_hz = HSI_HZ; /* the reset clock until board_init() changes it */
+static uint32_t console_clock_hz = HSI_HZ;
+static bool console_dead;
+static board_counter_unit_t counter_unit = BOARD_COUNTER_NONE;
+
+static inline void dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
+static inline void isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
+
+/* Polls until (reg & mask) == want; false if that never happens within POLL_LIMIT. */
+static bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
+  for (uint32_t i = 0; i < POLL_LIMIT; ++i) {
+    if ((*reg & mask) == want) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static inline bool wait_set(volatile uint32_t *reg, uint32_t mask) {
+  return wait_bits(reg, mask, mask);
+}
+
+static inline bool wait_clear(volatile uint32_t *reg, uint32_t mask) {
+  return wait_bits(reg, mask, 0u);
+}
+
+/* Enables a peripheral clock. The read back (plus DSB) is the short delay ST asks for
+ * between an RCC_xxxENR write and the first access to that peripheral's registers
+ * ("delay after an RCC peripheral clock enabling"; ST's HAL reads back the same way). */
+static void clock_enable(volatile uint32_t *enr, uint32_t bit) {
+  *enr |= bit;
+  (void)*enr;
+  dsb();
+}
+
+/* Returns the clock tree to its reset shape: SYSCLK from HSI, no bus prescalers, zero
+ * flash wait states, over-drive, PLL and HSE off. It runs before the 216 MHz set-up
+ * (a bootloader or debugger script may have left the PLL running, and PLLCFGR and
+ * VOS may only change with the PLL off) and as the fallback when a set-up step fails.
+ * Needs the PWR clock. Returns false if the switch back to HSI is not confirmed. */
+static bool clock_use_hsi(void) {
+  RCC_CR |= RCC_CR_HSION; /* RCC_CR HSION: on by default, but make sure */
+  if (!wait_set(&RCC_CR, RCC_CR_HSIRDY)) {
+    return false;
+  }
+  RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_Msk) | RCC_CFGR_SW_HSI; /* RCC_CFGR SW = HSI */
+  if (!wait_bits(&RCC_CFGR, RCC_CFGR_SWS_Msk, RCC_CFGR_SWS_HSI)) {
+    return false;
+  }
+  /* RCC_CFGR HPRE/PPRE1/PPRE2 = /1: 16 MHz is within every bus limit. */
+  RCC_CFGR &= ~(RCC_CFGR_HPRE_Msk | RCC_CFGR_PPRE1_Msk | RCC_CFGR_PPRE2_Msk);
+  /* RM0410 3.3.2: wait states may only drop after the clock has; 0 WS up to 30 MHz. */
+  FLASH_ACR = (FLASH_ACR & ~FLASH_ACR_LATENCY_Msk) | FLASH_ACR_LATENCY(0u);
+
+  /* RM0410 4.1.4, leaving over-drive (with HSI as SYSCLK): PWR_CR1 ODSWEN off first,
+   * which switches the regulator back to normal mode, then ODEN off. */
+  PWR_CR1 &= ~PWR_CR1_ODSWEN;
+  (void)wait_clear(&PWR_CSR1, PWR_CSR1_ODSWRDY);
+  PWR_CR1 &= ~PWR_CR1_ODEN;
+  (void)wait_clear(&PWR_CSR1, PWR_CSR1_ODRDY);
+
+  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON); /* RCC_CR PLLON, HSEON off */
+  (void)wait_clear(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_HSERDY);
+  RCC_CR &= ~RCC_CR_HSEBYP; /* RCC_CR HSEBYP is only writable with the HSE off */
+  return true;
+}
+
+/* Brings SYSCLK to 216 MHz, RM0410 4.1.4 "Entering Over-drive mode" step by step. The
+ * core keeps running on HSI until the final switch, so a false return (a step timed
+ * out) leaves the tree in a state clock_use_hsi() can undo. */
+static bool clock_use_pll_216mhz(void) {
+  /* PWR_CR1 VOS = scale 1 (also its reset value): required above 180 MHz. VOS only
+   * changes with the PLL off, and takes effect when the PLL starts. */
+  PWR_CR1 = (PWR_CR1 & ~PWR_CR1_VOS_Msk) | PWR_CR1_VOS_SCALE1;
+
+  /* HSE in bypass mode: the ST-LINK drives a clock, not a crystal, into OSC_IN.
+   * RCC_CR HSEBYP must be set before HSEON; then wait for RCC_CR HSERDY. */
+  RCC_CR |= RCC_CR_HSEBYP;
+  RCC_CR |= RCC_CR_HSEON;
+  if (!wait_set(&RCC_CR, RCC_CR_HSERDY)) {
+    return false;
+  }
+
+  /* Step 2: RCC_PLLCFGR PLLM=4, PLLN=216, PLLP=2 (00), PLLQ=9, PLLSRC=HSE, keeping
+   * PLLR (DSI only) at its value (reset: 2; 0 and 1 are invalid). Then RCC_CR PLLON. */
+  RCC_PLLCFGR = (RCC_PLLCFGR & RCC_PLLCFGR_PLLR_Msk) | RCC_PLLCFGR_PLLM(PLL_M) |
+                RCC_PLLCFGR_PLLN(PLL_N) | RCC_PLLCFGR_PLLP_DIV2 | RCC_PLLCFGR_PLLSRC_HSE |
+                RCC_PLLCFGR_PLLQ(PLL_Q);
+  RCC_CR |= RCC_CR_PLLON;
+  /* Step 7's wait for lock (RCC_CR PLLRDY), done early: the PLL's failure is then
+   * found before the regulator is touched. RM0410 lets the lock overlap steps 3-6. */
+  if (!wait_set(&RCC_CR, RCC_CR_PLLRDY)) {
+    return false;
+  }
+
+  /* Steps 3-5: PWR_CR1 ODEN, wait PWR_CSR1 ODRDY; then PWR_CR1 ODSWEN, which stalls
+   * the core while the regulator switches, wait PWR_CSR1 ODSWRDY. */
+  PWR_CR1 |= PWR_CR1_ODEN;
+  if (!wait_set(&PWR_CSR1, PWR_CSR1_ODRDY)) {
+    return false;
+  }
+  PWR_CR1 |= PWR_CR1_ODSWEN;
+  if (!wait_set(&PWR_CSR1, PWR_CSR1_ODSWRDY)) {
+    return false;
+  }
+
+  /* Step 6, flash: RM0410 3.3.2 "increasing the CPU frequency": FLASH_ACR LATENCY =
+   * 7 WS first, read it back, only then raise the clock. ARTEN/PRFTEN serve fetches
+   * through the ITCM flash interface (0x00200000); this image runs from AXIM
+   * (0x08000000), where the L1 I-cache does that job, but they cost nothing. */
+  FLASH_ACR = FLASH_ACR_LATENCY(FLASH_WAIT_STATES) | FLASH_ACR_PRFTEN | FLASH_ACR_ARTEN;
+  if ((FLASH_ACR & FLASH_ACR_LATENCY_Msk) != FLASH_ACR_LATENCY(FLASH_WAIT_STATES)) {
+    return false;
+  }
+
+  /* Step 6, buses: RCC_CFGR HPRE /1 (HCLK 216 MHz), PPRE1 /4 (APB1 54 MHz, max 54),
+   * PPRE2 /2 (APB2 108 MHz, max 108), set while still on HSI so no bus ever runs
+   * above its limit. */
+  RCC_CFGR = (RCC_CFGR & ~(RCC_CFGR_HPRE_Msk | RCC_CFGR_PPRE1_Msk | RCC_CFGR_PPRE2_Msk)) |
+             RCC_CFGR_HPRE_DIV1 | RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2;
+
+  /* Step 8: RCC_CFGR SW = PLL, confirmed by RCC_CFGR SWS. */
+  RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_Msk) | RCC_CFGR_SW_PLL;
+  return wait_bits(&RCC_CFGR, RCC_CFGR_SWS_Msk, RCC_CFGR_SWS_PLL);
+}
+
+/* Sets core_clock_hz and console_clock_hz to the clocks really in use. */
+static void clock_init(void) {
+  /* RCC_APB1ENR PWREN: the PWR registers need their clock. It is the one peripheral
+   * clock on during the over-drive switch; RM0410 4.1.4 wants the others enabled only
+   * once over-drive is active, so the console is brought up after this. */
+  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_PWREN);
+
+  if (clock_use_hsi() && clock_use_pll_216mhz()) {
+    core_clock_hz = PLL_SYSCLK_HZ;
+    console_clock_hz = PLL_PCLK1_HZ;
+    return;
+  }
+  (void)clock_use_hsi();
+  core_clock_hz = HSI_HZ;
+  console_clock_hz = HSI_HZ; /* clock_use_hsi() leaves APB1 undivided */
+}
+
+/* L1 I-cache on: invalidate all (ICIALLU), then CCR IC, each fenced by DSB/ISB so no
+ * fetch sees a stale line or the old CCR (ARMv7-M ARM and Cortex-M7 TRM, cache
+ * maintenance operations). */
+static void icache_enable(void) {
+  if (SCB_CCR & SCB_CCR_IC) {
+    return;
+  }
+  dsb();
+  isb();
+  SCB_ICIALLU = 0u;
+  dsb();
+  isb();
+  SCB_CCR |= SCB_CCR_IC;
+  dsb();
+  isb();
+}
+
+/* L1 D-cache on. Its contents are random after reset, so every line is invalidated
+ * by set/way first: CSSELR selects the L1 data cache, CCSIDR gives its geometry, and
+ * DCISW takes the way in bits [31:32-A] and the set in bits [L+S-1:L] (A = log2
+ * ways, L = log2 line bytes). Skipped if already on: invalidating would drop dirty
+ * lines. */
+static void dcache_enable(void) {
+  if (SCB_CCR & SCB_CCR_DC) {
+    return;
+  }
+  SCB_CSSELR = SCB_CSSELR_LEVEL1_DATA;
+  dsb();
+  uint32_t ccsidr = SCB_CCSIDR;
+  uint32_t sets = SCB_CCSIDR_NUMSETS(ccsidr) + 1u;
+  uint32_t ways = SCB_CCSIDR_ASSOCIATIVITY(ccsidr) + 1u;
+  uint32_t set_shift = SCB_CCSIDR_LINESIZE(ccsidr) + 4u; /* log2(words)-2 -> log2 bytes */
+  uint32_t way_shift = (ways > 1u) ? (uint32_t)__builtin_clz(ways - 1u) : 0u;
+  for (uint32_t way = 0; way < ways; ++way) {
+    for (uint32_t set = 0; set < sets; ++set) {
+      SCB_DCISW = (way << way_shift) | (set << set_shift);
+    }
+  }
+  dsb();
+  SCB_CCR |= SCB_CCR_DC;
+  dsb();
+  isb();
+}
+
+/* USART3 divisor. With 16x oversampling (OVER8=0) a bit lasts BRR kernel clocks; with
+ * OVER8=1 it lasts 8 * BRR[15:4] + BRR[2:0] (RM0410 "USART baud rate generation":
+ * BRR[2:0] = USARTDIV[3:0] >> 1, so USARTDIV's bit 0 is dropped), a whole number of
+ * clocks, so OVER8=1 can never beat OVER8=0's error: it only allows divisors 8..15.
+ * From APB1 at 54 MHz: 54e6 / 921600 = 58.59 -> 59, 915254 baud, -0.69 %
+ * (OVER8=1 with ST's rounding, USARTDIV 117, would give 58: 931034 baud, +1.02 %).
+ * HSI fallback, 16 MHz: 17.36 -> 17, 941176 baud, +2.12 %: inside the receiver's
+ * 3.41 % tolerance (RM0410, 16x oversampling, BRR[3:0] != 0), but with little margin
+ * left for the ST-LINK's own baud error. */
+static inline uint32_t usart_brr(uint32_t clock_hz, uint32_t baud) {
+  return (clock_hz + baud / 2u) / baud;
+}
+
+/* USART3 on PD8 (TX) / PD9 (RX), AF7, 8N1, polled: no interrupts, no DMA. */
+static void console_init(uint32_t clock_hz) {
+  clock_enable(&RCC_AHB1ENR, RCC_AHB1ENR_GPIODEN);  /* RCC_AHB1ENR GPIODEN */
+  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_USART3EN); /* RCC_APB1ENR USART3EN */
+  /* RCC_DCKCFGR2 USART3SEL = PCLK1 (its reset value): the divisor assumes it. */
+  RCC_DCKCFGR2 = (RCC_DCKCFGR2 & ~RCC_DCKCFGR2_USART3SEL_Msk) | RCC_DCKCFGR2_USART3SEL_PCLK1;
+
+  /* GPIOD: AFRH AFR8/AFR9 = AF7 (USART3) before MODER hands the pins to the AF, so
+   * they never drive another function; push-pull TX; high speed; pull-up on RX so a
+   * disconnected line idles high instead of reading noise as start bits. */
+  GPIOD_AFRH = (GPIOD_AFRH & ~(GPIO_AFRH_Msk(8u) | GPIO_AFRH_Msk(9u))) |
+               GPIO_AFRH_AF(8u, 7u) | GPIO_AFRH_AF(9u, 7u);
+  GPIOD_OTYPER &= ~GPIO_OTYPER_OD(8u);
+  GPIOD_OSPEEDR = (GPIOD_OSPEEDR & ~(GPIO_OSPEEDR_Msk(8u) | GPIO_OSPEEDR_Msk(9u))) |
+                  GPIO_OSPEEDR_HIGH(8u) | GPIO_OSPEEDR_HIGH(9u);
+  GPIOD_PUPDR = (GPIOD_PUPDR & ~(GPIO_PUPDR_Msk(8u) | GPIO_PUPDR_Msk(9u))) | GPIO_PUPDR_UP(9u);
+  GPIOD_MODER = (GPIOD_MODER & ~(GPIO_MODER_Msk(8u) | GPIO_MODER_Msk(9u))) |
+                GPIO_MODER_AF(8u) | GPIO_MODER_AF(9u);
+
+  /* USART_CR1 UE = 0 first: BRR and the frame format are only writable when disabled.
+   * CR1 M1:M0 = 00 (8 data bits), PCE = 0 (no parity), OVER8 = 0; CR2 STOP = 00
+   * (1 stop bit); CR3 all off (no flow control, overrun detection kept). */
+  USART3_CR1 = 0u;
+  USART3_CR2 = 0u;
+  USART3_CR3 = 0u;
+  USART3_BRR = usart_brr(clock_hz, CONSOLE_BAUD);
+  USART3_CR1 = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
+}
+
+/* DWT CYCCNT: DEMCR TRCENA powers the DWT, the Cortex-M7 DWT ignores writes until its
+ * CoreSight LAR is unlocked, then CYCCNT = 0 and DWT_CTRL CYCCNTENA. The counter is
+ * trusted only if it moves across a short busy loop (Renode's DWT stub reads 0). */
+static void counter_init(void) {
+  DEMCR |= DEMCR_TRCENA;
+  DWT_LAR = DWT_LAR_UNLOCK;
+  if (DWT_CTRL & DWT_CTRL_NOCYCCNT) {
+    counter_unit = BOARD_COUNTER_NONE;
+    return;
+  }
+  DWT_CYCCNT = 0u;
+  DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+
+  uint32_t start = DWT_CYCCNT;
+  for (uint32_t i = 0; i < 64u; ++i) {
+    __asm volatile("nop");
+  }
+  uint32_t end = DWT_CYCCNT;
+  counter_unit = (end != start) ? BOARD_COUNTER_CYCLES : BOARD_COUNTER_NONE;
+}
+
+void board_init(void) {
+  /* SCB VTOR: at reset it holds the boot address (BOOT_ADD0, by default 0x00200000,
+   * the ITCM alias of flash). Exceptions must use the table where the image links. */
+  SCB_VTOR = FLASH_AXIM_BASE;
+  dsb();
+  isb();
+
+  clock_init();
+  icache_enable();
+  dcache_enable();
+  console_init(console_clock_hz);
+  counter_init();
+}
+
+const char *board_name(void) { return "nucleo_f767zi"; }
+
+uint32_t board_core_clock_hz(void) { return core_clock_hz; }
+
+/* A TXE that never comes means USART3 has no clock: the console is marked dead so
+ * every later write returns at once instead of waiting POLL_LIMIT per byte. */
+void board_uart_write(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len && !console_dead; ++i) {
+    if (!wait_set(&USART3_ISR, USART_ISR_TXE)) { /* USART_ISR TXE: TDR empty */
+      console_dead = true;
+      return;
+    }
+    USART3_TDR = data[i];
+  }
+}
+
+/* An overrun (USART_ISR ORE) stops RXNE from being set again until it is cleared, so
+ * error flags are cleared here (USART_ICR ORECF, and FECF/NCF/PECF for the others);
+ * the byte already in RDR stays valid and is returned. */
+bool board_uart_read_byte(uint8_t *byte) {
+  uint32_t isr = USART3_ISR;
+  uint32_t errors = isr & (USART_ISR_ORE | USART_ISR_FE | USART_ISR_NF | USART_ISR_PE);
+  if (errors != 0u) {
+    USART3_ICR = USART_ICR_ORECF | USART_ICR_FECF | USART_ICR_NCF | USART_ICR_PECF;
+  }
+  if (!(isr & USART_ISR_RXNE)) { /* USART_ISR RXNE: RDR holds a byte */
+    return false;
+  }
+  *byte = (uint8_t)USART3_RDR;
+  return true;
+}
+
+board_counter_unit_t board_counter_unit(void) { return counter_unit; }
+
+uint32_t board_counter_read(void) {
+  return (counter_unit == BOARD_COUNTER_CYCLES) ? DWT_CYCCNT : 0u;
+}
+
+/* The exit code has nowhere to go on hardware (the host reads the console), so the
+ * board waits for USART_ISR TC (the last stop bit is on the wire) and then requests a
+ * system reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M
+ * requires. */
+void board_exit(int code) {
+  (void)code;
+  if (!console_dead) {
+    (void)wait_set(&USART3_ISR, USART_ISR_TC);
+  }
+  dsb();
+  SCB_AIRCR = SCB_AIRCR_VECTKEY | (SCB_AIRCR & SCB_AIRCR_PRIGROUP_Msk) | SCB_AIRCR_SYSRESETREQ;
+  dsb();
+  for (;;) {
+  }
+}
+
+/* Vector table (RM0410 "Interrupt and exception vectors"): initial stack pointer,
+ * reset, the 14 ARMv7-M system exception slots (0 where reserved), then the
+ * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS). ValveNet
+ * polls everything, so every handler is the shared spin-forever default. */
+extern uint32_t __stack_top__;
+void Reset_Handler(void) __attribute__((noreturn));
+void Reset_Handler(void) { startup_run(); }
+
+#define VECTOR_COUNT (16u + 110u)
+#define IRQ_X10                                                                        \
+  startup_default_handler, startup_default_handler, startup_default_handler,          \
+      startup_default_handler, startup_default_handler, startup_default_handler,      \
+      startup_default_handler, startup_default_handler, startup_default_handler,      \
+      startup_default_handler
+
+__attribute__((used, section(".isr_vector"))) static void (*const vector_table[])(void) = {
+    (void (*)(void))(&__stack_top__),
+    Reset_Handler,
+    startup_default_handler, /* NMI */
+    startup_default_handler, /* HardFault */
+    startup_default_handler, /* MemManage */
+    startup_default_handler, /* BusFault */
+    startup_default_handler, /* UsageFault */
+    0, 0, 0, 0,
+    startup_default_handler, /* SVCall */
+    startup_default_handler, /* DebugMonitor */
+    0,
+    startup_default_handler, /* PendSV */
+    startup_default_handler, /* SysTick */
+    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, /* IRQ 0..59 */
+    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10,          /* IRQ 60..109 */
+};
+
+_Static_assert(sizeof(vector_table) / sizeof(vector_table[0]) == VECTOR_COUNT,
+               "STM32F767 vector table: 16 system + 110 external entries");

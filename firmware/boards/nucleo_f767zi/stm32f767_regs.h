@@ -1,0 +1,180 @@
+/*
+ * stm32f767_regs.h - the STM32F767 and Cortex-M7 registers the NUCLEO-F767ZI board
+ * code touches, written by hand (there is no ST HAL or CMSIS in this tree).
+ *
+ * Peripheral names, offsets and bits follow RM0410 (STM32F76xxx/77xxx reference
+ * manual); core registers follow the ARMv7-M Architecture Reference Manual (ARM DDI
+ * 0403) and the Cortex-M7 TRM / STM32F7 programming manual PM0253. Only what board.c
+ * uses is defined: add a register here, with its manual name, when the board needs it.
+ *
+ * Every register is a macro that expands to a volatile 32-bit lvalue, so register
+ * accesses read like the manual: RCC_CR |= RCC_CR_HSEON;
+ */
+#ifndef VALVENET_STM32F767_REGS_H
+#define VALVENET_STM32F767_REGS_H
+
+#include <stdint.h>
+
+#define STM32_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+
+/* ---- Memory map (RM0410 2.2.2, Figure 2 "Memory map") -------------------------- */
+#define FLASH_AXIM_BASE 0x08000000u /* flash on the AXIM interface: where the image links */
+#define PWR_BASE 0x40007000u        /* PWR */
+#define USART3_BASE 0x40004800u     /* USART3 */
+#define GPIOD_BASE 0x40020C00u      /* GPIOD */
+#define RCC_BASE 0x40023800u        /* RCC */
+#define FLASH_R_BASE 0x40023C00u    /* Flash interface registers */
+
+/* ---- RCC: reset and clock control (RM0410 5.3) --------------------------------- */
+#define RCC_CR STM32_REG32(RCC_BASE + 0x00u)       /* RCC_CR: clock control */
+#define RCC_PLLCFGR STM32_REG32(RCC_BASE + 0x04u)  /* RCC_PLLCFGR: main PLL config */
+#define RCC_CFGR STM32_REG32(RCC_BASE + 0x08u)     /* RCC_CFGR: clock configuration */
+#define RCC_AHB1ENR STM32_REG32(RCC_BASE + 0x30u)  /* RCC_AHB1ENR: AHB1 clock enable */
+#define RCC_APB1ENR STM32_REG32(RCC_BASE + 0x40u)  /* RCC_APB1ENR: APB1 clock enable */
+#define RCC_DCKCFGR2 STM32_REG32(RCC_BASE + 0x90u) /* RCC_DCKCFGR2: kernel clock mux 2 */
+
+#define RCC_CR_HSION (1u << 0)   /* RCC_CR HSION: HSI 16 MHz RC oscillator on */
+#define RCC_CR_HSIRDY (1u << 1)  /* RCC_CR HSIRDY: HSI stable */
+#define RCC_CR_HSEON (1u << 16)  /* RCC_CR HSEON: HSE on */
+#define RCC_CR_HSERDY (1u << 17) /* RCC_CR HSERDY: HSE ready */
+#define RCC_CR_HSEBYP (1u << 18) /* RCC_CR HSEBYP: external clock on OSC_IN, no crystal */
+#define RCC_CR_PLLON (1u << 24)  /* RCC_CR PLLON: main PLL on */
+#define RCC_CR_PLLRDY (1u << 25) /* RCC_CR PLLRDY: main PLL locked */
+
+/* RCC_PLLCFGR fields. f(VCO in) = f(src)/PLLM (1..2 MHz), f(VCO out) = f(VCO in) *
+ * PLLN (100..432 MHz), SYSCLK = f(VCO out)/PLLP, 48 MHz domain = f(VCO out)/PLLQ. */
+#define RCC_PLLCFGR_PLLM_Pos 0u                       /* RCC_PLLCFGR PLLM[5:0]: 2..63 */
+#define RCC_PLLCFGR_PLLN_Pos 6u                       /* RCC_PLLCFGR PLLN[8:0]: 50..432 */
+#define RCC_PLLCFGR_PLLP_Pos 16u                      /* RCC_PLLCFGR PLLP[1:0] */
+#define RCC_PLLCFGR_PLLP_DIV2 (0u << 16)              /* RCC_PLLCFGR PLLP = 00: /2 */
+#define RCC_PLLCFGR_PLLSRC_HSE (1u << 22)             /* RCC_PLLCFGR PLLSRC: 1 = HSE */
+#define RCC_PLLCFGR_PLLQ_Pos 24u                      /* RCC_PLLCFGR PLLQ[3:0]: 2..15 */
+#define RCC_PLLCFGR_PLLR_Msk (7u << 28)               /* RCC_PLLCFGR PLLR[2:0] (DSI) */
+#define RCC_PLLCFGR_PLLM(m) ((uint32_t)(m) << RCC_PLLCFGR_PLLM_Pos)
+#define RCC_PLLCFGR_PLLN(n) ((uint32_t)(n) << RCC_PLLCFGR_PLLN_Pos)
+#define RCC_PLLCFGR_PLLQ(q) ((uint32_t)(q) << RCC_PLLCFGR_PLLQ_Pos)
+
+#define RCC_CFGR_SW_Msk (3u << 0)        /* RCC_CFGR SW[1:0]: system clock switch */
+#define RCC_CFGR_SW_HSI (0u << 0)        /* RCC_CFGR SW = 00: HSI */
+#define RCC_CFGR_SW_PLL (2u << 0)        /* RCC_CFGR SW = 10: PLL */
+#define RCC_CFGR_SWS_Msk (3u << 2)       /* RCC_CFGR SWS[1:0]: switch status (read only) */
+#define RCC_CFGR_SWS_HSI (0u << 2)       /* RCC_CFGR SWS = 00: HSI in use */
+#define RCC_CFGR_SWS_PLL (2u << 2)       /* RCC_CFGR SWS = 10: PLL in use */
+#define RCC_CFGR_HPRE_Msk (15u << 4)     /* RCC_CFGR HPRE[3:0]: AHB prescaler */
+#define RCC_CFGR_HPRE_DIV1 (0u << 4)     /* RCC_CFGR HPRE = 0xxx: HCLK = SYSCLK */
+#define RCC_CFGR_PPRE1_Msk (7u << 10)    /* RCC_CFGR PPRE1[2:0]: APB1 prescaler */
+#define RCC_CFGR_PPRE1_DIV1 (0u << 10)   /* RCC_CFGR PPRE1 = 0xx: not divided */
+#define RCC_CFGR_PPRE1_DIV4 (5u << 10)   /* RCC_CFGR PPRE1 = 101: HCLK/4 (max 54 MHz) */
+#define RCC_CFGR_PPRE2_Msk (7u << 13)    /* RCC_CFGR PPRE2[2:0]: APB2 prescaler */
+#define RCC_CFGR_PPRE2_DIV1 (0u << 13)   /* RCC_CFGR PPRE2 = 0xx: not divided */
+#define RCC_CFGR_PPRE2_DIV2 (4u << 13)   /* RCC_CFGR PPRE2 = 100: HCLK/2 (max 108 MHz) */
+
+#define RCC_AHB1ENR_GPIODEN (1u << 3)    /* RCC_AHB1ENR GPIODEN: GPIO port D clock */
+#define RCC_APB1ENR_USART3EN (1u << 18)  /* RCC_APB1ENR USART3EN: USART3 clock */
+#define RCC_APB1ENR_PWREN (1u << 28)     /* RCC_APB1ENR PWREN: power interface clock */
+
+#define RCC_DCKCFGR2_USART3SEL_Msk (3u << 4)   /* RCC_DCKCFGR2 USART3SEL[1:0] */
+#define RCC_DCKCFGR2_USART3SEL_PCLK1 (0u << 4) /* USART3SEL = 00: APB1 clock (PCLK1) */
+
+/* ---- PWR: power controller (RM0410 4.4) ---------------------------------------- */
+#define PWR_CR1 STM32_REG32(PWR_BASE + 0x00u)  /* PWR_CR1: power control 1 */
+#define PWR_CSR1 STM32_REG32(PWR_BASE + 0x04u) /* PWR_CSR1: power control/status 1 */
+
+#define PWR_CR1_VOS_Msk (3u << 14)    /* PWR_CR1 VOS[1:0]: regulator voltage scaling */
+#define PWR_CR1_VOS_SCALE1 (3u << 14) /* PWR_CR1 VOS = 11: scale 1 (needed above 180 MHz) */
+#define PWR_CR1_ODEN (1u << 16)       /* PWR_CR1 ODEN: over-drive enable */
+#define PWR_CR1_ODSWEN (1u << 17)     /* PWR_CR1 ODSWEN: over-drive switching enable */
+
+#define PWR_CSR1_ODRDY (1u << 16)   /* PWR_CSR1 ODRDY: over-drive mode ready */
+#define PWR_CSR1_ODSWRDY (1u << 17) /* PWR_CSR1 ODSWRDY: over-drive switch ready */
+
+/* ---- FLASH interface (RM0410 3.7) ---------------------------------------------- */
+#define FLASH_ACR STM32_REG32(FLASH_R_BASE + 0x00u) /* FLASH_ACR: access control */
+
+#define FLASH_ACR_LATENCY_Msk (15u << 0) /* FLASH_ACR LATENCY[3:0]: wait states */
+#define FLASH_ACR_LATENCY(ws) ((uint32_t)(ws) << 0)
+#define FLASH_ACR_PRFTEN (1u << 8) /* FLASH_ACR PRFTEN: prefetch enable */
+#define FLASH_ACR_ARTEN (1u << 9)  /* FLASH_ACR ARTEN: ART accelerator enable */
+
+/* ---- GPIOD (RM0410 6.4); x is the pin number 0..15 ----------------------------- */
+#define GPIOD_MODER STM32_REG32(GPIOD_BASE + 0x00u)   /* GPIOx_MODER: pin mode */
+#define GPIOD_OTYPER STM32_REG32(GPIOD_BASE + 0x04u)  /* GPIOx_OTYPER: output type */
+#define GPIOD_OSPEEDR STM32_REG32(GPIOD_BASE + 0x08u) /* GPIOx_OSPEEDR: output speed */
+#define GPIOD_PUPDR STM32_REG32(GPIOD_BASE + 0x0Cu)   /* GPIOx_PUPDR: pull-up/pull-down */
+#define GPIOD_AFRH STM32_REG32(GPIOD_BASE + 0x24u)    /* GPIOx_AFRH: AF select, pins 8..15 */
+
+#define GPIO_MODER_Msk(x) (3u << (2u * (x)))    /* GPIOx_MODER MODERy[1:0] */
+#define GPIO_MODER_AF(x) (2u << (2u * (x)))     /* MODERy = 10: alternate function */
+#define GPIO_OTYPER_OD(x) (1u << (x))           /* GPIOx_OTYPER OTy: 1 = open drain */
+#define GPIO_OSPEEDR_Msk(x) (3u << (2u * (x)))  /* GPIOx_OSPEEDR OSPEEDRy[1:0] */
+#define GPIO_OSPEEDR_HIGH(x) (2u << (2u * (x))) /* OSPEEDRy = 10: high speed */
+#define GPIO_PUPDR_Msk(x) (3u << (2u * (x)))    /* GPIOx_PUPDR PUPDRy[1:0] */
+#define GPIO_PUPDR_UP(x) (1u << (2u * (x)))     /* PUPDRy = 01: pull-up */
+#define GPIO_AFRH_Msk(x) (15u << (4u * ((x) - 8u)))               /* AFRH AFRy[3:0] */
+#define GPIO_AFRH_AF(x, af) ((uint32_t)(af) << (4u * ((x) - 8u))) /* AFRy = af */
+
+/* ---- USART3 (RM0410 34.8) ------------------------------------------------------ */
+#define USART3_CR1 STM32_REG32(USART3_BASE + 0x00u) /* USART_CR1: control 1 */
+#define USART3_CR2 STM32_REG32(USART3_BASE + 0x04u) /* USART_CR2: control 2 */
+#define USART3_CR3 STM32_REG32(USART3_BASE + 0x08u) /* USART_CR3: control 3 */
+#define USART3_BRR STM32_REG32(USART3_BASE + 0x0Cu) /* USART_BRR: baud rate */
+#define USART3_ISR STM32_REG32(USART3_BASE + 0x1Cu) /* USART_ISR: interrupt and status */
+#define USART3_ICR STM32_REG32(USART3_BASE + 0x20u) /* USART_ICR: interrupt flag clear */
+#define USART3_RDR STM32_REG32(USART3_BASE + 0x24u) /* USART_RDR: receive data */
+#define USART3_TDR STM32_REG32(USART3_BASE + 0x28u) /* USART_TDR: transmit data */
+
+#define USART_CR1_UE (1u << 0)     /* USART_CR1 UE: USART enable */
+#define USART_CR1_RE (1u << 2)     /* USART_CR1 RE: receiver enable */
+#define USART_CR1_TE (1u << 3)     /* USART_CR1 TE: transmitter enable */
+#define USART_CR1_OVER8 (1u << 15) /* USART_CR1 OVER8: 0 = 16x, 1 = 8x oversampling */
+
+#define USART_ISR_PE (1u << 0)   /* USART_ISR PE: parity error */
+#define USART_ISR_FE (1u << 1)   /* USART_ISR FE: framing error */
+#define USART_ISR_NF (1u << 2)   /* USART_ISR NF: start bit noise detected */
+#define USART_ISR_ORE (1u << 3)  /* USART_ISR ORE: overrun error */
+#define USART_ISR_RXNE (1u << 5) /* USART_ISR RXNE: RDR holds a received byte */
+#define USART_ISR_TC (1u << 6)   /* USART_ISR TC: transmission complete (line idle) */
+#define USART_ISR_TXE (1u << 7)  /* USART_ISR TXE: TDR empty, next byte may be written */
+
+#define USART_ICR_PECF (1u << 0)  /* USART_ICR PECF: clears PE */
+#define USART_ICR_FECF (1u << 1)  /* USART_ICR FECF: clears FE */
+#define USART_ICR_NCF (1u << 2)   /* USART_ICR NCF: clears NF */
+#define USART_ICR_ORECF (1u << 3) /* USART_ICR ORECF: clears ORE */
+
+/* ---- Cortex-M7 System Control Block (ARMv7-M ARM B3.2 and CPUID scheme; PM0253) - */
+#define SCB_VTOR STM32_REG32(0xE000ED08u)   /* VTOR: vector table offset (B3.2.5) */
+#define SCB_AIRCR STM32_REG32(0xE000ED0Cu)  /* AIRCR: app. interrupt/reset ctrl (B3.2.6) */
+#define SCB_CCR STM32_REG32(0xE000ED14u)    /* CCR: configuration and control (B3.2.8) */
+#define SCB_CCSIDR STM32_REG32(0xE000ED80u) /* CCSIDR: cache size ID, of CSSELR's cache */
+#define SCB_CSSELR STM32_REG32(0xE000ED84u) /* CSSELR: cache size selection */
+
+/* Cache maintenance operations (ARMv7-M ARM, Cortex-M7 TRM): write-only registers. */
+#define SCB_ICIALLU STM32_REG32(0xE000EF50u) /* ICIALLU: invalidate all I-cache to PoU */
+#define SCB_DCISW STM32_REG32(0xE000EF60u)   /* DCISW: invalidate D-cache line by set/way */
+#define SCB_DCCISW STM32_REG32(0xE000EF74u)  /* DCCISW: clean+invalidate line by set/way */
+
+#define SCB_AIRCR_VECTKEY (0x05FAu << 16)       /* AIRCR VECTKEY: write key */
+#define SCB_AIRCR_PRIGROUP_Msk (7u << 8)        /* AIRCR PRIGROUP: kept across reset req */
+#define SCB_AIRCR_SYSRESETREQ (1u << 2)         /* AIRCR SYSRESETREQ: request system reset */
+
+#define SCB_CCR_DC (1u << 16) /* CCR DC: L1 data cache enable */
+#define SCB_CCR_IC (1u << 17) /* CCR IC: L1 instruction cache enable */
+
+#define SCB_CSSELR_LEVEL1_DATA 0u /* CSSELR Level = 0 (L1), InD = 0 (data/unified) */
+
+#define SCB_CCSIDR_LINESIZE(r) ((r) & 7u)               /* CCSIDR LineSize: log2(words)-2 */
+#define SCB_CCSIDR_ASSOCIATIVITY(r) (((r) >> 3) & 0x3FFu) /* CCSIDR Associativity: ways-1 */
+#define SCB_CCSIDR_NUMSETS(r) (((r) >> 13) & 0x7FFFu)   /* CCSIDR NumSets: sets-1 */
+
+/* ---- Debug: DEMCR and the DWT cycle counter (ARMv7-M ARM C1.6, C1.8) ---------- */
+#define DEMCR STM32_REG32(0xE000EDFCu)     /* DEMCR: debug exception and monitor control */
+#define DWT_CTRL STM32_REG32(0xE0001000u)  /* DWT_CTRL: DWT control */
+#define DWT_CYCCNT STM32_REG32(0xE0001004u) /* DWT_CYCCNT: cycle count */
+#define DWT_LAR STM32_REG32(0xE0001FB0u)   /* DWT_LAR: CoreSight lock access (Cortex-M7 TRM) */
+
+#define DEMCR_TRCENA (1u << 24)       /* DEMCR TRCENA: power the DWT and ITM */
+#define DWT_CTRL_CYCCNTENA (1u << 0)  /* DWT_CTRL CYCCNTENA: run CYCCNT */
+#define DWT_CTRL_NOCYCCNT (1u << 25)  /* DWT_CTRL NOCYCCNT: 1 = no cycle counter */
+#define DWT_LAR_UNLOCK 0xC5ACCE55u    /* CoreSight key that unlocks DWT register writes */
+
+#endif /* VALVENET_STM32F767_REGS_H */
