@@ -1,0 +1,1 @@
+"""What leaves training: the model file, and (later) C code and TFLite exports."""

@@ -1,0 +1,1 @@
+"""Model configs (data), Keras builders and the numpy streaming oracle."""

@@ -1,0 +1,154 @@
+"""Keras builders for every model kind, and the mapping of their weights to named tensors.
+
+Tensor names and layouts are the model file's contract (valvenet.export.model_file): convs
+are stored as Keras holds them, (kernel, in, out); dense and 1x1 weights as (in, out).
+The numpy oracle and the C code generator read exactly these names.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
+class Gate(layers.Layer):
+    """tanh(first half) x sigmoid(second half) of the channels: WaveNet's gated unit."""
+
+    def call(self, z):  # type: ignore[no-untyped-def]
+        half = z.shape[-1] // 2
+        return ops.tanh(z[..., :half]) * ops.sigmoid(z[..., half:])
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
+class Activation(layers.Layer):
+    """The plain activations a NAM WaveNet may use (names as in the model config)."""
+
+    def __init__(self, name_of_activation: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name_of_activation = name_of_activation
+
+    def call(self, z):  # type: ignore[no-untyped-def]
+        kind = self.name_of_activation
+        if kind == "tanh":
+            return ops.tanh(z)
+        if kind == "hardtanh":
+            return ops.clip(z, -1.0, 1.0)
+        if kind == "relu":
+            return ops.relu(z)
+        if kind == "softsign":
+            return z / (1.0 + ops.abs(z))
+        raise ValueError(f"unknown activation {kind}")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "name_of_activation": self.name_of_activation}
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
+class Scale(layers.Layer):
+    """Multiplies by a fixed constant (NAM's head_scale)."""
+
+    def __init__(self, factor: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, z):  # type: ignore[no-untyped-def]
+        return z * self.factor
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}
+
+
+def _conv(filters: int, kernel: int, name: str, dilation: int = 1, bias: bool = True) -> layers.Conv1D:
+    return layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="causal", use_bias=bias, name=name)
+
+
+def _gated_wavenet(config: dict[str, Any]) -> keras.Model:
+    c, k = config["channels"], config["kernel_size"]
+    x = keras.Input(shape=(None, 1), name="audio")
+    h = _conv(c, 1, "input")(x)
+    skips = []
+    for i, d in enumerate(config["dilations"]):
+        z = _conv(2 * c, k, f"layer{i}.conv", dilation=d)(h)
+        g = Gate(name=f"layer{i}.gate")(z)
+        r = _conv(c, 1, f"layer{i}.residual")(g)
+        skips.append(r)
+        h = layers.Add(name=f"layer{i}.add")([h, r])
+    mixed = layers.Concatenate(name="skips")(skips) if len(skips) > 1 else skips[0]
+    y = _conv(1, 1, "output")(mixed)
+    return keras.Model(x, y, name="gated_wavenet")
+
+
+def _nam_wavenet(config: dict[str, Any]) -> keras.Model:
+    x = keras.Input(shape=(None, 1), name="audio")
+    y, head = x, None
+    for a, array in enumerate(config["layer_arrays"]):
+        c, k = array["channels"], array["kernel_size"]
+        h = _conv(c, 1, f"array{a}.rechannel", bias=False)(y)
+        for i, d in enumerate(array["dilations"]):
+            prefix = f"array{a}.layer{i}"
+            z = _conv(c, k, f"{prefix}.conv", dilation=d)(h)
+            z = layers.Add(name=f"{prefix}.mix")([z, _conv(c, 1, f"{prefix}.mixer", bias=False)(x)])
+            post = Activation(array["activation"], name=f"{prefix}.activation")(z)
+            head = post if head is None else layers.Add(name=f"{prefix}.head_add")([head, post])
+            h = layers.Add(name=f"{prefix}.add")([h, _conv(c, 1, f"{prefix}.residual")(post)])
+        head = _conv(array["head_size"], 1, f"array{a}.head", bias=array["head_bias"])(head)
+        y = h
+    out = Scale(config["head_scale"], name="head_scale")(head)
+    return keras.Model(x, out, name="nam_wavenet")
+
+
+def _recurrent(config: dict[str, Any]) -> keras.Model:
+    x = keras.Input(shape=(None, 1), name="audio")
+    rnn_layer = layers.LSTM if config["kind"] == "lstm" else layers.GRU
+    h = rnn_layer(config["hidden"], return_sequences=True, name="rnn")(x)
+    y = layers.Dense(1, name="dense")(h)
+    if config.get("skip", True):
+        y = layers.Add(name="skip")([y, x])
+    return keras.Model(x, y, name=config["kind"])
+
+
+def build(config: dict[str, Any], seed: int = 0) -> keras.Model:
+    """A Keras model for the config (time-major input (batch, time, 1)), seeded weights."""
+    keras.utils.set_random_seed(seed)
+    builders = {"gated_wavenet": _gated_wavenet, "nam_wavenet": _nam_wavenet, "lstm": _recurrent, "gru": _recurrent}
+    return builders[config["kind"]](config)
+
+
+def _tensor_names(layer: layers.Layer, count: int) -> list[str]:
+    """Model-file names of a layer's weights, in the order Keras returns them."""
+    if isinstance(layer, (layers.Conv1D, layers.Dense)):
+        return [f"{layer.name}.{n}" for n in ("weight", "bias")[:count]]
+    return [f"{layer.name}.{n}" for n in ("kernel", "recurrent_kernel", "bias")[:count]]
+
+
+def export_weights(model: keras.Model) -> dict[str, np.ndarray]:
+    """Named float32 tensors of a Keras model, in the model file's layout.
+
+    1x1 convolutions drop their kernel axis: (in, out). Dilated convs keep (k, in, out).
+    """
+    tensors = {}
+    for layer in model.layers:
+        values = layer.get_weights()
+        if isinstance(layer, layers.Conv1D) and layer.kernel_size == (1,):
+            values = [values[0][0], *values[1:]]
+        for name, value in zip(_tensor_names(layer, len(values)), values):
+            tensors[name] = np.asarray(value, dtype=np.float32)
+    return tensors
+
+
+def import_weights(model: keras.Model, tensors: dict[str, np.ndarray]) -> None:
+    """Load named tensors (as written by export_weights) back into a Keras model."""
+    for layer in model.layers:
+        current = layer.get_weights()
+        if current:
+            names = _tensor_names(layer, len(current))
+            layer.set_weights([np.asarray(tensors[n], np.float32).reshape(c.shape) for n, c in zip(names, current)])

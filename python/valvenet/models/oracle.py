@@ -1,0 +1,218 @@
+"""The numpy streaming oracle: every model kind, from the model file alone.
+
+It is the reference everything else is compared with (Keras, the C engine, TFLite, the
+firmware), so it is written for clarity and exactness (float64), not speed:
+
+- WaveNets keep, per dilated layer, the last (k-1)*d inputs of that layer (its ring
+  buffer, here a numpy history), so each new sample costs one column per layer, never a
+  whole receptive field. A block of N samples is computed column by column in one numpy
+  expression per layer; the result is identical for any block size, N = 1 included.
+- Recurrent models keep (h, c) and step sample by sample.
+- State starts at zero, which is what Keras's causal zero padding and zero initial RNN
+  state mean: the oracle matches Keras from the very first sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from valvenet.export.model_file import ModelFile
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+_ACTIVATIONS = {
+    "tanh": np.tanh,
+    "hardtanh": lambda z: np.clip(z, -1.0, 1.0),
+    "relu": lambda z: np.maximum(z, 0.0),
+    "softsign": lambda z: z / (1.0 + np.abs(z)),
+}
+
+
+class DilatedConv:
+    """A causal dilated convolution with its streaming history of (k-1)*d input columns."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray | None, dilation: int) -> None:
+        self.weight = weight.astype(np.float64)  # (k, in, out)
+        self.bias = None if bias is None else bias.astype(np.float64)
+        self.dilation = dilation
+        self.history_length = (weight.shape[0] - 1) * dilation
+        self.history = np.zeros((self.history_length, weight.shape[1]))
+
+    def reset(self) -> None:
+        self.history[:] = 0.0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, in) new columns -> (N, out); the history moves on by N columns."""
+        n = x.shape[0]
+        full = np.concatenate([self.history, x]) if self.history_length else x
+        out = sum(full[j * self.dilation: j * self.dilation + n] @ self.weight[j] for j in range(self.weight.shape[0]))
+        if self.bias is not None:
+            out = out + self.bias
+        if self.history_length:
+            self.history = full[-self.history_length:].copy()
+        return out
+
+
+def _dense(tensors: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    weight = tensors[f"{name}.weight"].astype(np.float64)
+    bias = tensors.get(f"{name}.bias")
+    return weight, None if bias is None else bias.astype(np.float64)
+
+
+def _apply(weight_bias: tuple[np.ndarray, np.ndarray | None], x: np.ndarray) -> np.ndarray:
+    weight, bias = weight_bias
+    return x @ weight if bias is None else x @ weight + bias
+
+
+class GatedWaveNet:
+    """Streaming gated WaveNet (see valvenet.models.config for the architecture)."""
+
+    def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.input = _dense(tensors, "input")
+        self.convs = [DilatedConv(tensors[f"layer{i}.conv.weight"], tensors[f"layer{i}.conv.bias"], d)
+                      for i, d in enumerate(config["dilations"])]
+        self.residuals = [_dense(tensors, f"layer{i}.residual") for i in range(len(config["dilations"]))]
+        self.output = _dense(tensors, "output")
+        self.channels = config["channels"]
+
+    def reset(self) -> None:
+        for conv in self.convs:
+            conv.reset()
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        h = _apply(self.input, x[:, None])
+        skips = []
+        for conv, residual in zip(self.convs, self.residuals):
+            z = conv(h)
+            gated = np.tanh(z[:, : self.channels]) * _sigmoid(z[:, self.channels:])
+            r = _apply(residual, gated)
+            skips.append(r)
+            h = h + r
+        return _apply(self.output, np.concatenate(skips, axis=1))[:, 0]
+
+
+class NamWaveNet:
+    """Streaming Neural Amp Modeler A1 WaveNet (plain activations, layer arrays)."""
+
+    def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.arrays = []
+        for a, array in enumerate(config["layer_arrays"]):
+            layers = []
+            for i, d in enumerate(array["dilations"]):
+                prefix = f"array{a}.layer{i}"
+                residual = _dense(tensors, f"{prefix}.residual") if f"{prefix}.residual.weight" in tensors else None
+                layers.append((DilatedConv(tensors[f"{prefix}.conv.weight"], tensors[f"{prefix}.conv.bias"], d),
+                               tensors[f"{prefix}.mixer.weight"].astype(np.float64), residual))
+            self.arrays.append({
+                "rechannel": tensors[f"array{a}.rechannel.weight"].astype(np.float64),
+                "layers": layers,
+                "activation": _ACTIVATIONS[array["activation"]],
+                "head": _dense(tensors, f"array{a}.head"),
+            })
+        self.head_scale = float(config["head_scale"])
+
+    def reset(self) -> None:
+        for array in self.arrays:
+            for conv, _, _ in array["layers"]:
+                conv.reset()
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        condition = x[:, None]
+        y, head = condition, None
+        for array in self.arrays:
+            h = y @ array["rechannel"]
+            for conv, mixer, residual in array["layers"]:
+                post = array["activation"](conv(h) + condition @ mixer)
+                head = post if head is None else head + post
+                if residual is not None:
+                    h = h + _apply(residual, post)
+            head = _apply(array["head"], head)
+            y = h
+        return self.head_scale * head[:, 0]
+
+
+class Recurrent:
+    """Streaming LSTM or GRU (Keras conventions: LSTM gates i,f,c,o; GRU z,r,h reset_after)."""
+
+    def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        self.kind = config["kind"]
+        self.hidden = config["hidden"]
+        self.skip = config.get("skip", True)
+        self.kernel = tensors["rnn.kernel"].astype(np.float64)[0]
+        self.recurrent = tensors["rnn.recurrent_kernel"].astype(np.float64)
+        self.bias = tensors["rnn.bias"].astype(np.float64)
+        self.dense = _dense(tensors, "dense")
+        self.reset()
+
+    def reset(self) -> None:
+        self.h = np.zeros(self.hidden)
+        self.c = np.zeros(self.hidden)
+
+    def _lstm_steps(self, x: np.ndarray) -> np.ndarray:
+        n, out = self.hidden, np.empty((x.shape[0], self.hidden))
+        inputs = x[:, None] * self.kernel + self.bias
+        h, c = self.h, self.c
+        for t in range(x.shape[0]):
+            z = inputs[t] + h @ self.recurrent
+            i, f, o = _sigmoid(z[:n]), _sigmoid(z[n:2 * n]), _sigmoid(z[3 * n:])
+            c = f * c + i * np.tanh(z[2 * n:3 * n])
+            h = o * np.tanh(c)
+            out[t] = h
+        self.h, self.c = h, c
+        return out
+
+    def _gru_steps(self, x: np.ndarray) -> np.ndarray:
+        n, out = self.hidden, np.empty((x.shape[0], self.hidden))
+        inputs = x[:, None] * self.kernel + self.bias[0]
+        h = self.h
+        for t in range(x.shape[0]):
+            inner = h @ self.recurrent + self.bias[1]
+            z = _sigmoid(inputs[t, :n] + inner[:n])
+            r = _sigmoid(inputs[t, n:2 * n] + inner[n:2 * n])
+            candidate = np.tanh(inputs[t, 2 * n:] + r * inner[2 * n:])
+            h = z * h + (1.0 - z) * candidate
+            out[t] = h
+        self.h = h
+        return out
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        states = self._lstm_steps(x) if self.kind == "lstm" else self._gru_steps(x)
+        y = _apply(self.dense, states)[:, 0]
+        return y + x if self.skip else y
+
+
+_KINDS = {"gated_wavenet": GatedWaveNet, "nam_wavenet": NamWaveNet, "lstm": Recurrent, "gru": Recurrent}
+
+
+class Oracle:
+    """Streams audio through a model file: input gain, model, output gain.
+
+    `process` takes any block length and carries state across calls; `reset` returns to
+    the initial (zero) state.
+    """
+
+    def __init__(self, model: ModelFile) -> None:
+        self.model = model
+        self.core = _KINDS[model.config["kind"]](model.config, model.tensors)
+        self.input_gain = float(model.metadata.get("input_gain", 1.0))
+        self.output_gain = float(model.metadata.get("output_gain", 1.0))
+
+    def reset(self) -> None:
+        self.core.reset()
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        x = np.asarray(block, dtype=np.float64).reshape(-1)
+        if x.size == 0:
+            return x
+        return self.output_gain * self.core.process(self.input_gain * x)
+
+    def process_all(self, audio: np.ndarray, block_size: int = 4096) -> np.ndarray:
+        """Process a whole signal block by block (flat memory), from the current state."""
+        audio = np.asarray(audio).reshape(-1)
+        return np.concatenate([self.process(audio[i:i + block_size]) for i in range(0, audio.size, block_size)]
+                              or [np.zeros(0)])
