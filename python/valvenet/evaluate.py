@@ -1,0 +1,48 @@
+"""`valvenet eval`: ESR of a model file on a dataset split, computed by the oracle.
+
+The oracle (not Keras) is the reference, so the figure printed is what the firmware is held
+to. The model's receptive field (its warm-up) at the start of the split is not scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valvenet.export.model_file import ModelFile, load
+from valvenet.losses import DEFAULT_PRE_EMPHASIS, scores
+from valvenet.models import config as model_config
+from valvenet.models.oracle import Oracle
+
+
+def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
+    """Scores of the model on an AudioPair, plus the prediction itself."""
+    if pair.sample_rate != model.sample_rate:
+        raise ValueError(f"{pair.input_path}: sample rate {pair.sample_rate} Hz, the model was trained at "
+                         f"{model.sample_rate} Hz")
+    prediction = Oracle(model).process_all(pair.input)
+    skip = model_config.receptive_field(model.config) - 1
+    return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model file (.vnet)")
+    parser.add_argument("--data", required=True, help="dataset folder")
+    parser.add_argument("--name", required=True, help="NAME of the input/target pair")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--pre-emphasis", type=float, default=DEFAULT_PRE_EMPHASIS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from valvenet.datasets.loaders import load_split
+
+    model = load(args.model)
+    pair = load_split(Path(args.data), args.name, args.split)
+    result = evaluate_pair(model, pair, args.pre_emphasis)
+    print(json.dumps({"model": model.name, "split": args.split, "samples": int(np.size(pair.input)),
+                      "esr": result["esr"], "esr_preemph": result["esr_preemph"], "dc": result["dc"]}))
+    return 0

@@ -1,0 +1,98 @@
+"""`valvenet process`: run a model file over a WAV file, optionally through a cabinet IR.
+
+Block by block (the oracle streams), reading and writing with soundfile, so memory stays
+flat for long files. The cabinet is its own step: an FFT overlap-add convolution with the
+impulse response, as on the device where it is a separate FIR stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy import signal
+
+from valvenet.export.model_file import ModelFile, load
+from valvenet.models.oracle import Oracle
+
+BLOCK = 65536
+
+
+class ProcessError(ValueError):
+    """Input that cannot be processed; names the file and the problem."""
+
+
+def _mono_block(block: np.ndarray, path: Path, channel: int | None) -> np.ndarray:
+    if block.ndim == 1:
+        return block
+    if channel is None:
+        raise ProcessError(f"{path}: {block.shape[1]} channels; choose one with --channel")
+    if not 0 <= channel < block.shape[1]:
+        raise ProcessError(f"{path}: channel {channel} does not exist ({block.shape[1]} channels)")
+    return block[:, channel]
+
+
+def load_ir(path: Path, sample_rate: int) -> np.ndarray:
+    """A mono impulse response at `sample_rate` (resampled if needed)."""
+    ir, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    ir = ir[:, 0]
+    if rate != sample_rate:
+        from math import gcd
+
+        g = gcd(rate, sample_rate)
+        ir = signal.resample_poly(ir, sample_rate // g, rate // g)
+    return ir
+
+
+class CabinetConvolver:
+    """Streaming FFT convolution (overlap-add) with an impulse response."""
+
+    def __init__(self, ir: np.ndarray) -> None:
+        self.ir = ir
+        self.tail = np.zeros(max(ir.size - 1, 0))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        full = signal.fftconvolve(block, self.ir)  # len(block) + len(ir) - 1 >= len(tail)
+        full[: self.tail.size] += self.tail
+        self.tail = full[block.size:]
+        return full[: block.size]
+
+
+def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int | None = None,
+                 cab: Path | None = None) -> None:
+    """Stream in_path through the model (and cabinet) into out_path (float32 WAV)."""
+    info = sf.info(str(in_path))
+    if info.samplerate != model.sample_rate:
+        raise ProcessError(f"{in_path}: sample rate {info.samplerate} Hz, the model runs at {model.sample_rate} Hz")
+    oracle = Oracle(model)
+    cabinet = CabinetConvolver(load_ir(cab, model.sample_rate)) if cab else None
+    tmp = out_path.with_name(out_path.name + ".tmp.wav")
+    with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
+        for block in sf.blocks(str(in_path), blocksize=BLOCK, dtype="float64"):
+            x = _mono_block(block, in_path, channel)
+            if not np.all(np.isfinite(x)):
+                raise ProcessError(f"{in_path}: NaN or Inf in the audio")
+            y = oracle.process(x)
+            out.write((cabinet.process(y) if cabinet else y).astype(np.float32))
+    tmp.replace(out_path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model file (.vnet)")
+    parser.add_argument("input", type=Path, help="input WAV (dry guitar)")
+    parser.add_argument("output", type=Path, help="output WAV")
+    parser.add_argument("--cab", type=Path, help="cabinet impulse response WAV")
+    parser.add_argument("--channel", type=int, help="channel of a multi-channel input")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        process_file(load(args.model), args.input, args.output, args.channel, args.cab)
+    except (ProcessError, ValueError, sf.LibsndfileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,127 @@
+"""Training reports users can read: loss curves, waveforms, spectra, ESR per test segment.
+
+PNG files plus one HTML page that shows them, written into the run folder.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valvenet.losses import scores
+
+SEGMENT_SECONDS = 2.0
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    epochs = [r["epoch"] for r in rows]
+    ax.semilogy(epochs, [100 * r["train_loss"] for r in rows], label="train loss (ESR pre-emph + DC)")
+    ax.semilogy(epochs, [100 * r["val_esr_preemph"] for r in rows], label="validation ESR, pre-emphasised")
+    ax.semilogy(epochs, [100 * r["val_esr"] for r in rows], label="validation ESR, raw")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("%")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_waveforms(target: np.ndarray, prediction: np.ndarray, rate: int, starts: list[int], path: Path) -> None:
+    plt = _pyplot()
+    length = int(0.02 * rate)
+    fig, axes = plt.subplots(len(starts), 1, figsize=(9, 2.4 * len(starts)), squeeze=False)
+    for ax, start in zip(axes[:, 0], starts):
+        t = np.arange(length) / rate * 1000 + start / rate * 1000
+        ax.plot(t, target[start:start + length], label="target", lw=1.2)
+        ax.plot(t, prediction[start:start + length], label="model", lw=1.0, ls="--")
+        ax.plot(t, target[start:start + length] - prediction[start:start + length], label="error", lw=0.8)
+        ax.set_xlabel("ms")
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_spectra(target: np.ndarray, prediction: np.ndarray, rate: int, path: Path) -> None:
+    from scipy import signal
+
+    plt = _pyplot()
+    f, pt = signal.welch(target, rate, nperseg=4096)
+    _, pp = signal.welch(prediction, rate, nperseg=4096)
+    _, pe = signal.welch(target - prediction, rate, nperseg=4096)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for spectrum, label in ((pt, "target"), (pp, "model"), (pe, "error")):
+        ax.semilogx(f[1:], 10 * np.log10(spectrum[1:] + 1e-20), label=label)
+    ax.set_xlabel("Hz")
+    ax.set_ylabel("dB/Hz")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def segment_scores(target: np.ndarray, prediction: np.ndarray, rate: int) -> list[dict[str, float]]:
+    """ESR per SEGMENT_SECONDS of the test split (where the model does well or badly)."""
+    step = int(SEGMENT_SECONDS * rate)
+    rows = []
+    for start in range(0, target.size - step + 1, step):
+        s = scores(target[start:start + step], prediction[start:start + step])
+        rows.append({"start_s": start / rate, **s, "level_db": float(10 * np.log10(np.mean(target[start:start + step] ** 2) + 1e-20))})
+    return rows
+
+
+def plot_segments(rows: list[dict[str, float]], path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.bar([r["start_s"] for r in rows], [100 * r["esr_preemph"] for r in rows], width=SEGMENT_SECONDS * 0.9, align="edge")
+    ax.set_xlabel("test time (s)")
+    ax.set_ylabel("ESR pre-emph (%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str, float]], prediction: np.ndarray) -> Path:
+    """Write PNGs and report.html into `out`; return the HTML path."""
+    rate = test.sample_rate
+    target = np.asarray(test.target, dtype=np.float64)
+    plot_curves(rows, out / "curves.png")
+    loud = np.argsort([-np.mean(target[s:s + rate // 10] ** 2) for s in range(0, target.size - rate // 10, rate // 10)])
+    starts = sorted({int(i) * (rate // 10) for i in loud[:3]})
+    plot_waveforms(target, prediction, rate, starts, out / "waveforms.png")
+    plot_spectra(target, prediction, rate, out / "spectra.png")
+    segments = segment_scores(target, prediction, rate)
+    plot_segments(segments, out / "segments.png")
+    (out / "segments.json").write_text(json.dumps(segments, indent=2))
+    t = model.metadata["training"]
+    summary = {"model": model.name, "parameters": model.parameter_count(), "epochs": t["epochs"],
+               "minutes": t["minutes"], "samples/s": t["samples_per_second"],
+               "test ESR (pre-emph)": f"{100 * t['test']['esr_preemph']:.2f} %",
+               "test ESR (raw)": f"{100 * t['test']['esr']:.2f} %"}
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    images = "".join(f'<h2>{title}</h2><img src="{name}" alt="{title}">' for title, name in (
+        ("Loss curves", "curves.png"), ("Loudest test excerpts", "waveforms.png"),
+        ("Spectra (test split)", "spectra.png"), ("ESR per test segment", "segments.png")))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ValveNet run: {html.escape(model.name)}</title>"
+            f"</head><body><h1>ValveNet training report: {html.escape(model.name)}</h1><table>{table}</table>"
+            f"{images}</body></html>")
+    path = out / "report.html"
+    path.write_text(page)
+    return path

@@ -1,0 +1,312 @@
+"""`valvenet train`: fit a model to a dataset, write the model file and a report.
+
+Why it is built this way:
+- Batches of random segments (seeded) from the training split. Each segment carries the
+  model's receptive field (WaveNet) or a warm-up (RNN) of context in front of the scored
+  samples, and the loss ignores that context, so every scored sample sees real history.
+- Adam with a plateau schedule: the learning rate halves when validation ESR stalls, and
+  training stops early after a longer stall, or at --max-minutes.
+- Validation ESR each epoch on the whole validation split, cut into context-carrying
+  windows and run as one batch (fast even for RNNs).
+- A checkpoint after every epoch (weights, optimizer state, progress) makes --resume exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valvenet import __version__
+from valvenet.models import config as model_config
+
+RNN_WARMUP = 1024  # samples of context an RNN gets before scoring starts
+
+
+@dataclass
+class TrainOptions:
+    """Everything that decides a training run (saved in the run folder and model file)."""
+
+    data: str
+    name: str
+    model: str
+    out: str
+    seed: int = 0
+    max_minutes: float = 30.0
+    max_epochs: int = 1000
+    segment: int = 8192
+    batch_size: int = 16
+    steps_per_epoch: int = 0  # 0: one pass over the training split's length
+    learning_rate: float = 4e-3
+    lr_patience: int = 3
+    patience: int = 8
+    min_learning_rate: float = 1e-5
+    pre_emphasis: float = 0.85
+    resume: bool = False
+    report: bool = True
+
+
+def context_length(config: dict[str, Any]) -> int:
+    """Unscored samples in front of each segment."""
+    rf = model_config.receptive_field(config)
+    return rf - 1 if rf > 1 else RNN_WARMUP
+
+
+def sample_segments(x: np.ndarray, y: np.ndarray, count: int, length: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random aligned windows of `length` samples, shaped (count, length, 1)."""
+    starts = rng.integers(0, x.size - length + 1, size=count)
+    index = starts[:, None] + np.arange(length)[None, :]
+    return x[index][..., None].astype(np.float32), y[index][..., None].astype(np.float32)
+
+
+def windows_with_context(x: np.ndarray, context: int, hop: int) -> np.ndarray:
+    """Cut x into windows of context + hop samples whose scored parts tile x exactly."""
+    padded = np.concatenate([np.zeros(context, dtype=np.float32), x.astype(np.float32)])
+    count = math.ceil(x.size / hop)
+    padded = np.concatenate([padded, np.zeros(count * hop - x.size, dtype=np.float32)])
+    index = np.arange(count)[:, None] * hop + np.arange(context + hop)[None, :]
+    return padded[index][..., None]
+
+
+def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000) -> np.ndarray:
+    """Model output for all of x, via context-carrying windows in one batch."""
+    windows = windows_with_context(x, context, hop)
+    out = model.predict(windows, batch_size=8, verbose=0)[:, context:, 0]
+    return out.reshape(-1)[: x.size]
+
+
+class Run:
+    """A training run's folder: options, checkpoint, log and results."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_weights = out / "checkpoint.weights.h5"
+        self.best_weights = out / "best.weights.h5"
+        self.optimizer_state = out / "checkpoint.optimizer.npz"
+        self.state_file = out / "checkpoint.json"
+        self.log_csv = out / "log.csv"
+        self.log_json = out / "log.json"
+        self.model_file = out / "model.vnet"
+
+
+def _load_splits(options: TrainOptions) -> dict[str, Any]:
+    from valvenet.datasets.loaders import load_dataset
+
+    return load_dataset(Path(options.data), options.name)
+
+
+def _compile(model: Any, options: TrainOptions, context: int) -> None:
+    import keras
+
+    from valvenet.losses import keras_loss
+
+    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate)
+    model.compile(optimizer=optimizer, loss=keras_loss(context, options.pre_emphasis), jit_compile=False)
+    optimizer.build(model.trainable_variables)
+
+
+def _save_checkpoint(run: Run, model: Any, state: dict[str, Any]) -> None:
+    model.save_weights(run.checkpoint_weights)
+    np.savez(run.optimizer_state, *[np.asarray(v) for v in model.optimizer.variables])
+    tmp = run.state_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    tmp.replace(run.state_file)
+
+
+def _restore_checkpoint(run: Run, model: Any) -> dict[str, Any]:
+    if not run.state_file.is_file():
+        raise FileNotFoundError(f"{run.state_file}: no checkpoint to resume from")
+    model.load_weights(run.checkpoint_weights)
+    with np.load(run.optimizer_state) as saved:
+        for variable, key in zip(model.optimizer.variables, sorted(saved.files, key=lambda k: int(k.split("_")[1]))):
+            variable.assign(saved[key])
+    return json.loads(run.state_file.read_text())
+
+
+def _append_log(run: Run, row: dict[str, Any]) -> None:
+    new = not run.log_csv.is_file()
+    with run.log_csv.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _validation_esr(model: Any, pair: Any, context: int, coefficient: float) -> dict[str, float]:
+    from valvenet.losses import scores
+
+    prediction = predict_windowed(model, pair.input, context)
+    return scores(pair.target, prediction, skip=0, coefficient=coefficient)
+
+
+def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int, bar: Any) -> tuple[float, float]:
+    """One epoch of random segments; returns (mean loss, input samples per second)."""
+    import keras
+
+    steps = options.steps_per_epoch or max(1, train.input.size // (options.segment * options.batch_size))
+    rng = np.random.default_rng([options.seed, epoch])
+    x, y = sample_segments(train.input, train.target, steps * options.batch_size, context + options.segment, rng)
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"epoch {epoch} train {100 * (logs or {}).get('loss', 0):.2f}% " + bar.desc_suffix)
+
+    started = time.monotonic()
+    history = model.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Progress()])
+    seconds = time.monotonic() - started
+    return float(history.history["loss"][-1]), x.size / seconds
+
+
+def train(options: TrainOptions) -> Path:
+    """Run training as the options say; return the path of the model file written."""
+    import keras
+    from tqdm import tqdm
+
+    from valvenet.models import keras_models
+
+    name, config = model_config.resolve(options.model)
+    splits = _load_splits(options)
+    context = context_length(config)
+    run = Run(Path(options.out))
+    (run.out / "options.json").write_text(json.dumps(asdict(options), indent=2, sort_keys=True))
+    (run.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+
+    model = keras_models.build(config, seed=options.seed)
+    _compile(model, options, context)
+    state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0,
+             "learning_rate": options.learning_rate, "minutes": 0.0, "samples": 0}
+    if options.resume:
+        state = _restore_checkpoint(run, model)
+    model.optimizer.learning_rate.assign(state["learning_rate"])
+
+    steps = options.steps_per_epoch or max(1, splits["train"].input.size // (options.segment * options.batch_size))
+    bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True)
+    bar.desc_suffix = ""
+    started = time.monotonic() - 60 * state["minutes"]
+    while state["epoch"] < options.max_epochs:
+        epoch = state["epoch"] + 1
+        loss, throughput = _epoch(model, splits["train"], options, context, epoch, bar)
+        val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
+        state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
+        state["samples"] += steps * options.batch_size * (context + options.segment)
+        improved = val["esr_preemph"] < state["best_val"]
+        if improved:
+            state.update(best_val=val["esr_preemph"], best_epoch=epoch, stall=0, lr_stall=0)
+            model.save_weights(run.best_weights)
+        else:
+            state["stall"] += 1
+            state["lr_stall"] += 1
+        if state["lr_stall"] >= options.lr_patience:
+            state["learning_rate"] = max(options.min_learning_rate, state["learning_rate"] / 2)
+            model.optimizer.learning_rate.assign(state["learning_rate"])
+            state["lr_stall"] = 0
+        row = {"epoch": epoch, "minutes": round(state["minutes"], 3), "train_loss": loss,
+               "val_esr": val["esr"], "val_esr_preemph": val["esr_preemph"],
+               "learning_rate": state["learning_rate"], "samples_per_second": round(throughput)}
+        _append_log(run, row)
+        bar.desc_suffix = f"val {100 * val['esr_preemph']:.2f}% (best {100 * state['best_val']:.2f}%)"
+        _save_checkpoint(run, model, state)
+        if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
+            break
+    bar.close()
+    return _finish(run, model, name, config, options, splits, state, context)
+
+
+def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: TrainOptions,
+            splits: dict[str, Any], state: dict[str, Any], context: int) -> Path:
+    from valvenet.evaluate import evaluate_pair
+    from valvenet.export.model_file import ModelFile, save
+    from valvenet.models import keras_models
+
+    model.load_weights(run.best_weights)
+    rows = [json.loads(json.dumps(r)) for r in _read_log(run)]
+    metadata = {
+        "name": name,
+        "sample_rate": splits["train"].sample_rate,
+        "input_gain": 1.0,
+        "output_gain": 1.0,
+        "valvenet_version": __version__,
+        "training": {
+            "dataset": str(Path(options.data).resolve().name),
+            "data_name": options.name,
+            "data_hashes": _data_hashes(splits),
+            "seed": options.seed,
+            "epochs": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "minutes": round(state["minutes"], 2),
+            "samples_per_second": int(np.median([r["samples_per_second"] for r in rows])) if rows else 0,
+            "best_val_esr_preemph": state["best_val"],
+            "segment": options.segment,
+            "batch_size": options.batch_size,
+            "context": context,
+        },
+    }
+    model_file = ModelFile(config, keras_models.export_weights(model), metadata)
+    test = evaluate_pair(model_file, splits["test"], options.pre_emphasis)
+    metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc")}
+    save(model_file, run.model_file)
+    run.log_json.write_text(json.dumps({"options": asdict(options), "log": rows, "test": metadata["training"]["test"],
+                                        "training": metadata["training"]}, indent=2, sort_keys=True))
+    if options.report:
+        from valvenet.report import write_training_report
+
+        write_training_report(run.out, model_file, splits["test"], rows, test["prediction"])
+    return run.model_file
+
+
+def _read_log(run: Run) -> list[dict[str, float]]:
+    with run.log_csv.open() as handle:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _data_hashes(splits: dict[str, Any]) -> dict[str, str]:
+    import hashlib
+
+    hashes = {}
+    for split, pair in splits.items():
+        for role, path in (("input", pair.input_path), ("target", pair.target_path)):
+            hashes[f"{split}/{Path(path).name}"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainOptions("", "", "", "")
+    parser.add_argument("--data", required=True, help="dataset folder ({train,val,test}/NAME-input.wav ...)")
+    parser.add_argument("--name", required=True, help="NAME of the input/target pair, e.g. crunch")
+    parser.add_argument("--model", required=True, help=f"preset ({', '.join(model_config.PRESETS)}) or JSON config")
+    parser.add_argument("--out", required=True, help="run folder (model.vnet, logs, report)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
+    parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs)
+    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--patience", type=int, default=defaults.patience)
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    parser.add_argument("--no-report", dest="report", action="store_false")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = TrainOptions(
+        data=args.data, name=args.name, model=args.model, out=args.out, seed=args.seed,
+        max_minutes=args.max_minutes, max_epochs=args.max_epochs, segment=args.segment,
+        batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch, learning_rate=args.learning_rate,
+        patience=args.patience, resume=args.resume, report=args.report,
+    )
+    path = train(options)
+    from valvenet.export.model_file import load
+
+    test = load(path).metadata["training"]["test"]
+    print(json.dumps({"model": str(path), "test_esr": test["esr"], "test_esr_preemph": test["esr_preemph"]}))
+    return 0
