@@ -30,7 +30,8 @@ def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     epochs = [r["epoch"] for r in rows]
-    ax.semilogy(epochs, [100 * r["train_loss"] for r in rows], label="train loss (ESR pre-emph + DC)")
+    trained = [r for r in rows if r["epoch"] > 0]
+    ax.semilogy([r["epoch"] for r in trained], [100 * r["train_loss"] for r in trained], label="train loss (ESR pre-emph + DC)")
     ax.semilogy(epochs, [100 * r["val_esr_preemph"] for r in rows], label="validation ESR, pre-emphasised")
     ax.semilogy(epochs, [100 * r["val_esr"] for r in rows], label="validation ESR, raw")
     ax.set_xlabel("epoch")

@@ -189,8 +189,14 @@ def train(options: TrainOptions) -> Path:
         state = _restore_checkpoint(run, model)
     model.optimizer.learning_rate.assign(state["learning_rate"])
 
+    if not options.resume:
+        # Epoch 0: the untrained model's validation ESR, the baseline training must beat.
+        val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
+        _append_log(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
+                          "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
+                          "samples_per_second": 0})
     steps = options.steps_per_epoch or max(1, splits["train"].input.size // (options.segment * options.batch_size))
-    bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True)
+    bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True, disable=None)
     bar.desc_suffix = ""
     started = time.monotonic() - 60 * state["minutes"]
     while state["epoch"] < options.max_epochs:
@@ -244,7 +250,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
             "epochs": state["epoch"],
             "best_epoch": state["best_epoch"],
             "minutes": round(state["minutes"], 2),
-            "samples_per_second": int(np.median([r["samples_per_second"] for r in rows])) if rows else 0,
+            "samples_per_second": int(np.median([r["samples_per_second"] for r in rows[1:]])) if len(rows) > 1 else 0,
             "best_val_esr_preemph": state["best_val"],
             "segment": options.segment,
             "batch_size": options.batch_size,
