@@ -10,7 +10,7 @@ minutes=${2:-30}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH=$root/python
 python=$root/.venv/bin/python
-mkdir -p "$out"
+mkdir -p "$out/runs"
 [ -f "$out/data/meta.json" ] || "$python" -m valvenet.cli dataset build --out "$out/data"
 for preset in crunch highgain; do
   for model in wavenet-10x8 lstm-12 nam-feather nam-nano wavenet1 wavenet2; do
