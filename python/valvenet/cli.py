@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("valvenet.train", "train a model on a dataset"),
     "eval": ("valvenet.evaluate", "ESR of a model file on a dataset split"),
     "process": ("valvenet.process", "run a model file over a WAV file"),
+    "export": ("valvenet.export.cli", "export a model file (C code for the engine)"),
 }
 
 

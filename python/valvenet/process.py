@@ -61,13 +61,25 @@ class CabinetConvolver:
         return full[: block.size]
 
 
+ENGINES = ("oracle", "c")
+
+
+def make_engine(model: ModelFile, engine: str):  # type: ignore[no-untyped-def]
+    """The numpy oracle, or the generated C engine compiled for the host."""
+    if engine == "c":
+        from valvenet.export.c_host import CEngine
+
+        return CEngine(model)
+    return Oracle(model)
+
+
 def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int | None = None,
-                 cab: Path | None = None) -> None:
+                 cab: Path | None = None, engine: str = "oracle") -> None:
     """Stream in_path through the model (and cabinet) into out_path (float32 WAV)."""
     info = sf.info(str(in_path))
     if info.samplerate != model.sample_rate:
         raise ProcessError(f"{in_path}: sample rate {info.samplerate} Hz, the model runs at {model.sample_rate} Hz")
-    oracle = Oracle(model)
+    oracle = make_engine(model, engine)
     cabinet = CabinetConvolver(load_ir(cab, model.sample_rate)) if cab else None
     tmp = out_path.with_name(out_path.name + ".tmp.wav")
     with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
@@ -86,11 +98,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, help="output WAV")
     parser.add_argument("--cab", type=Path, help="cabinet impulse response WAV")
     parser.add_argument("--channel", type=int, help="channel of a multi-channel input")
+    parser.add_argument("--engine", choices=ENGINES, default="oracle",
+                        help="oracle: numpy reference (default); c: the firmware's C engine built for this machine")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        process_file(load(args.model), args.input, args.output, args.channel, args.cab)
+        process_file(load(args.model), args.input, args.output, args.channel, args.cab, args.engine)
     except (ProcessError, ValueError, sf.LibsndfileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

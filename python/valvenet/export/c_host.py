@@ -1,0 +1,100 @@
+"""The C engine on the host: generated model code compiled with the host's gcc, called
+through ctypes. Used by `valvenet process --engine c` and by the tests that hold the C
+engine to the numpy oracle.
+
+Compiled libraries are cached by the hash of their sources and flags, so a model is only
+compiled once per machine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from valvenet.export import c_code
+from valvenet.export.model_file import ModelFile
+
+HOST_CFLAGS = ("-std=c11", "-O2", "-ffp-contract=off", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror")
+
+
+def repo_root() -> Path:
+    """The workspace root (firmware/nn lives there), also inside Bazel runfiles."""
+    for base in (os.environ.get("VALVENET_ROOT"), os.environ.get("TEST_SRCDIR") and Path(os.environ["TEST_SRCDIR"]) / "valvenet",
+                 Path(__file__).resolve().parents[3]):
+        if base and (Path(base) / "firmware" / "nn" / "layers.h").is_file():
+            return Path(base)
+    raise FileNotFoundError("firmware/nn sources not found (set VALVENET_ROOT to the checkout)")
+
+
+def _cache_dir() -> Path:
+    path = Path(os.environ.get("VALVENET_CACHE", Path(tempfile.gettempdir()) / "valvenet-cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compile_model(model: ModelFile, exact_activations: bool = False) -> Path:
+    """A shared library with the model's C code; returns its path."""
+    symbol, header, source = c_code.generate(model, "vn_host_model")
+    root = repo_root()
+    nn_sources = "".join((root / "firmware" / "nn" / name).read_text() for name in sorted(os.listdir(root / "firmware" / "nn"))
+                         if name.endswith(".h"))
+    flags = list(HOST_CFLAGS) + (["-DVN_EXACT_ACTIVATIONS"] if exact_activations else [])
+    key = hashlib.sha256("\0".join([header, source, nn_sources, *flags]).encode()).hexdigest()[:20]
+    library = _cache_dir() / f"model-{key}.so"
+    if library.is_file():
+        return library
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / f"{symbol}.h").write_text(header)
+        (Path(tmp) / f"{symbol}.c").write_text(source)
+        out = Path(tmp) / "model.so"
+        command = ["gcc", *flags, f"-I{root}", f"-I{tmp}", str(Path(tmp) / f"{symbol}.c"), "-o", str(out), "-lm"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling the C engine failed:\n{result.stderr}")
+        out.replace(library)
+    return library
+
+
+class CEngine:
+    """Streams audio through a model's generated C code (same API as the oracle)."""
+
+    def __init__(self, model: ModelFile, exact_activations: bool = False) -> None:
+        self.library = ctypes.CDLL(str(compile_model(model, exact_activations)))
+        self._process = self.library.vn_host_model_process
+        self._process.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]
+        self._reset = self.library.vn_host_model_reset
+        self._reset.argtypes = [ctypes.c_void_p]
+        self.state = ctypes.create_string_buffer(self._state_size())
+        self.reset()
+
+    def _state_size(self) -> int:
+        # vn_model_info_t: name pointer, then kind, precision, 6 uint32 fields, state_size.
+        class Info(ctypes.Structure):
+            _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("precision", ctypes.c_int),
+                        ("sample_rate", ctypes.c_uint32), ("parameters", ctypes.c_uint32),
+                        ("macs_per_sample", ctypes.c_uint32), ("receptive_field", ctypes.c_uint32),
+                        ("weights_crc32", ctypes.c_uint32), ("state_size", ctypes.c_uint32),
+                        ("input_gain", ctypes.c_float), ("output_gain", ctypes.c_float)]
+
+        self.info = Info.in_dll(self.library, "vn_host_model_model")
+        return int(self.info.state_size)
+
+    def reset(self) -> None:
+        self._reset(self.state)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(block, dtype=np.float32).reshape(-1)
+        out = np.empty_like(x)
+        self._process(self.state, x.ctypes.data, out.ctypes.data, x.size)
+        return out
+
+    def process_all(self, audio: np.ndarray, block_size: int = 4096) -> np.ndarray:
+        audio = np.asarray(audio).reshape(-1)
+        return np.concatenate([self.process(audio[i:i + block_size]) for i in range(0, audio.size, block_size)]
+                              or [np.zeros(0, np.float32)])
