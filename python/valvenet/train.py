@@ -41,9 +41,9 @@ class TrainOptions:
     seed: int = 0
     max_minutes: float = 30.0
     max_epochs: int = 1000
-    segment: int = 8192
+    segment: int = 0  # 0: by model kind (see default_segment)
     batch_size: int = 16
-    steps_per_epoch: int = 0  # 0: one pass over the training split's length
+    steps_per_epoch: int = 0  # 0: see steps_per_epoch()
     learning_rate: float = 4e-3
     lr_patience: int = 3
     patience: int = 8
@@ -57,6 +57,23 @@ def context_length(config: dict[str, Any]) -> int:
     """Unscored samples in front of each segment."""
     rf = model_config.receptive_field(config)
     return rf - 1 if rf > 1 else RNN_WARMUP
+
+
+def default_segment(config: dict[str, Any]) -> int:
+    """Scored samples per segment: long for WaveNets (the receptive field is paid once per
+    segment), short for RNNs (their time steps run one after another, so short segments
+    give many more updates per minute)."""
+    return 8192 if model_config.receptive_field(config) > 1 else 2048
+
+
+MAX_STEPS_PER_EPOCH = 64
+
+
+def steps_per_epoch(options: TrainOptions, train_samples: int) -> int:
+    """One pass over the training split's length, at most MAX_STEPS_PER_EPOCH batches, so
+    validation, the schedule and the time budget are checked every minute or so."""
+    one_pass = max(1, train_samples // (options.segment * options.batch_size))
+    return options.steps_per_epoch or min(one_pass, MAX_STEPS_PER_EPOCH)
 
 
 def sample_segments(x: np.ndarray, y: np.ndarray, count: int, length: int,
@@ -152,7 +169,7 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
     """One epoch of random segments; returns (mean loss, input samples per second)."""
     import keras
 
-    steps = options.steps_per_epoch or max(1, train.input.size // (options.segment * options.batch_size))
+    steps = steps_per_epoch(options, train.input.size)
     rng = np.random.default_rng([options.seed, epoch])
     x, y = sample_segments(train.input, train.target, steps * options.batch_size, context + options.segment, rng)
 
@@ -175,6 +192,7 @@ def train(options: TrainOptions) -> Path:
     from valvenet.models import keras_models
 
     name, config = model_config.resolve(options.model)
+    options.segment = options.segment or default_segment(config)
     splits = _load_splits(options)
     context = context_length(config)
     run = Run(Path(options.out))
@@ -195,7 +213,7 @@ def train(options: TrainOptions) -> Path:
         _append_log(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
                           "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
                           "samples_per_second": 0})
-    steps = options.steps_per_epoch or max(1, splits["train"].input.size // (options.segment * options.batch_size))
+    steps = steps_per_epoch(options, splits["train"].input.size)
     bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True, disable=None)
     bar.desc_suffix = ""
     started = time.monotonic() - 60 * state["minutes"]
@@ -294,7 +312,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
     parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs)
-    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment")
+    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment (default: 8192 for WaveNets, 2048 for RNNs)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
