@@ -14,7 +14,7 @@ import sys
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "dataset": ("valvenet.datasets.cli", "build the built-in dataset or check a dataset"),
+    "dataset": ("valvenet.datasets.cli", "build the built-in dataset"),
     "train": ("valvenet.train", "train a model on a dataset"),
     "eval": ("valvenet.evaluate", "ESR of a model file on a dataset split"),
     "process": ("valvenet.process", "run a model file over a WAV file"),
@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     # `bazel run` starts us in the runfiles tree: resolve relative paths against the
     # directory the user ran bazel from.
     if "BUILD_WORKING_DIRECTORY" in os.environ:
+        # Tool paths Bazel passes are relative to the runfiles tree we are leaving.
+        for key in ("VALVENET_LV2HOST",):
+            if key in os.environ and not os.path.isabs(os.environ[key]):
+                os.environ[key] = os.path.abspath(os.environ[key])
         os.chdir(os.environ["BUILD_WORKING_DIRECTORY"])
     parser = argparse.ArgumentParser(prog="valvenet", description="Neural amp modelling for microcontrollers.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
