@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/app/bench.h"
 #include "firmware/app/build_info.h"
+#include "firmware/app/model_table.h"
 #include "firmware/app/work_loop.h"
 #include "firmware/boards/board.h"
 
@@ -63,6 +65,57 @@ static void reply_count(const char *argument, char *reply, size_t capacity) {
            (unsigned long)elapsed, counter_unit_name(unit));
 }
 
+static void reply_models(char *reply, size_t capacity) {
+  size_t used = (size_t)snprintf(reply, capacity, "OK models count=%lu", (unsigned long)model_table_count);
+  for (uint32_t i = 0; i < model_table_count && used < capacity; ++i) {
+    used += (size_t)snprintf(reply + used, capacity - used, " %lu:%s", (unsigned long)i, model_table[i]->info.name);
+  }
+}
+
+/* Splits "A B C" into three unsigned numbers within the given ranges. */
+static bool parse_three(const char *text, const unsigned long max[3], unsigned long out[3]) {
+  char buffer[48];
+  if (text == NULL || strlen(text) >= sizeof buffer) {
+    return false;
+  }
+  strcpy(buffer, text);
+  char *cursor = buffer;
+  for (uint32_t i = 0; i < 3u; ++i) {
+    char *space = strchr(cursor, ' ');
+    if ((space == NULL) != (i == 2u)) {
+      return false;
+    }
+    if (space != NULL) {
+      *space = '\0';
+    }
+    if (!parse_unsigned(cursor, i == 0u ? 0ul : 1ul, max[i], &out[i])) {
+      return false;
+    }
+    cursor = space != NULL ? space + 1 : cursor;
+  }
+  return true;
+}
+
+static void reply_bench(const char *argument, char *reply, size_t capacity) {
+  const unsigned long max[3] = {model_table_count > 0u ? model_table_count - 1u : 0u, BENCH_MAX_BLOCK, BENCH_MAX_BLOCKS};
+  unsigned long args[3];
+  if (model_table_count == 0u) {
+    snprintf(reply, capacity, "ERR no models in this firmware");
+    return;
+  }
+  if (!parse_three(argument, max, args)) {
+    snprintf(reply, capacity, "ERR bench needs MODEL 0..%lu BLOCK 1..%lu BLOCKS 1..%lu", max[0], max[1], max[2]);
+    return;
+  }
+  const vn_model_t *model = model_table[args[0]];
+  bench_result_t result;
+  bench_run(model, model_table_state(), (uint32_t)args[1], (uint32_t)args[2], &result);
+  snprintf(reply, capacity, "OK bench model=%s block=%lu blocks=%lu unit=%s median_x10=%lu max_x10=%lu state=%lu",
+           model->info.name, args[1], args[2], counter_unit_name(board_counter_unit()),
+           (unsigned long)result.median_per_sample_x10, (unsigned long)result.max_per_sample_x10,
+           (unsigned long)model->info.state_size);
+}
+
 static void dispatch(const char *line, char *reply, size_t capacity) {
   char command[32];
   const char *argument = strchr(line, ' ');
@@ -92,6 +145,14 @@ static void dispatch(const char *line, char *reply, size_t capacity) {
     reply_count(argument, reply, capacity);
     return;
   }
+  if (strcmp(command, "models") == 0 && argument == NULL) {
+    reply_models(reply, capacity);
+    return;
+  }
+  if (strcmp(command, "bench") == 0) {
+    reply_bench(argument, reply, capacity);
+    return;
+  }
   if (strcmp(command, "exit") == 0) {
     unsigned long code = 0;
     if (!parse_unsigned(argument, 0ul, 255ul, &code)) {
@@ -101,7 +162,7 @@ static void dispatch(const char *line, char *reply, size_t capacity) {
     board_exit((int)code);
   }
   if (strcmp(command, "help") == 0 && argument == NULL) {
-    snprintf(reply, capacity, "OK commands: ping, info, count N, exit N, help");
+    snprintf(reply, capacity, "OK commands: ping, info, count N, models, bench MODEL BLOCK BLOCKS, exit N, help");
     return;
   }
   snprintf(reply, capacity, "ERR unknown command: %s", command);

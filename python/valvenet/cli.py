@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("valvenet.evaluate", "ESR of a model file on a dataset split"),
     "process": ("valvenet.process", "run a model file over a WAV file"),
     "export": ("valvenet.export.cli", "export a model file (C code for the engine)"),
+    "bench": ("valvenet.bench", "instructions per sample of a benchmark firmware in QEMU"),
 }
 
 

@@ -1,0 +1,110 @@
+"""`valvenet bench`: instructions per sample of every model in a benchmark firmware image,
+measured in QEMU mps2-an500 with -icount shift=0, written as JSON and Markdown.
+
+A benchmark, not a test: it reports and asserts nothing about speed. QEMU counts executed
+instructions exactly (SysTick at 25 MHz = 40 instructions per tick); instructions are not
+Cortex-M7 cycles (the M7 dual-issues; loads, VDIV and flash wait states cost more), so the
+budget shares are instruction budgets, to be checked against DWT cycles on a board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valvenet.device import Console, open_transport
+from valvenet.models import config as model_config
+from valvenet.models.shapes import expected_shapes
+
+CORE_CLOCK_HZ = 216_000_000
+BUDGETS = {"44.1 kHz": CORE_CLOCK_HZ / 44_100, "48 kHz": CORE_CLOCK_HZ / 48_000}
+BLOCK_SIZES = (32, 48, 64)
+BLOCKS = 16
+
+
+def symbol_sizes(elf: Path) -> dict[str, tuple[int, str]]:
+    """name -> (size, section class letter) from arm-none-eabi-nm."""
+    out = subprocess.run(["arm-none-eabi-nm", "-S", "--size-sort", str(elf)], capture_output=True, text=True, check=True)
+    sizes = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            sizes[parts[3]] = (int(parts[1], 16), parts[2])
+    return sizes
+
+
+def flash_bytes(sizes: dict[str, tuple[int, str]], prefix: str) -> int:
+    """Code and constant data of one generated model (its symbols share a prefix)."""
+    return sum(size for name, (size, kind) in sizes.items() if name.startswith(prefix + "_") and kind in "tTrRdD")
+
+
+def measure(console: Console, index: int, block: int) -> dict[str, Any]:
+    reply = console.command(f"bench {index} {block} {BLOCKS}", timeout=600)
+    if not reply.startswith("OK bench"):
+        raise RuntimeError(f"bench {index} {block}: {reply}")
+    fields = dict(re.findall(r"(\w+)=(\S+)", reply))
+    return {"model": fields["model"], "unit": fields["unit"], "median": int(fields["median_x10"]) / 10,
+            "max": int(fields["max_x10"]) / 10, "state_bytes": int(fields["state"])}
+
+
+def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
+    """Bench every model of the image at each block size; one row per model."""
+    sizes = symbol_sizes(firmware)
+    rows = []
+    with open_transport("qemu", firmware) as transport:
+        console = Console(transport)
+        console.wait_for_line(r"^ValveNet ", 30)
+        listing = console.command("models")
+        models = re.findall(r" (\d+):(\S+)", listing)
+        for index, name in models:
+            runs = {block: measure(console, int(index), block) for block in BLOCK_SIZES}
+            cfg = model_config.PRESETS[name]
+            per_sample = statistics.median(r["median"] for r in runs.values())
+            macs = model_config.macs_per_sample(cfg)
+            rows.append({
+                "model": name, "precision": "float32", "kind": cfg["kind"],
+                "parameters": sum(int(np.prod(shape)) for shape in expected_shapes(cfg).values()),
+                "macs_per_sample": macs, "unit": runs[48]["unit"],
+                "per_sample_by_block": {str(b): runs[b]["median"] for b in BLOCK_SIZES},
+                "per_sample": per_sample, "per_sample_block48": runs[48]["median"],
+                "worst_block_per_sample": max(r["max"] for r in runs.values()),
+                "per_mac": per_sample / macs,
+                "flash_bytes": flash_bytes(sizes, "zoo_" + re.sub(r"[^0-9A-Za-z_]", "_", name)),
+                "ram_bytes": runs[48]["state_bytes"],
+                "budget_share": {k: runs[48]["median"] / v for k, v in BUDGETS.items()},
+            })
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| model | precision | parameters | MACs/sample | instr/sample (block 32 / 48 / 64) | instr/MAC | flash bytes | state bytes | share of 44.1 kHz budget | share of 48 kHz budget |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        blocks = " / ".join(f"{r['per_sample_by_block'][str(b)]:,.0f}" for b in BLOCK_SIZES)
+        lines.append(f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['macs_per_sample']:,} | {blocks} | "
+                     f"{r['per_mac']:.2f} | {r['flash_bytes']:,} | {r['ram_bytes']:,} | "
+                     f"{100 * r['budget_share']['44.1 kHz']:.0f} % | {100 * r['budget_share']['48 kHz']:.0f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--firmware", required=True, type=Path, help="benchmark image for mps2-an500 (ELF)")
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="folder for benchmarks.json and benchmarks_table.md")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = run_benchmark(args.firmware)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmarks.json").write_text(json.dumps(rows, indent=2))
+    (args.out / "benchmarks_table.md").write_text(markdown(rows))
+    print(markdown(rows))
+    return 0

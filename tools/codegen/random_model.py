@@ -1,0 +1,48 @@
+"""Bazel tool: a model file with seeded random weights for a preset.
+
+Instruction counts do not depend on weight values, so the benchmark zoo and the engine
+tests use these instead of trained models. Weights are Glorot-uniform like Keras's default
+initialiser (so activations see realistic ranges), biases small; numpy only, so the build
+does not import TensorFlow.
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+from valvenet.export.model_file import ModelFile, save
+from valvenet.models import config
+from valvenet.models.shapes import expected_shapes
+
+
+def random_tensors(cfg: dict, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for name, shape in sorted(expected_shapes(cfg).items()):
+        if len(shape) == 1 or name.endswith("rnn.bias"):
+            tensors[name] = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
+        else:
+            fan_in = int(np.prod(shape[:-1]))
+            limit = np.sqrt(6.0 / (fan_in + shape[-1]))
+            tensors[name] = rng.uniform(-limit, limit, shape).astype(np.float32)
+    return tensors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", required=True, choices=sorted(config.PRESETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample-rate", type=int, default=48000)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    cfg = config.PRESETS[args.preset]
+    weights = random_tensors(cfg, args.seed)
+    meta = {"name": args.preset, "sample_rate": args.sample_rate, "input_gain": 1.0, "output_gain": 1.0,
+            "training": {"random_weights_seed": args.seed}}
+    save(ModelFile(cfg, weights, meta), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
