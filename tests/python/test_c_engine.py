@@ -6,14 +6,19 @@ the output is bit-identical whatever the block size.
 
 from __future__ import annotations
 
+import functools
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from test_oracle import SMALL, guitar_like, random_keras
-from valvenet.export.c_host import CEngine
-from valvenet.export.model_file import ModelFile
-from valvenet.models import config, keras_models
-from valvenet.models.oracle import Oracle
+sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
+from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
+from valvenet.export.c_host import CEngine  # noqa: E402
+from valvenet.export.model_file import ModelFile  # noqa: E402
+from valvenet.models import config, keras_models  # noqa: E402
+from valvenet.models.oracle import Oracle  # noqa: E402
 
 MODELS = {**SMALL, "wavenet-10x8": config.PRESETS["wavenet-10x8"], "nam-feather": config.PRESETS["nam-feather"],
           "lstm-12": config.PRESETS["lstm-12"]}
@@ -25,18 +30,23 @@ def audio() -> np.ndarray:
     return guitar_like(SECONDS, seed=4)
 
 
+@functools.cache
 def model_file(kind: str) -> ModelFile:
     cfg = MODELS[kind]
     weights = keras_models.export_weights(random_keras(cfg, seed=11))
     return ModelFile(cfg, weights, {"name": kind, "sample_rate": 48000, "input_gain": 1.0, "output_gain": 1.0})
 
 
+@functools.cache
+def oracle_output(kind: str) -> np.ndarray:
+    return Oracle(model_file(kind)).process_all(guitar_like(SECONDS, seed=4))
+
+
 @pytest.mark.parametrize("kind", sorted(MODELS))
 @pytest.mark.parametrize("exact, bound", [(False, 1e-4), (True, 1e-5)])
 def test_c_engine_matches_the_oracle(kind: str, exact: bool, bound: float, audio: np.ndarray) -> None:
-    model = model_file(kind)
-    reference = Oracle(model).process_all(audio)
-    actual = CEngine(model, exact_activations=exact).process_all(audio)
+    reference = oracle_output(kind)
+    actual = CEngine(model_file(kind), exact_activations=exact).process_all(audio)
     assert np.std(reference) > 1e-3
     assert np.max(np.abs(actual - reference)) <= bound
 
