@@ -82,13 +82,17 @@ def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int |
     oracle = make_engine(model, engine)
     cabinet = CabinetConvolver(load_ir(cab, model.sample_rate)) if cab else None
     tmp = out_path.with_name(out_path.name + ".tmp.wav")
-    with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
-        for block in sf.blocks(str(in_path), blocksize=BLOCK, dtype="float64"):
-            x = _mono_block(block, in_path, channel)
-            if not np.all(np.isfinite(x)):
-                raise ProcessError(f"{in_path}: NaN or Inf in the audio")
-            y = oracle.process(x)
-            out.write((cabinet.process(y) if cabinet else y).astype(np.float32))
+    try:
+        with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
+            for block in sf.blocks(str(in_path), blocksize=BLOCK, dtype="float64"):
+                x = _mono_block(block, in_path, channel)
+                if not np.all(np.isfinite(x)):
+                    raise ProcessError(f"{in_path}: NaN or Inf in the audio")
+                y = oracle.process(x)
+                out.write((cabinet.process(y) if cabinet else y).astype(np.float32))
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # an earlier output_path stays as it was
+        raise
     tmp.replace(out_path)
 
 

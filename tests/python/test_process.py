@@ -1,0 +1,65 @@
+"""`valvenet process`: streams a WAV through a model file (and a cabinet IR) into a WAV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy import signal
+
+from valvenet import cli
+from valvenet.export import model_file
+from valvenet.export.model_file import ModelFile
+from valvenet.models import config
+from valvenet.models.oracle import Oracle
+from valvenet.models.shapes import expected_shapes
+from valvenet.process import BLOCK, CabinetConvolver
+
+RATE = 48000
+
+
+def small_model(tmp_path: Path) -> tuple[Path, ModelFile]:
+    rng = np.random.default_rng(2)
+    cfg = config.PRESETS["nam-nano"]
+    tensors = {n: (0.3 * rng.standard_normal(s)).astype(np.float32) for n, s in expected_shapes(cfg).items()}
+    model = ModelFile(cfg, tensors, {"name": "nano", "sample_rate": RATE, "input_gain": 1.0, "output_gain": 1.0})
+    path = tmp_path / "m.vnet"
+    model_file.save(model, path)
+    return path, model
+
+
+def test_process_equals_the_oracle_across_block_boundaries(tmp_path: Path) -> None:
+    path, model = small_model(tmp_path)
+    x = (0.3 * np.sin(np.arange(BLOCK + 5000) * 0.01)).astype(np.float32)  # longer than one block
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    assert cli.main(["process", "--model", str(path), str(tmp_path / "in.wav"), str(tmp_path / "out.wav")]) == 0
+    y, rate = sf.read(tmp_path / "out.wav", dtype="float64")
+    assert rate == RATE
+    np.testing.assert_allclose(y, Oracle(model).process_all(x), atol=1e-6)
+
+
+def test_cabinet_stage_is_a_plain_convolution() -> None:
+    rng = np.random.default_rng(5)
+    ir, x = rng.standard_normal(300), rng.standard_normal(5000)
+    cab = CabinetConvolver(ir)
+    y = np.concatenate([cab.process(x[i:i + 777]) for i in range(0, x.size, 777)])
+    np.testing.assert_allclose(y, signal.fftconvolve(x, ir)[: x.size], atol=1e-9)
+
+
+@pytest.mark.parametrize("problem, write, message", [
+    ("stereo", lambda p: sf.write(p, np.zeros((100, 2)), RATE), "2 channels; choose one with --channel"),
+    ("rate", lambda p: sf.write(p, np.zeros(100), 44100), "sample rate 44100 Hz, the model runs at 48000 Hz"),
+])
+def test_bad_input_names_the_file_and_keeps_earlier_output(tmp_path: Path, problem: str, write, message: str,  # type: ignore[no-untyped-def]
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = small_model(tmp_path)
+    bad = tmp_path / f"{problem}.wav"
+    write(bad)
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"earlier result")
+    assert cli.main(["process", "--model", str(path), str(bad), str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert out.read_bytes() == b"earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.vnet", bad.name, "out.wav"])
