@@ -10,27 +10,35 @@
  *                                exact ones when VN_EXACT_ACTIVATIONS is defined (for A/B
  *                                comparisons against the numpy oracle).
  *
- * Fast tanh: tanh(x) ~= x * P(x^2) / Q(x^2) on x clamped to [-VN_TANH_CLAMP, VN_TANH_CLAMP],
- * P of degree 3 and Q of degree 4 in t = x^2 (numerator degree 7, denominator degree 8 in x).
- * The odd form makes the result exactly odd in float arithmetic: x^2, P and Q are the same for
- * x and -x, and the clamps are symmetric. The result is then clamped to [-1, 1] because float
- * rounding can put the quotient one or two ulp above 1 near the clamp point.
+ * Fast tanh: tanh(x) ~= x * P(t) / Q(t), t = x^2, on x clamped to [-VN_TANH_CLAMP, VN_TANH_CLAMP],
+ * with P(t) = 1 + p1 t + p2 t^2 + p3 t^3 and Q(t) = q0 + q1 t + ... + q4 t^4 (numerator degree 7,
+ * denominator degree 8 in x). Why this shape:
+ *  - The odd form makes the result exactly odd in float arithmetic: t, P and Q are the same for
+ *    x and -x, round-to-nearest is sign-symmetric and the clamps are symmetric.
+ *  - P(0) = 1 lets the numerator be one FMA, x + (x*t) * (p1 + p2 t + p3 t^2), with the
+ *    variable x as the addend. VFMA accumulates into its addend register, so an FMA whose addend
+ *    is a constant costs an extra VMOV to copy the constant; Estrin's scheme (powers t and t^2,
+ *    pairs of coefficients) keeps those constant-addend FMAs to three.
+ *  - No output clamp: VN_TANH_CLAMP is the smallest float at which this float evaluation
+ *    reaches exactly 1.0f (found by stepping through the bit patterns from 6 to 9), so every
+ *    input saturates to exactly +-1 and no input gives |result| > 1. activations_test checks
+ *    both over every float in [-20, 20]: the evaluation is deterministic IEEE arithmetic, so
+ *    the exhaustive sweep is a proof, not a sample.
  *
  * How the coefficients were fitted (our own fit; nothing taken from other projects): a discrete
  * minimax (L-infinity) fit of the absolute error |x*P(t)/Q(t) - tanh(x)| on 8000 points of
  * [0, 8.25] (Chebyshev-spaced plus uniform), by the differential-correction method: repeatedly
  * solve the linear program  min d  s.t. |x*P(t) - tanh(x)*Q(t)| <= d*Q_prev(t), Q(0) = 1,
- * with scipy.optimize.linprog (HiGHS), keeping the best iterate (math error 2.2e-7). One equality
- * constraint, R(8.25) = 1 + 4e-7, makes the float result at the clamp round to exactly 1.0f so
- * that large |x| saturates to exactly +-1 (checked, not assumed: activations_test asserts it).
- * The coefficients below are those values rounded to float32 (printed with 9 significant digits,
- * so each literal is exactly the float used).
+ * R(8.25) = 1, with scipy.optimize.linprog (HiGHS), keeping the best of 15 iterates (error of the
+ * rational itself: 2.2e-7); then all coefficients divided by p0 so that P(0) = 1, rounded to
+ * float32 and printed with 9 significant digits (each literal is exactly the float used).
  *
- * Measured error of vn_tanh_fast against double tanh over every float in [0, 20] (exhaustive
- * bit-pattern sweep; the result is exactly odd, so this covers [-20, 20]): 4.8e-7 absolute
- * (near x = 7.08, where float rounding of a result close to 1 dominates; the rational's own
- * error is 2.2e-7). vn_sigmoid_fast: 2.4e-7. The bounds stated below leave a factor of about two
- * for safety; tests/firmware/activations_test.c asserts them.
+ * Measured error of vn_tanh_fast against double-precision tanh over every float in [0, 20]
+ * (exhaustive bit-pattern sweep; with exact oddness that covers [-20, 20]; beyond 20 the result
+ * is the saturated 1.0f, 4e-18 from tanh): 4.80e-7 absolute, at x = 5.766 (float rounding of a
+ * result near 1, where one ulp is 6e-8, adds to the rational's 2.2e-7). vn_sigmoid_fast: 2.4e-7.
+ * The bounds stated below leave a factor of about two; tests/firmware/activations_test.c
+ * asserts them.
  *
  * Rounding is the same on every IEEE-754 single-precision target: the FMAs are written as fmaf
  * (a single fused instruction, VFMA.F32, on FPv5; a correctly rounded libm call on a host
@@ -38,16 +46,18 @@
  * bits the M7 computes.
  *
  * Cost on the Cortex-M7 (arm-none-eabi-gcc 12.2 -O2 -mcpu=cortex-m7 -mfpu=fpv5-d16
- * -mfloat-abi=hard): vn_tanh_fast as an out-of-line function is 27 instructions, 17 of them
- * arithmetic (2 VMAXNM/VMINNM input clamps, 1 VMUL for x^2, 7 VFMA, 1 VMUL, 1 VDIV, 2 output
- * clamps, ...), the rest loading the 9 constants and returning. Inlined in a loop the constants
- * stay in registers (FPv5-D16 has 32 single-precision registers), leaving 14 instructions per
- * call; vn_sigmoid_fast adds a VMUL and a VFMA. The one VDIV (~14 cycles, not pipelined) is the
- * largest single cost.
+ * -mfloat-abi=hard -mthumb, read from the -S output): 13 floating-point operations (VMAXNM and
+ * VMINNM for the clamp, 3 VMUL for t, t^2 and x*t, 7 VFMA, 1 VDIV). Inlined in a loop over an
+ * array, the per-element body of vn_tanh_fast is 18 instructions (the 13, plus 5 VMOV/VLDR that
+ * refill the constant addends VFMA overwrites); vn_sigmoid_fast
+ * is 20 (one VMUL and one VFMA more). As an out-of-line function vn_tanh_fast is 25 (10 of them
+ * literal-pool loads of the constants). The one VDIV (14 cycles, iterative) is the largest single
+ * cost; the rest pipelines, and a caller with several independent activations (tanh and sigmoid
+ * of a gated unit) lets the compiler interleave the two chains.
  *
  * Special values: +-inf give exactly +-1 (sigmoid: 1 and 0). NaN does not propagate: the
- * maxNum/minNum clamps (fmaxf/fminf) return the non-NaN operand, so NaN gives -1 (sigmoid: 0).
- * That keeps one bad sample from poisoning a model's recurrent state.
+ * maxNum/minNum clamps (fmaxf/fminf, VMAXNM/VMINNM) return the non-NaN operand, so NaN gives -1
+ * (sigmoid: 0). That keeps one bad sample from poisoning a model's recurrent state.
  */
 #ifndef VALVENET_FIRMWARE_NN_ACTIVATIONS_H_
 #define VALVENET_FIRMWARE_NN_ACTIVATIONS_H_
@@ -63,27 +73,32 @@ extern "C" {
 #define VN_TANH_FAST_MAX_ABS_ERROR 1.0e-6
 #define VN_SIGMOID_FAST_MAX_ABS_ERROR 5.0e-7
 
-/* Inputs beyond +-VN_TANH_CLAMP give exactly +-1 (tanh(8.25) = 1 - 1.4e-7). */
-#define VN_TANH_CLAMP 8.25f
+/* The clamp point: inputs at or beyond +-VN_TANH_CLAMP give exactly +-1
+ * (tanh(7.773) = 1 - 3.6e-7). */
+#define VN_TANH_CLAMP 7.77324915f
 
 /* Fast tanh: at most VN_TANH_FAST_MAX_ABS_ERROR from tanh(x), exactly odd, saturating. */
 static inline float vn_tanh_fast(float x) {
-  /* fmaxf/fminf become VMAXNM/VMINNM on FPv5: two instructions, no branches. */
+  /* fmaxf/fminf become VMAXNM/VMINNM on FPv5: two instructions, no branches, NaN-free. */
   const float xc = fminf(fmaxf(x, -VN_TANH_CLAMP), VN_TANH_CLAMP);
   const float t = xc * xc;
-  /* Two independent Horner chains, so the M7 can overlap their FMA latencies. */
-  const float p = fmaf(fmaf(fmaf(1.08213999e-05f, t, 0.00289235823f), t, 0.12869823f), t,
-                       0.999998987f);
-  const float q = fmaf(fmaf(fmaf(fmaf(2.27033055e-07f, t, 0.00023053796f), t, 0.0235721413f), t,
-                            0.462027937f),
-                       t, 1.0f);
-  return fminf(fmaxf((xc * p) / q, -1.0f), 1.0f);
+  const float t2 = t * t;
+  const float xt = xc * t;
+  /* Numerator x * P(t) = x + x*t * (p1 + p2 t + p3 t^2). */
+  const float p = fmaf(1.08233544e-05f, t2, fmaf(0.00289254915f, t, 0.128700152f));
+  const float num = fmaf(xt, p, xc);
+  /* Denominator Q(t) = (q0 + q1 t) + t^2 * ((q2 + q3 t) + q4 t^2): Estrin's scheme, two short
+   * independent chains instead of one Horner chain of four dependent FMAs. */
+  const float qa = fmaf(0.462030202f, t, 1.00000095f);
+  const float qb = fmaf(2.27093551e-07f, t2, fmaf(0.00023056427f, t, 0.0235729441f));
+  const float den = fmaf(t2, qb, qa);
+  return num / den;
 }
 
 /* Fast logistic sigmoid via sigmoid(x) = 0.5 + 0.5 * tanh(x / 2). Both scalings by 0.5 are
- * exact, so the error is half the tanh error plus one rounding; the result is exactly 0 for
- * x <= -16.5 and exactly 1 for x >= 16.5. fmaf keeps the rounding independent of
- * -ffp-contract. */
+ * exact (but for subnormals), so the error is half the tanh error plus one rounding; the result
+ * is exactly 0 for x <= -2 * VN_TANH_CLAMP (-15.55) and exactly 1 for x >= 15.55. fmaf keeps
+ * the rounding independent of -ffp-contract. */
 static inline float vn_sigmoid_fast(float x) {
   return fmaf(0.5f, vn_tanh_fast(0.5f * x), 0.5f);
 }

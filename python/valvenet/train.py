@@ -165,7 +165,8 @@ def _validation_esr(model: Any, pair: Any, context: int, coefficient: float) -> 
     return scores(pair.target, prediction, skip=0, coefficient=coefficient)
 
 
-def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int, bar: Any) -> tuple[float, float]:
+def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int, bar: Any,
+           validation_text: str) -> tuple[float, float]:
     """One epoch of random segments; returns (mean loss, input samples per second)."""
     import keras
 
@@ -176,7 +177,7 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
             bar.update(1)
-            bar.set_postfix_str(f"epoch {epoch} train {100 * (logs or {}).get('loss', 0):.2f}% " + bar.desc_suffix)
+            bar.set_postfix_str(f"epoch {epoch} train {100 * (logs or {}).get('loss', 0):.2f}% {validation_text}")
 
     started = time.monotonic()
     history = model.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Progress()])
@@ -215,11 +216,11 @@ def train(options: TrainOptions) -> Path:
                           "samples_per_second": 0})
     steps = steps_per_epoch(options, splits["train"].input.size)
     bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True, disable=None)
-    bar.desc_suffix = ""
+    validation_text = ""
     started = time.monotonic() - 60 * state["minutes"]
     while state["epoch"] < options.max_epochs:
         epoch = state["epoch"] + 1
-        loss, throughput = _epoch(model, splits["train"], options, context, epoch, bar)
+        loss, throughput = _epoch(model, splits["train"], options, context, epoch, bar, validation_text)
         val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
         state["samples"] += steps * options.batch_size * (context + options.segment)
@@ -238,7 +239,7 @@ def train(options: TrainOptions) -> Path:
                "val_esr": val["esr"], "val_esr_preemph": val["esr_preemph"],
                "learning_rate": state["learning_rate"], "samples_per_second": round(throughput)}
         _append_log(run, row)
-        bar.desc_suffix = f"val {100 * val['esr_preemph']:.2f}% (best {100 * state['best_val']:.2f}%)"
+        validation_text = f"val {100 * val['esr_preemph']:.2f}% (best {100 * state['best_val']:.2f}%)"
         _save_checkpoint(run, model, state)
         if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
             break
