@@ -1,89 +1,106 @@
 /*
- * layers.h - the building blocks generated models call, for compile-time sizes.
+ * layers.h - the building blocks generated models call.
  *
- * Generated code passes channel counts as literal constants; these helpers are
- * `static inline`, so each call site is specialised and GCC unrolls the channel loops.
- * Weight layouts are what the helpers read in order: a dense/1x1 weight is [out][in],
- * a dilated convolution [out][tap][in] (tap 0 is the oldest input).
+ * The generated code (python/valvenet/export/c_code.py) does the heavy lifting itself: it
+ * writes each model's matrix products as straight-line C, tile by tile, with the weights in
+ * the exact order the code reads them. What it needs from here:
+ *
+ *   vn_load_pair     two adjacent floats in one load (VLDR.64 on the Cortex-M7: half the load
+ *                    instructions of float-by-float code; the FPU has no SIMD, so the
+ *                    multiply-adds themselves stay one VFMA each)
+ *   VN_OPAQUE        hides a pointer's value from the optimiser, so GCC neither hoists a tile's
+ *                    loads out of a loop (which spills registers) nor merges tiles
+ *   vn_ring_mirror   the mirrored history buffers of dilated layers (below)
+ *   vn_gate2         the gated activation, with its scalings folded into the weights
+ *
+ * Pairs: every pointer passed to vn_load_pair is 8-byte aligned (weights, state and scratch
+ * buffers are declared VN_ALIGNED8 and every pair starts at an even float offset).
+ *
+ * History buffers of dilated layers ("mirrored rings"): a layer with dilation d needs, for a
+ * block of up to B new columns, the 2d columns before the block and the block itself. Its
+ * buffer has R = 2d + B logical columns, stored in R + B physical columns: physical column
+ * R + k (k < B) mirrors column k. Then every window of at most B consecutive logical
+ * columns, starting anywhere, is contiguous in memory, so the generated code reads the three
+ * taps of a whole block as three plain arrays. The producer writes a block's columns at
+ * physical positions [p, p + m) and calls vn_ring_mirror to restore the mirror.
  */
 #ifndef VALVENET_NN_LAYERS_H
 #define VALVENET_NN_LAYERS_H
 
 #include <stdint.h>
+#include <string.h>
 
-/* out[o] = bias[o] + sum_i w[o][i] * x[i]; bias may be NULL. */
-static inline void vn_dense(const float *restrict w, const float *restrict bias, const float *restrict x,
-                            float *restrict out, const uint32_t n_in, const uint32_t n_out) {
-  for (uint32_t o = 0; o < n_out; ++o) {
-    float acc = bias != 0 ? bias[o] : 0.0f;
-    const float *row = w + o * n_in;
-    for (uint32_t i = 0; i < n_in; ++i) {
-      acc += row[i] * x[i];
-    }
-    out[o] = acc;
+#include "firmware/nn/activations.h"
+
+#if defined(__GNUC__)
+#define VN_ALIGNED8 __attribute__((aligned(8)))
+/* An empty asm that "may change" p: the compiler must assume the loads through p differ. */
+#define VN_OPAQUE(p) __asm__("" : "+r"(p))
+typedef double vn_pair_bits_t __attribute__((may_alias, aligned(8)));
+#else
+#define VN_ALIGNED8
+#define VN_OPAQUE(p) ((void)0)
+typedef double vn_pair_bits_t;
+#endif
+
+/* lo = p[0], hi = p[1]; p is 8-byte aligned. The bits travel as a double (one VLDR.64 into a
+ * D register whose halves are the two floats), never converted. */
+static inline void vn_load_pair(const float *p, float *lo, float *hi) {
+  const double bits = *(const vn_pair_bits_t *)p;
+  float pair[2];
+  memcpy(pair, &bits, sizeof pair);
+  *lo = pair[0];
+  *hi = pair[1];
+}
+
+/* Copies n floats (n even, both pointers 8-byte aligned) two at a time. */
+static inline void vn_copy_pairs(float *restrict dst, const float *restrict src, uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 2u) {
+    *(vn_pair_bits_t *)(dst + i) = *(const vn_pair_bits_t *)(src + i);
   }
 }
 
-/* out[o] += sum_i w[o][i] * x[i] */
-static inline void vn_dense_accumulate(const float *restrict w, const float *restrict x, float *restrict out,
-                                       const uint32_t n_in, const uint32_t n_out) {
-  for (uint32_t o = 0; o < n_out; ++o) {
-    float acc = out[o];
-    const float *row = w + o * n_in;
-    for (uint32_t i = 0; i < n_in; ++i) {
-      acc += row[i] * x[i];
-    }
-    out[o] = acc;
+/* Restores the mirror of a history buffer (see the top of this file) after the columns at
+ * physical positions [p, p + m) were written: capacity R logical columns, B mirrored ones,
+ * `channels` floats per column (even). p < R and m <= B. */
+static inline void vn_ring_mirror(float *columns, const uint32_t p, const uint32_t m, const uint32_t capacity,
+                                  const uint32_t mirrored, const uint32_t channels) {
+  if (p + m > capacity) { /* written past the end: those columns are also the first ones */
+    vn_copy_pairs(columns, columns + capacity * channels, (p + m - capacity) * channels);
+  }
+  if (p < mirrored) { /* written among the first B columns: refresh their mirror */
+    const uint32_t end = p + m < mirrored ? p + m : mirrored;
+    vn_copy_pairs(columns + (capacity + p) * channels, columns + p * channels, (end - p) * channels);
   }
 }
 
-/* Streaming history of a dilated causal convolution: the last `length` input columns
- * ((kernel-1) * dilation of them), `channels` floats each, in a ring. */
-typedef struct {
-  float *columns;  /* length * channels floats, caller-owned */
-  uint32_t length; /* columns in the ring (0 for a 1-tap convolution) */
-  uint32_t head;   /* where the next column is written (the oldest one) */
-} vn_ring_t;
-
-/* The column seen `lag` samples ago (1 <= lag <= length). */
-static inline const float *vn_ring_past(const vn_ring_t *ring, const uint32_t lag, const uint32_t channels) {
-  uint32_t index = ring->head >= lag ? ring->head - lag : ring->head + ring->length - lag;
-  return ring->columns + index * channels;
+/* Logical column p - lag of a history buffer of `capacity` columns (lag <= capacity). */
+static inline uint32_t vn_ring_back(const uint32_t p, const uint32_t lag, const uint32_t capacity) {
+  return p >= lag ? p - lag : p + capacity - lag;
 }
 
-/* Stores the newest column, overwriting the oldest. */
-static inline void vn_ring_push(vn_ring_t *ring, const float *restrict x, const uint32_t channels) {
-  if (ring->length == 0u) {
-    return;
-  }
-  float *slot = ring->columns + ring->head * channels;
-  for (uint32_t c = 0; c < channels; ++c) {
-    slot[c] = x[c];
-  }
-  ring->head = ring->head + 1u == ring->length ? 0u : ring->head + 1u;
+/* The gated activation tanh(a) * sigmoid(b), doubled, from a and b / 2.
+ *
+ * The generator scales the gate half of each dilated convolution by 0.5 (so b_half is
+ * exactly b / 2: scaling by a power of two commutes with every rounding, subnormals aside)
+ * and the residual 1x1 that consumes the gate output by 0.5 (so doubling the gate output is
+ * undone exactly). With the fast activations, sigmoid(b) = (1 + tanh(b / 2)) / 2 is the
+ * identity vn_sigmoid_fast itself is built on; this form drops its two scalings. */
+static inline float vn_gate2(const float a, const float b_half) {
+#ifdef VN_EXACT_ACTIVATIONS
+  return vn_tanh(a) * (2.0f * vn_sigmoid(2.0f * b_half));
+#else
+  return vn_tanh(a) * (1.0f + vn_tanh(b_half));
+#endif
 }
 
-/* One output column of a causal dilated convolution with kernel size 3 (the size every
- * ValveNet WaveNet uses): taps at t - 2d, t - d and t (x is the current input). */
-static inline void vn_dilated_conv3(const float *restrict w, const float *restrict bias, const vn_ring_t *ring,
-                                    const float *restrict x, const uint32_t dilation, float *restrict out,
-                                    const uint32_t n_in, const uint32_t n_out) {
-  const float *oldest = vn_ring_past(ring, 2u * dilation, n_in);
-  const float *middle = vn_ring_past(ring, dilation, n_in);
-  for (uint32_t o = 0; o < n_out; ++o) {
-    const float *row = w + o * 3u * n_in;
-    float acc = bias[o];
-    for (uint32_t i = 0; i < n_in; ++i) {
-      acc += row[i] * oldest[i];
-    }
-    for (uint32_t i = 0; i < n_in; ++i) {
-      acc += row[n_in + i] * middle[i];
-    }
-    for (uint32_t i = 0; i < n_in; ++i) {
-      acc += row[2u * n_in + i] * x[i];
-    }
-    out[o] = acc;
-  }
+/* sigmoid(2 * z_half): the generator halves the weights of sigmoid gates (LSTM, GRU). */
+static inline float vn_sigmoid_half(const float z_half) {
+#ifdef VN_EXACT_ACTIVATIONS
+  return vn_sigmoid(2.0f * z_half);
+#else
+  return fmaf(0.5f, vn_tanh(z_half), 0.5f);
+#endif
 }
 
 #endif /* VALVENET_NN_LAYERS_H */
