@@ -1,23 +1,46 @@
 """`valvenet export c`: C source for one model file, for the firmware and the host.
 
-Why generated code: sizes become compile-time constants, so GCC unrolls the channel loops
-of the static inline layer helpers (firmware/nn/layers.h); weights become `const` arrays in
-the order the helpers read them ([out][in] for dense/1x1, [out][tap][in] for dilated
-convolutions), so the inner loops walk memory forwards. Each model gets its own symbol
-prefix, so one firmware can hold several models.
+Why generated code: every size is a compile-time constant, so the generator writes each
+matrix product as straight-line C (no loop over channels is left for the compiler to unroll
+or not) and lays the weights out in the exact order that code reads them. Each model gets
+its own symbol prefix, so one firmware can hold several models.
 
-Placement: the per-sample step function is marked VN_HOT_TEXT (ITCM on the STM32F767) and
-the weights VN_HOT_RODATA (copied to DTCM at boot when they fit, see nn/placement.h).
+How a WaveNet runs (gated or NAM): block processing, layer-major. `process` cuts its input
+into sub-blocks of at most BLOCK samples; for each, layer l is computed for every sample of
+the sub-block before layer l + 1. The products are tiled: a tile of TILE samples x GROUP output
+rows keeps its accumulators in FPU registers, so every weight loaded feeds TILE samples and
+every input loaded feeds GROUP rows; weights and inputs are loaded two floats at a time
+(vn_load_pair). A dilated layer's history is a mirrored ring (firmware/nn/layers.h) so that
+its three taps for a whole sub-block are three contiguous arrays.
+
+Bit-identical for any block size: each output is accumulated in one fixed order (bias, then
+the inputs in order), whatever the tile or the sub-block it falls in.
+
+Folded constants (exact): the gate half of a gated WaveNet's convolution and the residual
+that consumes the gate output are scaled by 0.5 (see vn_gate2); LSTM/GRU sigmoid gates are
+scaled by 0.5 (see vn_sigmoid_half). Scaling by a power of two changes no rounding.
+
+Recurrent models (LSTM, GRU) step sample by sample: the recurrent product (hidden state
+held in registers, weights in the order read) writes the gate pre-activations, then one loop
+applies the activations and the cell update.
+
+`--full-recompute` generates the baseline the published microcontroller work used instead:
+for every output sample, the whole receptive field is run through every layer from a zero
+state (what a non-streaming TFLite model with a fixed input window does), with the same
+kernels. Same model, same output; receptive-field times the work.
+
+Placement: the block functions and kernels are VN_HOT_TEXT (ITCM on the STM32F767), the
+weights VN_HOT_RODATA (DTCM when they fit, see nn/placement.h).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import struct
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,6 +51,10 @@ KIND_ENUM = {"gated_wavenet": "VN_KIND_GATED_WAVENET", "nam_wavenet": "VN_KIND_N
              "lstm": "VN_KIND_LSTM", "gru": "VN_KIND_GRU"}
 ACTIVATION_EXPRESSION = {"tanh": "vn_tanh({x})", "hardtanh": "fminf(fmaxf({x}, -1.0f), 1.0f)",
                          "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))"}
+
+BLOCK = 32  # samples per sub-block: the unit of layer-major processing
+TILE_ROWS = 4  # output rows per register tile (2 where the row count is not a multiple of 4)
+TILE_ACCUMULATORS = 16  # rows x samples per tile: 16 accumulators of the FPU's 32 registers
 
 
 class CodegenError(ValueError):
@@ -56,162 +83,457 @@ def _float(value: float) -> str:
 
 
 def c_array(name: str, values: np.ndarray, per_line: int = 8) -> str:
-    """`static const float name[N] = {...};` with exact float32 literals."""
+    """`static const float name[N] = {...};` with exact float32 literals, 8-byte aligned."""
     flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    if flat.size == 0:
+        flat = np.zeros(2, np.float32)
     rows = [", ".join(_float(v) for v in flat[i:i + per_line]) for i in range(0, flat.size, per_line)]
     body = ",\n  ".join(rows)
-    return f"static const float {name}[{flat.size}] VN_HOT_RODATA = {{\n  {body}\n}};\n"
+    return f"static const float {name}[{flat.size}] VN_ALIGNED8 VN_HOT_RODATA = {{\n  {body}\n}};\n"
 
 
-def _conv_rows(weight: np.ndarray) -> np.ndarray:
-    """Keras (k, in, out) -> [out][tap][in]."""
-    return np.transpose(weight, (2, 0, 1))
+def _even(n: int) -> int:
+    return n + (n & 1)
 
 
-def _dense_rows(weight: np.ndarray) -> np.ndarray:
-    """(in, out) -> [out][in]."""
-    return np.transpose(weight, (1, 0))
+# ------------------------------------------------------------------------------ products
+@dataclass
+class Source:
+    """An input of a product: `width` floats per sample at name[stride * sample + i]."""
+
+    name: str
+    stride: int
+    width: int
+
+
+@dataclass
+class Product:
+    """out = bias + matrix @ (inputs of all sources, concatenated), for m samples.
+
+    epilogue: "store" (out[s * out_stride + row]), "residual" (hn = hc + out, both with
+    out_stride), "skip" (y[s] += mix . out) or "residual_skip" (both)."""
+
+    name: str
+    sources: list[Source]
+    matrix: list[np.ndarray]  # one (rows, inputs) matrix per layer sharing this code
+    bias: list[np.ndarray] | None = None
+    mix: list[np.ndarray] | None = None
+    epilogue: str = "store"
+    out_stride: int = 1
+    group: int = 0
+    tile: int = 0
+    units: list[tuple[int, int, int]] = field(default_factory=list)  # (source, first input, 1 or 2)
+
+    def __post_init__(self) -> None:
+        rows = self.rows
+        self.group = self.group or (TILE_ROWS if _even(rows) % TILE_ROWS == 0 else 2)
+        self.tile = self.tile or max(1, TILE_ACCUMULATORS // self.group)
+        offset = 0
+        for k, source in enumerate(self.sources):
+            i = 0
+            while i < source.width:
+                size = 2 if i + 1 < source.width and source.stride % 2 == 0 else 1
+                self.units.append((k, i, size))
+                i += size
+            offset += source.width
+
+    @property
+    def rows(self) -> int:
+        return self.matrix[0].shape[0]
+
+    @property
+    def groups(self) -> int:
+        return -(-self.rows // self.group)
+
+    @property
+    def group_stride(self) -> int:
+        """Floats of weights per group: bias pairs, one pair per (unit, row), mix pairs."""
+        g = self.group
+        return (g if self.bias is not None else 0) + 2 * g * len(self.units) + (g if self.mix is not None else 0)
+
+    @property
+    def layer_stride(self) -> int:
+        return self.groups * self.group_stride
+
+    def _input_index(self, source: int, i: int) -> int:
+        return sum(s.width for s in self.sources[:source]) + i
+
+    def weights(self) -> np.ndarray:
+        """All layers' weights in the order the generated code reads them."""
+        out = []
+        g = self.group
+        for layer, matrix in enumerate(self.matrix):
+            rows = np.zeros((self.groups * g, matrix.shape[1]), np.float32)
+            rows[:self.rows] = matrix
+            bias = np.zeros(self.groups * g, np.float32)
+            mix = np.zeros(self.groups * g, np.float32)
+            if self.bias is not None:
+                bias[:self.rows] = self.bias[layer]
+            if self.mix is not None:
+                mix[:self.rows] = self.mix[layer]
+            for group in range(self.groups):
+                r0 = group * g
+                if self.bias is not None:
+                    out.append(bias[r0:r0 + g])
+                for k, i, size in self.units:
+                    col = self._input_index(k, i)
+                    for o in range(g):
+                        pair = [rows[r0 + o, col], rows[r0 + o, col + 1] if size == 2 else 0.0]
+                        out.append(np.asarray(pair, np.float32))
+                if self.mix is not None:
+                    out.append(mix[r0:r0 + g])
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    # -------------------------------------------------------------- code
+    def _body(self, samples: int, real: list[bool], indent: str) -> list[str]:
+        """Straight-line code for one group of rows and `samples` samples."""
+        g, lines = self.group, []
+        live = [o for o in range(g) if real[o]]
+        acc = {(o, s): f"a{o}_{s}" for o in live for s in range(samples)}
+        off = 0
+        if self.bias is not None:
+            for o in range(0, g, 2):
+                if real[o] or real[o + 1]:
+                    lines.append(f"float b{o}, b{o + 1};")
+                    lines.append(f"vn_load_pair(wp + {off + o}, &b{o}, &b{o + 1});")
+            off += g
+            for o in live:
+                lines.append(" ".join(f"float {acc[o, s]} = b{o};" for s in range(samples)))
+        else:
+            for o in live:
+                lines.append(" ".join(f"float {acc[o, s]} = 0.0f;" for s in range(samples)))
+        data_resident = samples <= len(live)
+        for k, i, size in self.units:
+            src = self.sources[k]
+            lines.append("{")
+
+            def data(s: int) -> list[str]:
+                at = f"d{k} + {src.stride * s + i}"
+                if size == 2:
+                    return [f"float x{s}l, x{s}h;", f"vn_load_pair({at}, &x{s}l, &x{s}h);"]
+                return [f"const float x{s}l = d{k}[{src.stride * s + i}];"]
+
+            def weight(o: int, name: str) -> list[str]:
+                return [f"float {name}l, {name}h;", f"vn_load_pair(wp + {off + 2 * o}, &{name}l, &{name}h);"]
+
+            def fma(o: int, s: int, name: str) -> str:
+                text = f"{acc[o, s]} += {name}l * x{s}l;"
+                return text + (f" {acc[o, s]} += {name}h * x{s}h;" if size == 2 else "")
+
+            if data_resident:
+                for s in range(samples):
+                    lines += ["  " + t for t in data(s)]
+                for o in live:
+                    lines.append("  {")
+                    lines += ["    " + t for t in weight(o, "w")]
+                    lines += ["    " + fma(o, s, "w") for s in range(samples)]
+                    lines.append("  }")
+            else:
+                for o in live:
+                    lines += ["  " + t for t in weight(o, f"w{o}")]
+                for s in range(samples):
+                    lines.append("  {")
+                    lines += ["    " + t for t in data(s)]
+                    lines += ["    " + fma(o, s, f"w{o}") for o in live]
+                    lines.append("  }")
+            lines.append("}")
+            off += 2 * g
+        if self.mix is not None:
+            for o in range(0, g, 2):
+                if real[o] or real[o + 1]:
+                    lines.append(f"float m{o}, m{o + 1};")
+                    lines.append(f"vn_load_pair(wp + {off + o}, &m{o}, &m{o + 1});")
+        stride = self.out_stride
+        for s in range(samples):
+            if self.epilogue in ("residual", "residual_skip"):
+                for o in range(0, g, 2):
+                    if real[o] and real[o + 1]:
+                        lines.append(f"{{ float h0, h1; vn_load_pair(hp + {stride * s + o}, &h0, &h1); "
+                                     f"op[{stride * s + o}] = h0 + {acc[o, s]}; op[{stride * s + o + 1}] = h1 + {acc[o + 1, s]}; }}")
+                    elif real[o]:
+                        lines.append(f"op[{stride * s + o}] = hp[{stride * s + o}] + {acc[o, s]};")
+            elif self.epilogue == "store":
+                for o in live:
+                    lines.append(f"op[{stride * s + o}] = {acc[o, s]};")
+            if self.epilogue in ("skip", "residual_skip"):
+                terms = "".join(f" y{s} += m{o} * {acc[o, s]};" for o in live)
+                lines.append(f"{{ float y{s} = yp[{s}];{terms} yp[{s}] = y{s}; }}")
+        return [indent + line for line in lines]
+
+    def _tile(self, samples: int, indent: str) -> list[str]:
+        g, full = self.group, self.rows // self.group
+        lines = ["const float *wp = w;", "VN_OPAQUE(wp);"]
+        if self.epilogue != "skip":
+            lines.append(f"float *op = out + j * {self.out_stride}u;")
+        if self.epilogue in ("residual", "residual_skip"):
+            lines.append(f"const float *hp = hc + j * {self.out_stride}u;")
+        if self.epilogue in ("skip", "residual_skip"):
+            lines.append("float *yp = y + j;")
+        pointers = [f"const float *d{k} = {s.name} + j * {s.stride}u;" for k, s in enumerate(self.sources)]
+        opaque = [f"VN_OPAQUE(d{k});" for k in range(len(self.sources))]
+        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g}u;"] if self.epilogue != "skip" else [])
+        advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip") else []
+        if full:
+            body = pointers + opaque + self._body(samples, [True] * g, "") + advance
+            if full > 1:
+                lines += ["#pragma GCC unroll 1", f"for (uint32_t group = 0; group < {full}u; ++group) {{"]
+                lines += ["  " + t for t in body] + ["}"]
+            else:
+                lines += ["{"] + ["  " + t for t in body] + ["}"]
+        if self.rows % g:
+            real = [o < self.rows % g for o in range(g)]
+            lines += ["{"] + ["  " + t for t in pointers + opaque + self._body(samples, real, "")] + ["}"]
+        return [indent + line for line in lines]
+
+    def function(self) -> str:
+        params = ["const float *restrict w"] + [f"const float *restrict {s.name}" for s in self.sources]
+        if self.epilogue in ("residual", "residual_skip"):
+            params.append("const float *restrict hc")
+        if self.epilogue != "skip":
+            params.append("float *restrict out")
+        if self.epilogue in ("skip", "residual_skip"):
+            params.append("float *restrict y")
+        params.append("const uint32_t m")
+        lines = [f"VN_HOT_TEXT static void {self.name}({', '.join(params)}) {{", "  uint32_t j = 0;"]
+        if self.tile > 1:
+            lines += ["#pragma GCC unroll 1", f"  for (; j + {self.tile}u <= m; j += {self.tile}u) {{"]
+            lines += self._tile(self.tile, "    ") + ["  }"]
+        lines += ["#pragma GCC unroll 1", "  for (; j < m; ++j) {"] + self._tile(1, "    ") + ["  }", "}", ""]
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- WaveNets
+@dataclass
+class Ring:
+    """The history buffer of one dilated layer (see layers.h)."""
+
+    dilation: int
+    channels: int  # floats per column (even)
+    offset: int = 0  # first float in the state's ring array
+
+    @property
+    def capacity(self) -> int:
+        return 2 * self.dilation + BLOCK
+
+    @property
+    def floats(self) -> int:
+        return (self.capacity + BLOCK) * self.channels
 
 
 class Generator:
     """Builds the .h and .c text for one model."""
 
-    def __init__(self, model: ModelFile, symbol: str) -> None:
+    def __init__(self, model: ModelFile, symbol: str, full_recompute: bool = False) -> None:
         self.model = model
         self.config = model.config
         self.t = model.tensors
         self.sym = symbol
+        self.full_recompute = full_recompute
+        self.stream_type = f"{symbol}_stream_t" if full_recompute else f"{symbol}_state_t"
         self.arrays: list[str] = []
+        self.functions: list[str] = []
         self.state_fields: list[str] = []
-        self.reset_lines: list[str] = []
+        self.rings: list[Ring] = []
 
     def array(self, name: str, values: np.ndarray) -> str:
         self.arrays.append(c_array(f"{self.sym}_{name}", values))
         return f"{self.sym}_{name}"
 
+    def product(self, product: Product) -> tuple[str, int]:
+        """Emits a product's function and weights; returns (weights array, floats per layer)."""
+        product.name = f"{self.sym}_{product.name}"
+        self.functions.append(product.function())
+        return self.array(product.name[len(self.sym) + 1:] + "_w", product.weights()), product.layer_stride
+
+    def ring(self, dilation: int, channels: int) -> int:
+        ring = Ring(dilation, _even(channels), sum(r.floats for r in self.rings))
+        self.rings.append(ring)
+        return len(self.rings) - 1
+
+    def _ring_tables(self) -> None:
+        n = len(self.rings)
+        for name, values in (("ring_offset", [r.offset for r in self.rings]),
+                             ("ring_capacity", [r.capacity for r in self.rings]),
+                             ("dilation", [r.dilation for r in self.rings])):
+            self.arrays.append(f"static const uint32_t {self.sym}_{name}[{n}] = {{{', '.join(map(str, values))}}};\n")
+        self.state_fields += [f"float ring[{sum(r.floats for r in self.rings)}] VN_ALIGNED8;", f"uint32_t pos[{n}];"]
+
+    def _taps(self, k: str, cp: int, indent: str = "    ") -> str:
+        """C declarations of a layer's history buffer and its three tap windows."""
+        s = self.sym
+        return (f"{indent}float *const base = s->ring + {s}_ring_offset[{k}];\n"
+                f"{indent}const uint32_t capacity = {s}_ring_capacity[{k}], d = {s}_dilation[{k}], p = s->pos[{k}];\n"
+                f"{indent}const float *const cur = base + p * {cp}u;\n"
+                f"{indent}const float *const mid = base + vn_ring_back(p, d, capacity) * {cp}u;\n"
+                f"{indent}const float *const old = base + vn_ring_back(p, 2u * d, capacity) * {cp}u;\n")
+
+    def _write_ring(self, k: str, cp: int) -> tuple[str, str]:
+        """(pointer expression, statement after writing) for the current window of ring k."""
+        s = self.sym
+        return (f"s->ring + {s}_ring_offset[{k}] + s->pos[{k}] * {cp}u",
+                f"vn_ring_mirror(s->ring + {s}_ring_offset[{k}], s->pos[{k}], m, {s}_ring_capacity[{k}], {BLOCK}u, {cp}u);")
+
     # -------------------------------------------------------------- gated WaveNet
     def gated_wavenet(self) -> str:
-        cfg, t = self.config, self.t
+        cfg, t, sym = self.config, self.t, self.sym
         c, dilations = cfg["channels"], cfg["dilations"]
-        n = len(dilations)
+        n, cp = len(dilations), _even(cfg["channels"])
         if cfg["kernel_size"] != 3:
             raise CodegenError("the C engine implements kernel size 3 (every ValveNet/NAM WaveNet uses it)")
-        w_in = self.array("input_w", t["input.weight"][0])
-        b_in = self.array("input_b", t["input.bias"])
-        conv_w = self.array("conv_w", np.stack([_conv_rows(t[f"layer{i}.conv.weight"]) for i in range(n)]))
-        conv_b = self.array("conv_b", np.stack([t[f"layer{i}.conv.bias"] for i in range(n)]))
-        res_w = self.array("res_w", np.stack([_dense_rows(t[f"layer{i}.residual.weight"]) for i in range(n)]))
-        res_b = self.array("res_b", np.stack([t[f"layer{i}.residual.bias"] for i in range(n)]))
-        out_w = self.array("out_w", t["output.weight"][:, 0])
-        out_b = float(t["output.bias"][0])
-        self._rings(dilations, [c] * n)
+        for d in dilations:
+            self.ring(d, c)
+        self._ring_tables()
+        w_in, _ = self.product(Product("input", [Source("x", 1, 1)], [t["input.weight"][0][:, None]],
+                                       bias=[t["input.bias"]], out_stride=cp))
+        # Rows [a0, b0, a1, b1, ...]: the tanh and gate halves of each channel side by side; the
+        # gate half scaled by 0.5 (vn_gate2). Inputs: taps t - 2d, t - d, t (Keras tap 0, 1, 2).
+        order = np.stack([np.arange(c), c + np.arange(c)], axis=1).reshape(-1)
+        scale = np.tile(np.asarray([1.0, 0.5], np.float32), c)
+        conv = [(np.concatenate([t[f"layer{i}.conv.weight"][j] for j in range(3)], axis=0).T[order] * scale[:, None])
+                for i in range(n)]
+        conv_bias = [t[f"layer{i}.conv.bias"][order] * scale for i in range(n)]
+        taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c)]
+        conv_w, conv_stride = self.product(Product("conv", taps, conv, bias=conv_bias, out_stride=2 * cp))
+        residual = [0.5 * t[f"layer{i}.residual.weight"].T for i in range(n)]
+        residual_bias = [t[f"layer{i}.residual.bias"] for i in range(n)]
+        mix = [t["output.weight"][i * c:(i + 1) * c, 0] for i in range(n)]
+        gates = [Source("g", cp, c)]
+        res_w, res_stride = self.product(Product("residual", gates, residual, bias=residual_bias, mix=mix,
+                                                 epilogue="residual_skip", out_stride=cp))
+        last_w, _ = self.product(Product("last", gates, residual[-1:], bias=residual_bias[-1:], mix=mix[-1:],
+                                         epilogue="skip"))
+        self.functions.append(f"""VN_HOT_TEXT static void {sym}_gate(const float *restrict z, float *restrict g, const uint32_t m) {{
+#pragma GCC unroll 1
+  for (uint32_t j = 0; j < m; ++j) {{
+    for (uint32_t i = 0; i < {c}u; ++i) {{
+      float a, b;
+      vn_load_pair(z + j * {2 * cp}u + 2u * i, &a, &b);
+      g[j * {cp}u + i] = vn_gate2(a, b);
+    }}
+  }}
+}}
+""")
+        write0, mirror0 = self._write_ring("0", cp)
+        write1, mirror1 = self._write_ring("l + 1u", cp)
         return f"""
-VN_HOT_TEXT static float {self.sym}_step({self.sym}_state_t *s, float x) {{
-  float h[{c}], z[{2 * c}], g[{c}], r[{c}];
-  for (uint32_t i = 0; i < {c}u; ++i) {{
-    h[i] = {w_in}[i] * x + {b_in}[i];
+VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+  float z[{BLOCK * 2 * cp}] VN_ALIGNED8, g[{BLOCK * cp}] VN_ALIGNED8;
+  for (uint32_t j = 0; j < m; ++j) {{
+    y[j] = {_float(t["output.bias"][0])};
   }}
-  float y = {_float(out_b)};
+  {sym}_input({w_in}, x, {write0}, m);
+  {mirror0}
   for (uint32_t l = 0; l < {n}u; ++l) {{
-    vn_ring_t ring = {{s->ring + {self.sym}_ring_offset[l], 2u * {self.sym}_dilation[l], s->head[l]}};
-    vn_dilated_conv3({conv_w} + l * {6 * c * c}u, {conv_b} + l * {2 * c}u, &ring, h, {self.sym}_dilation[l], z, {c}u, {2 * c}u);
-    vn_ring_push(&ring, h, {c}u);
-    s->head[l] = ring.head;
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      g[i] = vn_tanh(z[i]) * vn_sigmoid(z[{c}u + i]);
+{self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, z, m);
+    {sym}_gate(z, g, m);
+    if (l + 1u < {n}u) {{
+      {sym}_residual({res_w} + l * {res_stride}u, g, cur, {write1}, y, m);
+      {mirror1}
+    }} else {{
+      {sym}_last({last_w}, g, y, m);
     }}
-    vn_dense({res_w} + l * {c * c}u, {res_b} + l * {c}u, g, r, {c}u, {c}u);
-    const float *mix = {out_w} + l * {c}u;
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      y += mix[i] * r[i];
-      h[i] += r[i];
-    }}
+    s->pos[l] = p + m >= capacity ? p + m - capacity : p + m;
   }}
-  return y;
 }}
 """
-
-    def _rings(self, dilations: list[int], channels: list[int]) -> None:
-        offsets, total = [], 0
-        for d, ch in zip(dilations, channels):
-            offsets.append(total)
-            total += 2 * d * ch
-        self.arrays.append(f"static const uint32_t {self.sym}_ring_offset[{len(offsets)}] = {{{', '.join(map(str, offsets))}}};\n")
-        self.arrays.append(f"static const uint32_t {self.sym}_dilation[{len(dilations)}] = {{{', '.join(map(str, dilations))}}};\n")
-        self.state_fields += [f"float ring[{total}];", f"uint32_t head[{len(dilations)}];"]
 
     # ------------------------------------------------------------------ NAM WaveNet
     def nam_wavenet(self) -> str:
-        arrays = self.config["layer_arrays"]
+        arrays, t, sym = self.config["layer_arrays"], self.t, self.sym
         if any(a["kernel_size"] != 3 for a in arrays):
             raise CodegenError("the C engine implements kernel size 3 (every ValveNet/NAM WaveNet uses it)")
-        self._rings([d for a in arrays for d in a["dilations"]], [a["channels"] for a in arrays for _ in a["dilations"]])
-        streams = "".join(f"  float h{i}[{a['channels']}], head{i}[{a['head_size']}];\n" for i, a in enumerate(arrays))
-        blocks, first_layer = [], 0
+        first = []
+        for a in arrays:
+            first.append(len(self.rings))
+            for d in a["dilations"]:
+                self.ring(d, a["channels"])
+        self._ring_tables()
+        scratch, code = [], []
         for ai, a in enumerate(arrays):
-            blocks.append(self._nam_array(ai, a, first_layer))
-            first_layer += len(a["dilations"])
-        return f"""
-VN_HOT_TEXT static float {self.sym}_step({self.sym}_state_t *s, float x) {{
-{streams}{"".join(blocks)}  return {_float(self.config["head_scale"])} * head{len(arrays) - 1}[0];
-}}
-"""
-
-    def _nam_array(self, ai: int, a: dict[str, Any], first_layer: int) -> str:
-        """One layer array: rechannel, layers (conv + input mixer, activation, residual), head."""
-        t, c, n = self.t, a["channels"], len(a["dilations"])
-        prefix = f"array{ai}"
-        rech = self.array(f"a{ai}_rechannel_w", _dense_rows(t[f"{prefix}.rechannel.weight"]))
-        conv_w = self.array(f"a{ai}_conv_w", np.stack([_conv_rows(t[f"{prefix}.layer{i}.conv.weight"]) for i in range(n)]))
-        conv_b = self.array(f"a{ai}_conv_b", np.stack([t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)]))
-        mix_w = self.array(f"a{ai}_mix_w", np.stack([t[f"{prefix}.layer{i}.mixer.weight"][0] for i in range(n)]))
-        n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
-        head_w = self.array(f"a{ai}_head_w", _dense_rows(t[f"{prefix}.head.weight"]))
-        head_b = self.array(f"a{ai}_head_b", t[f"{prefix}.head.bias"]) if a["head_bias"] else "0"
-        residual = ""
-        if n_res:
-            res_w = self.array(f"a{ai}_res_w", np.stack([_dense_rows(t[f"{prefix}.layer{i}.residual.weight"]) for i in range(n_res)]))
-            res_b = self.array(f"a{ai}_res_b", np.stack([t[f"{prefix}.layer{i}.residual.bias"] for i in range(n_res)]))
-            residual = f"""      if (l < {n_res}u) {{  /* the last layer's residual feeds nothing */
-        float r[{c}];
-        vn_dense({res_w} + l * {c * c}u, {res_b} + l * {c}u, z, r, {c}u, {c}u);
-        for (uint32_t i = 0; i < {c}u; ++i) {{
-          h{ai}[i] += r[i];
-        }}
-      }}
-"""
-        source = "&x" if ai == 0 else f"h{ai - 1}"
-        acc_init = "0.0f" if ai == 0 else f"head{ai - 1}[i]"
-        activation = ACTIVATION_EXPRESSION[a["activation"]].format(x="z[i]")
-        return f"""  {{
-    float acc[{c}], z[{c}];
-    vn_dense({rech}, 0, {source}, h{ai}, {a["input_size"]}u, {c}u);
+            c, cp, n, prefix = a["channels"], _even(a["channels"]), len(a["dilations"]), f"array{ai}"
+            last_array = ai == len(arrays) - 1
+            if ai == 0:
+                rech_source, rech_in = Source("x", 1, a["input_size"]), "x"
+            else:
+                prev = _even(arrays[ai - 1]["channels"])
+                rech_source, rech_in = Source("hf", prev, a["input_size"]), f"hf{ai - 1}"
+            rech_w, _ = self.product(Product(f"a{ai}_rechannel", [rech_source], [t[f"{prefix}.rechannel.weight"].T],
+                                             out_stride=cp))
+            convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
+                                    + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
+            taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
+            conv_w, conv_stride = self.product(Product(f"a{ai}_conv", taps, convs,
+                                                       bias=[t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)],
+                                                       out_stride=cp))
+            n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
+            res_w, res_stride = "0", 0
+            if n_res:
+                res_w, res_stride = self.product(Product(
+                    f"a{ai}_residual", [Source("p", cp, c)],
+                    [t[f"{prefix}.layer{i}.residual.weight"].T for i in range(n_res)],
+                    bias=[t[f"{prefix}.layer{i}.residual.bias"] for i in range(n_res)],
+                    epilogue="residual", out_stride=cp))
+            head_bias = [t[f"{prefix}.head.bias"]] if a["head_bias"] else None
+            next_cp = 1 if last_array else _even(arrays[ai + 1]["channels"])
+            head_w, _ = self.product(Product(f"a{ai}_head", [Source("ha", cp, c)], [t[f"{prefix}.head.weight"].T],
+                                             bias=head_bias, out_stride=next_cp))
+            activation = ACTIVATION_EXPRESSION[a["activation"]].format(x="z[j * %du + i]" % cp)
+            self.functions.append(f"""VN_HOT_TEXT static void {sym}_a{ai}_activate(const float *restrict z, float *restrict p, float *restrict ha, const uint32_t m) {{
+#pragma GCC unroll 1
+  for (uint32_t j = 0; j < m; ++j) {{
     for (uint32_t i = 0; i < {c}u; ++i) {{
-      acc[i] = {acc_init};
+      const float v = {activation};
+      p[j * {cp}u + i] = v;
+      ha[j * {cp}u + i] += v;
     }}
-    for (uint32_t l = 0; l < {n}u; ++l) {{
-      const uint32_t k = {first_layer}u + l;
-      vn_ring_t ring = {{s->ring + {self.sym}_ring_offset[k], 2u * {self.sym}_dilation[k], s->head[k]}};
-      vn_dilated_conv3({conv_w} + l * {3 * c * c}u, {conv_b} + l * {c}u, &ring, h{ai}, {self.sym}_dilation[k], z, {c}u, {c}u);
-      vn_ring_push(&ring, h{ai}, {c}u);
-      s->head[k] = ring.head;
-      for (uint32_t i = 0; i < {c}u; ++i) {{
-        z[i] += {mix_w}[l * {c}u + i] * x;
-        z[i] = {activation};
-        acc[i] += z[i];
-      }}
-{residual}    }}
-    vn_dense({head_w}, {head_b}, acc, head{ai}, {c}u, {a["head_size"]}u);
   }}
+}}
+""")
+            scratch.append(f"float ha{ai}[{BLOCK * cp}] VN_ALIGNED8;")
+            if not last_array:
+                scratch.append(f"float hf{ai}[{BLOCK * cp}] VN_ALIGNED8;")
+            k0 = first[ai]
+            write_first, mirror_first = self._write_ring(str(k0), cp)
+            write_next, mirror_next = self._write_ring("k + 1u", cp)
+            init = (f"  for (uint32_t i = 0; i < {BLOCK * cp}u; ++i) {{\n    ha0[i] = 0.0f;\n  }}\n" if ai == 0 else "")
+            after_last = (f"      {sym}_a{ai}_residual({res_w} + l * {res_stride}u, pz, cur, hf{ai}, m);\n"
+                          if not last_array else "")
+            residual = (f"{sym}_a{ai}_residual({res_w} + l * {res_stride}u, pz, cur, {{write_next}}, m);\n      {{mirror_next}}"
+                        if n_res else "(void)0; /* no residual: the last layer of the last array */")
+            head_out = f"ha{ai + 1}" if not last_array else "y"
+            code.append(f"""{init}  /* layer array {ai}: {n} layers of {c} channels */
+  {sym}_a{ai}_rechannel({rech_w}, {rech_in}, {write_first}, m);
+  {mirror_first}
+  for (uint32_t l = 0; l < {n}u; ++l) {{
+    const uint32_t k = {k0}u + l;
+{self._taps("k", cp)}    {sym}_a{ai}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, x, z, m);
+    {sym}_a{ai}_activate(z, pz, ha{ai}, m);
+    if (l + 1u < {n}u) {{
+      {residual.format(write_next=write_next, mirror_next=mirror_next)}
+    }} else {{
+{after_last}    }}
+    s->pos[k] = p + m >= capacity ? p + m - capacity : p + m;
+  }}
+  {sym}_a{ai}_head({head_w}, ha{ai}, {head_out}, m);
+""")
+        widest = max(_even(a["channels"]) for a in arrays)
+        scale = _float(self.config["head_scale"])
+        return f"""
+VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+  float z[{BLOCK * widest}] VN_ALIGNED8, pz[{BLOCK * widest}] VN_ALIGNED8;
+  {chr(10).join("  " + line for line in scratch).strip()}
+{"".join(code)}  for (uint32_t j = 0; j < m; ++j) {{
+    y[j] = {scale} * y[j];
+  }}
+}}
 """
 
     # --------------------------------------------------------------- LSTM / GRU
     def recurrent(self) -> str:
         cfg, t = self.config, self.t
         h, kind = cfg["hidden"], cfg["kind"]
-        gates = 4 if kind == "lstm" else 3
         kernel = self.array("kernel", t["rnn.kernel"][0])
-        recurrent = self.array("recurrent", _dense_rows(t["rnn.recurrent_kernel"]))
+        recurrent = self.array("recurrent", t["rnn.recurrent_kernel"].T)
         dense_w = self.array("dense_w", t["dense.weight"][:, 0])
         dense_b = float(t["dense.bias"][0])
         skip = " + x" if cfg.get("skip", True) else ""
@@ -249,30 +571,112 @@ VN_HOT_TEXT static float {self.sym}_step({self.sym}_state_t *s, float x) {{
   }}
   return y{skip};"""
         return f"""
-VN_HOT_TEXT static float {self.sym}_step({self.sym}_state_t *s, float x) {{
+static inline void {self.sym}_dense(const float *restrict w, const float *restrict bias, const float *restrict x,
+                                    float *restrict out, const uint32_t n_in, const uint32_t n_out) {{
+  for (uint32_t o = 0; o < n_out; ++o) {{
+    float acc = bias[o];
+    for (uint32_t i = 0; i < n_in; ++i) {{
+      acc += w[o * n_in + i] * x[i];
+    }}
+    out[o] = acc;
+  }}
+}}
+#define vn_dense {self.sym}_dense
+
+VN_HOT_TEXT static float {self.sym}_step({self.stream_type} *s, float x) {{
 {update}
+}}
+
+VN_HOT_TEXT static void {self.sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+  for (uint32_t j = 0; j < m; ++j) {{
+    y[j] = {self.sym}_step(s, x[j]);
+  }}
 }}
 """
 
     # ------------------------------------------------------------------- files
     def generate(self) -> tuple[str, str]:
         kind = self.config["kind"]
-        step = {"gated_wavenet": self.gated_wavenet, "nam_wavenet": self.nam_wavenet,
-                "lstm": self.recurrent, "gru": self.recurrent}[kind]()
+        if self.full_recompute and kind not in ("gated_wavenet", "nam_wavenet"):
+            raise CodegenError("--full-recompute applies to WaveNets (recurrent models have no receptive field)")
+        block = {"gated_wavenet": self.gated_wavenet, "nam_wavenet": self.nam_wavenet,
+                 "lstm": self.recurrent, "gru": self.recurrent}[kind]()
         sym, meta = self.sym, self.model.metadata
         guard = f"VALVENET_MODEL_{sym.upper()}_H"
-        fields = "\n".join(f"  {f}" for f in self.state_fields)
+        receptive_field = model_config.receptive_field(self.config)
+        macs = model_config.macs_per_sample(self.config)
+        in_gain, out_gain = _float(meta.get("input_gain", 1.0)), _float(meta.get("output_gain", 1.0))
+        stream_fields = "\n".join(f"  {f}" for f in self.state_fields)
+        if self.full_recompute:
+            macs *= receptive_field
+            header_types = f"""/* The streaming state, run from zero over the window for every output sample. */
+typedef struct {{
+{stream_fields}
+}} {sym}_stream_t;
+
+typedef struct {{
+  float window[{2 * receptive_field}] VN_ALIGNED8; /* the last inputs, written twice (k and k + {receptive_field}) */
+  uint32_t head;  /* where the next input goes */
+  uint32_t seen;  /* inputs so far, up to the receptive field */
+  {sym}_stream_t stream;
+}} {sym}_state_t;"""
+            process = f"""void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}
+
+/* For every output sample: the last min(seen, receptive field) inputs through every layer,
+ * from a zero state (zero history is what the streaming engine starts from too). */
+void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  for (uint32_t i = 0; i < n; ++i) {{
+    const float sample = {in_gain} * in[i];
+    s->window[s->head] = sample;
+    s->window[s->head + {receptive_field}u] = sample;
+    s->head = s->head + 1u == {receptive_field}u ? 0u : s->head + 1u;
+    s->seen = s->seen < {receptive_field}u ? s->seen + 1u : s->seen;
+    /* the window ends with the newest sample: it starts at head + RF - seen (mod RF) */
+    const uint32_t start = s->head + {receptive_field}u - s->seen;
+    const float *window = s->window + (start >= {receptive_field}u ? start - {receptive_field}u : start);
+    memset(&s->stream, 0, sizeof s->stream);
+    float y[{BLOCK}] VN_ALIGNED8;
+    for (uint32_t done = 0; done < s->seen; done += {BLOCK}u) {{
+      const uint32_t m = s->seen - done < {BLOCK}u ? s->seen - done : {BLOCK}u;
+      {sym}_block(&s->stream, window + done, y, m);
+      if (done + m == s->seen) {{
+        out[i] = {out_gain} * y[m - 1u];
+      }}
+    }}
+  }}
+}}"""
+        else:
+            header_types = f"""typedef struct {{
+{stream_fields}
+}} {sym}_state_t;"""
+            process = f"""void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}
+
+/* Sub-blocks of at most {BLOCK} samples, each through every layer in turn. */
+void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  float x[{BLOCK}] VN_ALIGNED8, y[{BLOCK}] VN_ALIGNED8;
+  for (uint32_t done = 0; done < n; done += {BLOCK}u) {{
+    const uint32_t m = n - done < {BLOCK}u ? n - done : {BLOCK}u;
+    for (uint32_t j = 0; j < m; ++j) {{
+      x[j] = {in_gain} * in[done + j];
+    }}
+    {sym}_block(s, x, y, m);
+    for (uint32_t j = 0; j < m; ++j) {{
+      out[done + j] = {out_gain} * y[j];
+    }}
+  }}
+}}"""
         header = f"""/* Generated by `valvenet export c` from model "{self.model.name}". Do not edit. */
 #ifndef {guard}
 #define {guard}
 
 #include <stdint.h>
 
+#include "firmware/nn/layers.h"
 #include "firmware/nn/model.h"
 
-typedef struct {{
-{fields}
-}} {sym}_state_t;
+{header_types}
 
 void {sym}_reset(void *state);
 void {sym}_process(void *state, const float *in, float *out, uint32_t n);
@@ -283,14 +687,14 @@ extern const vn_model_t {sym}_model;
         info = {
             "name": f'"{self.model.name}"', "kind": KIND_ENUM[kind], "precision": "VN_PRECISION_F32",
             "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{self.model.parameter_count()}u",
-            "macs_per_sample": f"{model_config.macs_per_sample(self.config)}u",
-            "receptive_field": f"{model_config.receptive_field(self.config)}u",
+            "macs_per_sample": f"{macs}u", "receptive_field": f"{receptive_field}u",
             "weights_crc32": f"0x{weights_crc32(self.model):08X}u", "state_size": f"sizeof({sym}_state_t)",
-            "input_gain": _float(meta.get("input_gain", 1.0)), "output_gain": _float(meta.get("output_gain", 1.0)),
+            "input_gain": in_gain, "output_gain": out_gain,
         }
         info_text = "\n".join(f"        .{k} = {v}," for k, v in info.items())
+        variant = " Full receptive-field recompute per output sample (baseline)." if self.full_recompute else ""
         source = f"""/* Generated by `valvenet export c` from model "{self.model.name}". Do not edit.
- * kind {kind}, {self.model.parameter_count()} parameters, {info['macs_per_sample'][:-1]} MACs per sample. */
+ * kind {kind}, {self.model.parameter_count()} parameters, {macs} MACs per sample.{variant} */
 #include "{sym}.h"
 
 #include <math.h>
@@ -300,15 +704,9 @@ extern const vn_model_t {sym}_model;
 #include "firmware/nn/layers.h"
 #include "firmware/nn/placement.h"
 
-{"".join(self.arrays)}{step}
-void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}
-
-void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
-  {sym}_state_t *s = ({sym}_state_t *)state;
-  for (uint32_t i = 0; i < n; ++i) {{
-    out[i] = {info['output_gain']} * {sym}_step(s, {info['input_gain']} * in[i]);
-  }}
-}}
+{"".join(self.arrays)}
+{"".join(self.functions)}{block}
+{process}
 
 const vn_model_t {sym}_model = {{
     .info = {{
@@ -321,16 +719,16 @@ const vn_model_t {sym}_model = {{
         return header, source
 
 
-def generate(model: ModelFile, symbol: str | None = None) -> tuple[str, str, str]:
+def generate(model: ModelFile, symbol: str | None = None, full_recompute: bool = False) -> tuple[str, str, str]:
     """(symbol, header text, source text) for a model."""
-    symbol = symbol or symbol_for(model.name)
-    header, source = Generator(model, symbol).generate()
+    symbol = symbol or symbol_for(model.name) + ("_recompute" if full_recompute else "")
+    header, source = Generator(model, symbol, full_recompute).generate()
     return symbol, header, source
 
 
-def write(model: ModelFile, out: Path, symbol: str | None = None) -> tuple[Path, Path]:
+def write(model: ModelFile, out: Path, symbol: str | None = None, full_recompute: bool = False) -> tuple[Path, Path]:
     """Write SYMBOL.h and SYMBOL.c into out; return their paths."""
-    symbol, header, source = generate(model, symbol)
+    symbol, header, source = generate(model, symbol, full_recompute)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{symbol}.h").write_text(header)
     (out / f"{symbol}.c").write_text(source)
@@ -340,10 +738,13 @@ def write(model: ModelFile, out: Path, symbol: str | None = None) -> tuple[Path,
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="model file (.vnet)")
     parser.add_argument("--out", required=True, type=Path, help="folder for SYMBOL.h and SYMBOL.c")
-    parser.add_argument("--symbol", help="C symbol prefix (default: from the model name)")
+    parser.add_argument("--symbol", help="C symbol prefix (default: from the model name, + _recompute with --full-recompute)")
+    parser.add_argument("--full-recompute", action="store_true",
+                        help="baseline variant: recompute the whole receptive field for every output sample "
+                             "(what a non-streaming TFLite model does); WaveNets only")
 
 
 def run(args: argparse.Namespace) -> int:
-    header, source = write(load(args.model), args.out, args.symbol)
+    header, source = write(load(args.model), args.out, args.symbol, args.full_recompute)
     print(f"wrote {header} and {source}")
     return 0
