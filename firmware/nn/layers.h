@@ -34,12 +34,16 @@
 
 #if defined(__GNUC__)
 #define VN_ALIGNED8 __attribute__((aligned(8)))
+/* For code that runs once per block, not per layer: kept out of line (and so out of ITCM,
+ * where the per-layer kernels marked VN_HOT_TEXT need the room). */
+#define VN_NOINLINE __attribute__((noinline))
 /* An empty asm that "may change" p: the compiler must assume the loads through p differ
  * (volatile: two identical ones are not merged either). No instruction is emitted. */
 #define VN_OPAQUE(p) __asm__ volatile("" : "+r"(p))
 typedef double vn_pair_bits_t __attribute__((may_alias, aligned(8)));
 #else
 #define VN_ALIGNED8
+#define VN_NOINLINE
 #define VN_OPAQUE(p) ((void)0)
 typedef double vn_pair_bits_t;
 #endif

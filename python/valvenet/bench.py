@@ -27,6 +27,8 @@ CORE_CLOCK_HZ = 216_000_000
 BUDGETS = {"44.1 kHz": CORE_CLOCK_HZ / 44_100, "48 kHz": CORE_CLOCK_HZ / 48_000}
 BLOCK_SIZES = (32, 48, 64)
 BLOCKS = 16
+RECOMPUTE = "+recompute"  # name suffix of the full receptive-field recompute baseline
+RECOMPUTE_BLOCK = 16  # ~20 M instructions per sample: one short block is enough to measure
 
 
 def symbol_sizes(elf: Path) -> dict[str, tuple[int, str]]:
@@ -41,12 +43,15 @@ def symbol_sizes(elf: Path) -> dict[str, tuple[int, str]]:
 
 
 def flash_bytes(sizes: dict[str, tuple[int, str]], prefix: str) -> int:
-    """Code and constant data of one generated model (its symbols share a prefix)."""
-    return sum(size for name, (size, kind) in sizes.items() if name.startswith(prefix + "_") and kind in "tTrRdD")
+    """Code and constant data of one generated model (its symbols share a prefix; the
+    recompute baseline's prefix extends the streaming model's, so it is kept apart)."""
+    other = prefix + "_recompute_"
+    return sum(size for name, (size, kind) in sizes.items()
+               if name.startswith(prefix + "_") and kind in "tTrRdD" and (prefix.endswith("_recompute") or not name.startswith(other)))
 
 
-def measure(console: Console, index: int, block: int) -> dict[str, Any]:
-    reply = console.command(f"bench {index} {block} {BLOCKS}", timeout=600)
+def measure(console: Console, index: int, block: int, blocks: int = BLOCKS) -> dict[str, Any]:
+    reply = console.command(f"bench {index} {block} {blocks}", timeout=600)
     if not reply.startswith("OK bench"):
         raise RuntimeError(f"bench {index} {block}: {reply}")
     fields = dict(re.findall(r"(\w+)=(\S+)", reply))
@@ -64,21 +69,26 @@ def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
         listing = console.command("models")
         models = re.findall(r" (\d+):(\S+)", listing)
         for index, name in models:
-            runs = {block: measure(console, int(index), block) for block in BLOCK_SIZES}
-            cfg = model_config.PRESETS[name]
+            recompute = name.endswith(RECOMPUTE)
+            if recompute:
+                runs = {RECOMPUTE_BLOCK: measure(console, int(index), RECOMPUTE_BLOCK, 1)}
+            else:
+                runs = {block: measure(console, int(index), block) for block in BLOCK_SIZES}
+            cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE)]
             per_sample = statistics.median(r["median"] for r in runs.values())
+            main = runs.get(48) or runs[RECOMPUTE_BLOCK]
             macs = model_config.macs_per_sample(cfg)
             rows.append({
-                "model": name, "precision": "float32", "kind": cfg["kind"],
+                "model": name, "precision": "float32, full recompute" if recompute else "float32", "kind": cfg["kind"],
                 "parameters": sum(int(np.prod(shape)) for shape in expected_shapes(cfg).values()),
-                "macs_per_sample": macs, "unit": runs[48]["unit"],
-                "per_sample_by_block": {str(b): runs[b]["median"] for b in BLOCK_SIZES},
-                "per_sample": per_sample, "per_sample_block48": runs[48]["median"],
+                "macs_per_sample": macs, "unit": main["unit"],
+                "per_sample_by_block": {str(b): r["median"] for b, r in runs.items()},
+                "per_sample": per_sample, "per_sample_block48": main["median"],
                 "worst_block_per_sample": max(r["max"] for r in runs.values()),
                 "per_mac": per_sample / macs,
                 "flash_bytes": flash_bytes(sizes, "zoo_" + re.sub(r"[^0-9A-Za-z_]", "_", name)),
-                "ram_bytes": runs[48]["state_bytes"],
-                "budget_share": {k: runs[48]["median"] / v for k, v in BUDGETS.items()},
+                "ram_bytes": main["state_bytes"],
+                "budget_share": {k: main["median"] / v for k, v in BUDGETS.items()},
             })
     return rows
 
@@ -89,7 +99,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        blocks = " / ".join(f"{r['per_sample_by_block'][str(b)]:,.0f}" for b in BLOCK_SIZES)
+        blocks = " / ".join(f"{value:,.0f}" for value in r["per_sample_by_block"].values())
         lines.append(f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['macs_per_sample']:,} | {blocks} | "
                      f"{r['per_mac']:.2f} | {r['flash_bytes']:,} | {r['ram_bytes']:,} | "
                      f"{100 * r['budget_share']['44.1 kHz']:.0f} % | {100 * r['budget_share']['48 kHz']:.0f} % |")

@@ -7,11 +7,12 @@ its own symbol prefix, so one firmware can hold several models.
 
 How a WaveNet runs (gated or NAM): block processing, layer-major. `process` cuts its input
 into sub-blocks of at most BLOCK samples; for each, layer l is computed for every sample of
-the sub-block before layer l + 1. The products are tiled: a tile of TILE samples x GROUP output
-rows keeps its accumulators in FPU registers, so every weight loaded feeds TILE samples and
-every input loaded feeds GROUP rows; weights and inputs are loaded two floats at a time
-(vn_load_pair). A dilated layer's history is a mirrored ring (firmware/nn/layers.h) so that
-its three taps for a whole sub-block are three contiguous arrays.
+the sub-block before layer l + 1. The products are tiled: a tile of 4 output rows x 4 samples
+(2 x 8 for 2-channel layers) keeps its 16 accumulators in FPU registers, so every weight
+loaded feeds 4 samples and every input loaded feeds 4 rows; weights, inputs and biases are
+loaded two floats at a time (vn_load_pair: one VLDR.64). A dilated layer's history is a
+mirrored ring (firmware/nn/layers.h), so that its three taps for a whole sub-block are three
+contiguous arrays.
 
 Bit-identical for any block size: each output is accumulated in one fixed order (bias, then
 the inputs in order), whatever the tile or the sub-block it falls in.
@@ -29,8 +30,10 @@ for every output sample, the whole receptive field is run through every layer fr
 state (what a non-streaming TFLite model with a fixed input window does), with the same
 kernels. Same model, same output; receptive-field times the work.
 
-Placement: the block functions and kernels are VN_HOT_TEXT (ITCM on the STM32F767), the
-weights VN_HOT_RODATA (DTCM when they fit, see nn/placement.h).
+Placement: the per-layer kernels and the block functions are VN_HOT_TEXT (ITCM on the
+STM32F767: 8-12 KB for the zoo's WaveNets), the products that run once per sub-block
+(input, rechannel, head) VN_NOINLINE (flash), the weights VN_HOT_RODATA (DTCM when they fit,
+see nn/placement.h).
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
@@ -52,7 +54,7 @@ KIND_ENUM = {"gated_wavenet": "VN_KIND_GATED_WAVENET", "nam_wavenet": "VN_KIND_N
 ACTIVATION_EXPRESSION = {"tanh": "vn_tanh({x})", "hardtanh": "fminf(fmaxf({x}, -1.0f), 1.0f)",
                          "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))"}
 
-BLOCK = 32  # samples per sub-block: the unit of layer-major processing
+BLOCK = 16  # samples per sub-block: the unit of layer-major processing (16: as fast as 32-64, less state)
 TILE_ROWS = 4  # output rows per register tile (2 where the row count is not a multiple of 4)
 TILE_ACCUMULATORS = 16  # rows x samples per tile: 16 accumulators of the FPU's 32 registers
 
@@ -122,20 +124,19 @@ class Product:
     out_stride: int = 1
     group: int = 0
     tile: int = 0
+    hot: bool = True  # per layer (VN_HOT_TEXT: ITCM) or once per block (VN_NOINLINE: flash)
     units: list[tuple[int, int, int]] = field(default_factory=list)  # (source, first input, 1 or 2)
 
     def __post_init__(self) -> None:
         rows = self.rows
         self.group = self.group or (TILE_ROWS if _even(rows) % TILE_ROWS == 0 else 2)
         self.tile = self.tile or max(1, TILE_ACCUMULATORS // self.group)
-        offset = 0
-        for k, source in enumerate(self.sources):
+        for k, source in enumerate(self.sources):  # pairs of inputs where they are 8-byte aligned
             i = 0
             while i < source.width:
                 size = 2 if i + 1 < source.width and source.stride % 2 == 0 else 1
                 self.units.append((k, i, size))
                 i += size
-            offset += source.width
 
     @property
     def rows(self) -> int:
@@ -149,7 +150,7 @@ class Product:
     def group_stride(self) -> int:
         """Floats of weights per group: bias pairs, one pair per (unit, row), mix pairs."""
         g = self.group
-        return (g if self.bias is not None else 0) + 2 * g * len(self.units) + (g if self.mix is not None else 0)
+        return (self.tile * g if self.bias is not None else 0) + 2 * g * len(self.units) + (g if self.mix is not None else 0)
 
     @property
     def layer_stride(self) -> int:
@@ -173,8 +174,8 @@ class Product:
                 mix[:self.rows] = self.mix[layer]
             for group in range(self.groups):
                 r0 = group * g
-                if self.bias is not None:
-                    out.append(bias[r0:r0 + g])
+                if self.bias is not None:  # one copy per sample of a tile: loaded straight into the accumulators
+                    out += [bias[r0:r0 + g]] * self.tile
                 for k, i, size in self.units:
                     col = self._input_index(k, i)
                     for o in range(g):
@@ -192,13 +193,14 @@ class Product:
         acc = {(o, s): f"a{o}_{s}" for o in live for s in range(samples)}
         off = 0
         if self.bias is not None:
-            for o in range(0, g, 2):
-                if real[o] or real[o + 1]:
-                    lines.append(f"float b{o}, b{o + 1};")
-                    lines.append(f"vn_load_pair(wp + {off + o}, &b{o}, &b{o + 1});")
-            off += g
-            for o in live:
-                lines.append(" ".join(f"float {acc[o, s]} = b{o};" for s in range(samples)))
+            for s in range(samples):
+                for o in range(0, g, 2):
+                    if real[o] and real[o + 1]:
+                        lines.append(f"float {acc[o, s]}, {acc[o + 1, s]};")
+                        lines.append(f"vn_load_pair(wp + {off + s * g + o}, &{acc[o, s]}, &{acc[o + 1, s]});")
+                    elif real[o]:
+                        lines.append(f"float {acc[o, s]} = wp[{off + s * g + o}];")
+            off += self.tile * g
         else:
             for o in live:
                 lines.append(" ".join(f"float {acc[o, s]} = 0.0f;" for s in range(samples)))
@@ -275,8 +277,9 @@ class Product:
         advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip") else []
         if full:
             body = pointers + opaque + self._body(samples, [True] * g, "") + advance
-            if full > 1:
-                lines += ["#pragma GCC unroll 1", f"for (uint32_t group = 0; group < {full}u; ++group) {{"]
+            if full > 1:  # a loop (an opaque count: GCC would unroll a short one, doubling the code)
+                lines += [f"uint32_t groups = {full}u;", "VN_OPAQUE(groups);", "#pragma GCC unroll 1",
+                          "for (uint32_t group = 0; group < groups; ++group) {"]
                 lines += ["  " + t for t in body] + ["}"]
             else:
                 lines += ["{"] + ["  " + t for t in body] + ["}"]
@@ -294,7 +297,8 @@ class Product:
         if self.epilogue in ("skip", "residual_skip"):
             params.append("float *restrict y")
         params.append("const uint32_t m")
-        lines = [f"VN_HOT_TEXT static void {self.name}({', '.join(params)}) {{", "  uint32_t j = 0;"]
+        placement = "VN_HOT_TEXT" if self.hot else "VN_NOINLINE"
+        lines = [f"{placement} static void {self.name}({', '.join(params)}) {{", "  uint32_t j = 0;"]
         if self.tile > 1:
             lines += ["#pragma GCC unroll 1", f"  for (; j + {self.tile}u <= m; j += {self.tile}u) {{"]
             lines += self._tile(self.tile, "    ") + ["  }"]
@@ -384,7 +388,7 @@ class Generator:
             self.ring(d, c)
         self._ring_tables()
         w_in, _ = self.product(Product("input", [Source("x", 1, 1)], [t["input.weight"][0][:, None]],
-                                       bias=[t["input.bias"]], out_stride=cp))
+                                       bias=[t["input.bias"]], out_stride=cp, hot=False))
         # Rows [a0, b0, a1, b1, ...]: the tanh and gate halves of each channel side by side; the
         # gate half scaled by 0.5 (vn_gate2). Inputs: taps t - 2d, t - d, t (Keras tap 0, 1, 2).
         order = np.stack([np.arange(c), c + np.arange(c)], axis=1).reshape(-1)
@@ -405,6 +409,7 @@ class Generator:
         self.functions.append(f"""VN_HOT_TEXT static void {sym}_gate(const float *restrict z, float *restrict g, const uint32_t m) {{
 #pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {{
+#pragma GCC unroll {min(c, 16)}
     for (uint32_t i = 0; i < {c}u; ++i) {{
       float a, b;
       vn_load_pair(z + j * {2 * cp}u + 2u * i, &a, &b);
@@ -418,11 +423,11 @@ class Generator:
         return f"""
 VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
   float z[{BLOCK * 2 * cp}] VN_ALIGNED8, g[{BLOCK * cp}] VN_ALIGNED8;
-  for (uint32_t j = 0; j < m; ++j) {{
-    y[j] = {_float(t["output.bias"][0])};
-  }}
   {sym}_input({w_in}, x, {write0}, m);
   {mirror0}
+  for (uint32_t j = 0; j < m; ++j) {{ /* after the last read of x: y may be x (in place) */
+    y[j] = {_float(t["output.bias"][0])};
+  }}
   for (uint32_t l = 0; l < {n}u; ++l) {{
 {self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, z, m);
     {sym}_gate(z, g, m);
@@ -458,7 +463,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
                 prev = _even(arrays[ai - 1]["channels"])
                 rech_source, rech_in = Source("hf", prev, a["input_size"]), f"hf{ai - 1}"
             rech_w, _ = self.product(Product(f"a{ai}_rechannel", [rech_source], [t[f"{prefix}.rechannel.weight"].T],
-                                             out_stride=cp))
+                                             out_stride=cp, hot=False))
             convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
                                     + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
             taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
@@ -476,16 +481,31 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             head_bias = [t[f"{prefix}.head.bias"]] if a["head_bias"] else None
             next_cp = 1 if last_array else _even(arrays[ai + 1]["channels"])
             head_w, _ = self.product(Product(f"a{ai}_head", [Source("ha", cp, c)], [t[f"{prefix}.head.weight"].T],
-                                             bias=head_bias, out_stride=next_cp))
-            activation = ACTIVATION_EXPRESSION[a["activation"]].format(x="z[j * %du + i]" % cp)
+                                             bias=head_bias, out_stride=next_cp, hot=False))
+            act = ACTIVATION_EXPRESSION[a["activation"]]
+            if c % 2 == 0:  # pairs of channels: z and the head sums loaded two at a time
+                inner = f"""#pragma GCC unroll {min(c // 2, 8)}
+    for (uint32_t i = 0; i < {c}u; i += 2u) {{
+      float z0, z1, h0, h1;
+      vn_load_pair(z + j * {cp}u + i, &z0, &z1);
+      vn_load_pair(ha + j * {cp}u + i, &h0, &h1);
+      const float v0 = {act.format(x="z0")}, v1 = {act.format(x="z1")};
+      p[j * {cp}u + i] = v0;
+      p[j * {cp}u + i + 1u] = v1;
+      ha[j * {cp}u + i] = h0 + v0;
+      ha[j * {cp}u + i + 1u] = h1 + v1;
+    }}"""
+            else:
+                inner = f"""#pragma GCC unroll {min(c, 16)}
+    for (uint32_t i = 0; i < {c}u; ++i) {{
+      const float v = {act.format(x=f"z[j * {cp}u + i]")};
+      p[j * {cp}u + i] = v;
+      ha[j * {cp}u + i] += v;
+    }}"""
             self.functions.append(f"""VN_HOT_TEXT static void {sym}_a{ai}_activate(const float *restrict z, float *restrict p, float *restrict ha, const uint32_t m) {{
 #pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {{
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      const float v = {activation};
-      p[j * {cp}u + i] = v;
-      ha[j * {cp}u + i] += v;
-    }}
+{inner}
   }}
 }}
 """)
@@ -530,66 +550,101 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
 
     # --------------------------------------------------------------- LSTM / GRU
     def recurrent(self) -> str:
-        cfg, t = self.config, self.t
-        h, kind = cfg["hidden"], cfg["kind"]
-        kernel = self.array("kernel", t["rnn.kernel"][0])
-        recurrent = self.array("recurrent", t["rnn.recurrent_kernel"].T)
-        dense_w = self.array("dense_w", t["dense.weight"][:, 0])
-        dense_b = float(t["dense.bias"][0])
-        skip = " + x" if cfg.get("skip", True) else ""
-        if kind == "lstm":
-            bias = self.array("bias", t["rnn.bias"])
-            self.state_fields += [f"float h[{h}];", f"float c[{h}];"]
-            update = f"""  float z[{4 * h}];
-  vn_dense({recurrent}, {bias}, s->h, z, {h}u, {4 * h}u);
-  float y = {_float(dense_b)};
-  for (uint32_t i = 0; i < {h}u; ++i) {{
-    const float in_gate = vn_sigmoid(z[i] + {kernel}[i] * x);
-    const float forget = vn_sigmoid(z[{h}u + i] + {kernel}[{h}u + i] * x);
-    const float cell = vn_tanh(z[{2 * h}u + i] + {kernel}[{2 * h}u + i] * x);
-    const float out_gate = vn_sigmoid(z[{3 * h}u + i] + {kernel}[{3 * h}u + i] * x);
-    s->c[i] = forget * s->c[i] + in_gate * cell;
-    s->h[i] = out_gate * vn_tanh(s->c[i]);
-    y += {dense_w}[i] * s->h[i];
-  }}
-  return y{skip};"""
+        """One step per sample: z = bias + kernel x + R h for every gate row (the hidden state in
+        registers, the rows of one unit together, their weights in the order read), then the
+        activations and the state update, unit by unit."""
+        cfg, t, sym = self.config, self.t, self.sym
+        h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
+        gates = 4 if lstm else 3
+        hp = _even(h)
+        kernel, rec = t["rnn.kernel"][0], t["rnn.recurrent_kernel"]
+        sigmoid = [True, True, False, True] if lstm else [True, True, False]
+        if lstm:
+            bias = [t["rnn.bias"][g * h:(g + 1) * h] for g in range(4)]
+            with_input = [True] * 4
         else:
-            bias_in = self.array("bias_in", t["rnn.bias"][0])
-            bias_rec = self.array("bias_rec", t["rnn.bias"][1])
-            self.state_fields += [f"float h[{h}];"]
-            update = f"""  float inner[{3 * h}];
-  vn_dense({recurrent}, {bias_rec}, s->h, inner, {h}u, {3 * h}u);
-  float y = {_float(dense_b)};
-  for (uint32_t i = 0; i < {h}u; ++i) {{
-    const float update = vn_sigmoid({kernel}[i] * x + {bias_in}[i] + inner[i]);
-    const float reset = vn_sigmoid({kernel}[{h}u + i] * x + {bias_in}[{h}u + i] + inner[{h}u + i]);
-    const float candidate = vn_tanh({kernel}[{2 * h}u + i] * x + {bias_in}[{2 * h}u + i] + reset * inner[{2 * h}u + i]);
-    s->h[i] = update * s->h[i] + (1.0f - update) * candidate;
-  }}
-  for (uint32_t i = 0; i < {h}u; ++i) {{
-    y += {dense_w}[i] * s->h[i];
-  }}
-  return y{skip};"""
-        return f"""
-static inline void {self.sym}_dense(const float *restrict w, const float *restrict bias, const float *restrict x,
-                                    float *restrict out, const uint32_t n_in, const uint32_t n_out) {{
-  for (uint32_t o = 0; o < n_out; ++o) {{
-    float acc = bias[o];
-    for (uint32_t i = 0; i < n_in; ++i) {{
-      acc += w[o * n_in + i] * x[i];
+            b_in, b_rec = t["rnn.bias"][0], t["rnn.bias"][1]
+            bias = [b_in[:h] + b_rec[:h], b_in[h:2 * h] + b_rec[h:2 * h], b_rec[2 * h:]]
+            with_input = [True, True, False]  # the candidate's input part is added after the reset gate
+        units = [(i, 2 if i + 1 < h else 1) for i in range(0, h, 2)]
+        weights = []
+        for u in range(h):
+            for g in range(gates):
+                scale = np.float32(0.5 if sigmoid[g] else 1.0)
+                weights.append([bias[g][u] * scale, kernel[g * h + u] * scale if with_input[g] else 0.0])
+            for i, size in units:
+                for g in range(gates):
+                    scale = np.float32(0.5 if sigmoid[g] else 1.0)
+                    weights.append([rec[i, g * h + u] * scale, rec[i + 1, g * h + u] * scale if size == 2 else 0.0])
+        unit_stride = 2 * gates * (1 + len(units))
+        w = self.array("rnn_w", np.asarray(weights, np.float32))
+        dense_w = self.array("dense_w", t["dense.weight"][:, 0])
+        dense_b = _float(t["dense.bias"][0])
+        skip = " + xj" if cfg.get("skip", True) else ""
+        self.state_fields += [f"float h[{hp}] VN_ALIGNED8;"] + ([f"float c[{hp}];"] if lstm else [])
+        resident = h <= 16  # the hidden state stays in registers through the whole product
+        lines = []
+        if resident:
+            for i, size in units:
+                lines += ([f"float h{i}, h{i + 1};", f"vn_load_pair(s->h + {i}, &h{i}, &h{i + 1});"] if size == 2
+                          else [f"const float h{i} = s->h[{i}];"])
+        lines += ["const float *wp = " + w + ";", "VN_OPAQUE(wp);", "#pragma GCC unroll 1",
+                  f"for (uint32_t u = 0; u < {h}u; ++u) {{"]
+        body = []
+        for g in range(gates):  # (bias, input weight) pairs
+            body += [f"float a{g}, k{g};", f"vn_load_pair(wp + {2 * g}, &a{g}, &k{g});"]
+            body.append(f"a{g} += k{g} * xj;" if with_input[g] else f"(void)k{g};")
+        off = 2 * gates
+        for i, size in units:
+            if not resident:
+                body += ([f"float h{i}, h{i + 1};", f"vn_load_pair(s->h + {i}, &h{i}, &h{i + 1});"] if size == 2
+                         else [f"const float h{i} = s->h[{i}];"])
+            for g in range(gates):
+                body.append(f"{{ float wl, wh; vn_load_pair(wp + {off + 2 * g}, &wl, &wh); a{g} += wl * h{i};"
+                            + (f" a{g} += wh * h{i + 1}; }}" if size == 2 else " (void)wh; }"))
+            off += 2 * gates
+        body += [f"z[4u * u + {g}u] = a{g};" for g in range(gates)] + [f"wp += {unit_stride}u;"]
+        lines += ["  " + b for b in body] + ["}"]
+        product = "\n".join("    " + line for line in lines)
+        if lstm:
+            update = f"""    float y_acc = {dense_b};
+#pragma GCC unroll 1
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      float zi, zf, zg, zo;
+      vn_load_pair(z + 4u * u, &zi, &zf);
+      vn_load_pair(z + 4u * u + 2u, &zg, &zo);
+      const float in_gate = vn_sigmoid_half(zi), forget = vn_sigmoid_half(zf);
+      const float cell = vn_tanh(zg), out_gate = vn_sigmoid_half(zo);
+      const float c = forget * s->c[u] + in_gate * cell;
+      s->c[u] = c;
+      const float hn = out_gate * vn_tanh(c);
+      s->h[u] = hn;
+      y_acc += {dense_w}[u] * hn;
+    }}"""
+        else:
+            candidate_in = self.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+            update = f"""#pragma GCC unroll 1
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      float zu, zr, k, b;
+      vn_load_pair(z + 4u * u, &zu, &zr);
+      vn_load_pair({candidate_in} + 2u * u, &k, &b);
+      const float update = vn_sigmoid_half(zu), reset = vn_sigmoid_half(zr);
+      const float candidate = vn_tanh(k * xj + b + reset * z[4u * u + 2u]);
+      s->h[u] = update * s->h[u] + (1.0f - update) * candidate;
     }}
-    out[o] = acc;
-  }}
-}}
-#define vn_dense {self.sym}_dense
-
-VN_HOT_TEXT static float {self.sym}_step({self.stream_type} *s, float x) {{
-{update}
-}}
-
-VN_HOT_TEXT static void {self.sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+    float y_acc = {dense_b};
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      y_acc += {dense_w}[u] * s->h[u];
+    }}"""
+        return f"""
+VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+#pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {{
-    y[j] = {self.sym}_step(s, x[j]);
+    const float xj = x[j];
+    float z[{4 * h}] VN_ALIGNED8;
+{product}
+{update}
+    y[j] = y_acc{skip};
   }}
 }}
 """
@@ -622,21 +677,33 @@ typedef struct {{
 }} {sym}_state_t;"""
             process = f"""void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}
 
-/* For every output sample: the last min(seen, receptive field) inputs through every layer,
- * from a zero state (zero history is what the streaming engine starts from too). */
+static const float {sym}_zeros[{BLOCK}] VN_ALIGNED8 = {{0.0f}};
+
+/* For every output sample, the whole window of the last {receptive_field} inputs through every
+ * layer, from a zero state, as a model with a fixed input window computes it. Before the first
+ * {receptive_field} inputs the window starts with zeros: they are run through the network too
+ * (same work as a fixed-window model), then the state is cleared again, so that the output is
+ * the streaming engine's (whose layers see zero history before the first input). */
 void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
   {sym}_state_t *s = ({sym}_state_t *)state;
+  float y[{BLOCK}] VN_ALIGNED8;
   for (uint32_t i = 0; i < n; ++i) {{
     const float sample = {in_gain} * in[i];
     s->window[s->head] = sample;
     s->window[s->head + {receptive_field}u] = sample;
     s->head = s->head + 1u == {receptive_field}u ? 0u : s->head + 1u;
     s->seen = s->seen < {receptive_field}u ? s->seen + 1u : s->seen;
-    /* the window ends with the newest sample: it starts at head + RF - seen (mod RF) */
+    memset(&s->stream, 0, sizeof s->stream);
+    for (uint32_t done = s->seen; done < {receptive_field}u; done += {BLOCK}u) {{
+      const uint32_t m = {receptive_field}u - done < {BLOCK}u ? {receptive_field}u - done : {BLOCK}u;
+      {sym}_block(&s->stream, {sym}_zeros, y, m);
+    }}
+    if (s->seen < {receptive_field}u) {{
+      memset(&s->stream, 0, sizeof s->stream);
+    }}
+    /* the last `seen` inputs, oldest first: they start at head + RF - seen (mod RF) */
     const uint32_t start = s->head + {receptive_field}u - s->seen;
     const float *window = s->window + (start >= {receptive_field}u ? start - {receptive_field}u : start);
-    memset(&s->stream, 0, sizeof s->stream);
-    float y[{BLOCK}] VN_ALIGNED8;
     for (uint32_t done = 0; done < s->seen; done += {BLOCK}u) {{
       const uint32_t m = s->seen - done < {BLOCK}u ? s->seen - done : {BLOCK}u;
       {sym}_block(&s->stream, window + done, y, m);
@@ -647,6 +714,20 @@ void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
   }}
 }}"""
         else:
+            # Unit gains (the usual case): the block reads `in` and writes `out` directly. Every
+            # block function reads its input samples before it writes their outputs, so in and
+            # out may be the same buffer.
+            nl = "\n"
+            unit_in = float(np.float32(meta.get("input_gain", 1.0))) == 1.0
+            unit_out = float(np.float32(meta.get("output_gain", 1.0))) == 1.0
+            scale_out = "" if unit_out else f"""
+    for (uint32_t j = 0; j < m; ++j) {{
+      out[done + j] = {out_gain} * y[j];
+    }}"""
+            scale_in = "" if unit_in else f"""
+    for (uint32_t j = 0; j < m; ++j) {{
+      x[j] = {in_gain} * in[done + j];
+    }}"""
             header_types = f"""typedef struct {{
 {stream_fields}
 }} {sym}_state_t;"""
@@ -655,16 +736,9 @@ void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
 /* Sub-blocks of at most {BLOCK} samples, each through every layer in turn. */
 void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
   {sym}_state_t *s = ({sym}_state_t *)state;
-  float x[{BLOCK}] VN_ALIGNED8, y[{BLOCK}] VN_ALIGNED8;
-  for (uint32_t done = 0; done < n; done += {BLOCK}u) {{
-    const uint32_t m = n - done < {BLOCK}u ? n - done : {BLOCK}u;
-    for (uint32_t j = 0; j < m; ++j) {{
-      x[j] = {in_gain} * in[done + j];
-    }}
-    {sym}_block(s, x, y, m);
-    for (uint32_t j = 0; j < m; ++j) {{
-      out[done + j] = {out_gain} * y[j];
-    }}
+{"" if unit_out else f"  float y[{BLOCK}];{nl}"}{"" if unit_in else f"  float x[{BLOCK}];{nl}"}  for (uint32_t done = 0; done < n; done += {BLOCK}u) {{
+    const uint32_t m = n - done < {BLOCK}u ? n - done : {BLOCK}u;{scale_in}
+    {sym}_block(s, {"in + done" if unit_in else "x"}, {"out + done" if unit_out else "y"}, m);{scale_out}
   }}
 }}"""
         header = f"""/* Generated by `valvenet export c` from model "{self.model.name}". Do not edit. */
@@ -685,7 +759,10 @@ extern const vn_model_t {sym}_model;
 #endif /* {guard} */
 """
         info = {
-            "name": f'"{self.model.name}"', "kind": KIND_ENUM[kind], "precision": "VN_PRECISION_F32",
+            # The baseline variant says so in its name ("wavenet-10x8+recompute"), so a firmware
+            # holding both can tell them apart.
+            "name": f'"{self.model.name}{"+recompute" if self.full_recompute else ""}"',
+            "kind": KIND_ENUM[kind], "precision": "VN_PRECISION_F32",
             "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{self.model.parameter_count()}u",
             "macs_per_sample": f"{macs}u", "receptive_field": f"{receptive_field}u",
             "weights_crc32": f"0x{weights_crc32(self.model):08X}u", "state_size": f"sizeof({sym}_state_t)",
