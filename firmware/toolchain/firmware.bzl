@@ -41,6 +41,15 @@ def _static_libraries(deps):
                     libraries.append(archive)
     return libraries
 
+def _objcopy(ctx, elf, out, output_format):
+    ctx.actions.run(
+        executable = "/usr/bin/arm-none-eabi-objcopy",
+        arguments = ["-O", output_format, elf.path, out.path],
+        inputs = [elf],
+        outputs = [out],
+        mnemonic = "FirmwareObjcopy",
+    )
+
 def _firmware_image_impl(ctx):
     elf = ctx.outputs.elf
     map_file = ctx.outputs.map
@@ -68,20 +77,8 @@ def _firmware_image_impl(ctx):
         mnemonic = "FirmwareLink",
         progress_message = "Linking firmware %s" % elf.short_path,
     )
-    ctx.actions.run(
-        executable = "/usr/bin/arm-none-eabi-objcopy",
-        arguments = ["-O", "binary", elf.path, binary.path],
-        inputs = [elf],
-        outputs = [binary],
-        mnemonic = "FirmwareBin",
-    )
-    ctx.actions.run(
-        executable = "/usr/bin/arm-none-eabi-objcopy",
-        arguments = ["-O", "ihex", elf.path, hex_file.path],
-        inputs = [elf],
-        outputs = [hex_file],
-        mnemonic = "FirmwareHex",
-    )
+    _objcopy(ctx, elf, binary, "binary")
+    _objcopy(ctx, elf, hex_file, "ihex")
     ctx.actions.run(
         executable = ctx.executable._size_tool,
         arguments = [elf.path, size_report.path] + ctx.attr.memory_regions,

@@ -100,17 +100,5 @@ extern uint32_t __stack_top__;
 void Reset_Handler(void) { startup_run(); }
 
 __attribute__((used, section(".isr_vector"))) static void (*const vector_table[16])(void) = {
-    (void (*)(void))(&__stack_top__),
-    Reset_Handler,
-    startup_default_handler, /* NMI */
-    startup_default_handler, /* HardFault */
-    startup_default_handler, /* MemManage */
-    startup_default_handler, /* BusFault */
-    startup_default_handler, /* UsageFault */
-    0, 0, 0, 0,
-    startup_default_handler, /* SVCall */
-    startup_default_handler, /* DebugMonitor */
-    0,
-    startup_default_handler, /* PendSV */
-    SysTick_Handler,
+    STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, SysTick_Handler),
 };

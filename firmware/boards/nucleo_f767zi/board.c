@@ -373,19 +373,7 @@ void Reset_Handler(void) { startup_run(); }
       startup_default_handler
 
 __attribute__((used, section(".isr_vector"))) static void (*const vector_table[])(void) = {
-    (void (*)(void))(&__stack_top__),
-    Reset_Handler,
-    startup_default_handler, /* NMI */
-    startup_default_handler, /* HardFault */
-    startup_default_handler, /* MemManage */
-    startup_default_handler, /* BusFault */
-    startup_default_handler, /* UsageFault */
-    0, 0, 0, 0,
-    startup_default_handler, /* SVCall */
-    startup_default_handler, /* DebugMonitor */
-    0,
-    startup_default_handler, /* PendSV */
-    startup_default_handler, /* SysTick */
+    STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, startup_default_handler),
     IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, /* IRQ 0..59 */
     IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10,          /* IRQ 60..109 */
 };
