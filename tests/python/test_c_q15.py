@@ -1,0 +1,141 @@
+"""The int16 engine (c_q15.py, firmware/nn/q15.h) against the float oracle.
+
+Scales calibrated on one guitar-like signal (seed 99), tested on another (seed 4, 10 s):
+ESR <= 1e-3 for wavenet-10x8-sized models with trained-like random weights; output
+bit-identical for any block size and in place; the portable dual MAC equals SMLAD's
+definition (modulo-2^32 sum of two exact int16 products) on extreme and random words.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
+from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
+from valvenet.export import c_code, calibrate  # noqa: E402
+from valvenet.export.c_host import HOST_CFLAGS, repo_root  # noqa: E402
+from valvenet.export.c_q15 import Q15Engine, esr, quantise_matrix  # noqa: E402
+from valvenet.export.model_file import ModelFile  # noqa: E402
+from valvenet.models import config, keras_models  # noqa: E402
+from valvenet.models.oracle import Oracle  # noqa: E402
+
+MODELS = {"gated_wavenet": SMALL["gated_wavenet"], "wavenet-10x8": config.PRESETS["wavenet-10x8"],
+          "gated-odd-channels": config.gated_wavenet(4, 3)}
+SECONDS = 10.0
+ESR_BOUND = 1e-3
+
+
+@functools.cache
+def model_file(kind: str) -> ModelFile:
+    cfg = MODELS[kind]
+    weights = keras_models.export_weights(random_keras(cfg, seed=11))
+    return ModelFile(cfg, weights, {"name": kind, "sample_rate": 48000, "input_gain": 1.0, "output_gain": 1.0})
+
+
+@functools.cache
+def engine(kind: str) -> Q15Engine:
+    return Q15Engine(model_file(kind), calibration_audio=guitar_like(SECONDS, seed=99))
+
+
+@pytest.fixture(scope="module")
+def audio() -> np.ndarray:
+    return guitar_like(SECONDS, seed=4)
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_q15_engine_esr_against_the_oracle(kind: str, audio: np.ndarray) -> None:
+    reference = Oracle(model_file(kind)).process_all(audio)
+    q = engine(kind)
+    q.reset()
+    actual = q.process_all(audio)
+    assert np.std(reference) > 1e-3
+    assert esr(actual, reference) <= ESR_BOUND
+
+
+@pytest.mark.parametrize("kind", ["gated_wavenet", "wavenet-10x8"])
+def test_output_does_not_depend_on_block_size(kind: str, audio: np.ndarray) -> None:
+    x = audio[:20000]
+    q = engine(kind)
+    q.reset()
+    reference = q.process_all(x, block_size=4096)
+    for block in (1, 7, 15, 16, 17, 333):
+        q.reset()
+        np.testing.assert_array_equal(q.process_all(x, block_size=block), reference)
+    q.reset()  # in place
+    buffer = np.ascontiguousarray(x, np.float32).copy()
+    q._process(q.state, buffer.ctypes.data, buffer.ctypes.data, buffer.size)
+    np.testing.assert_array_equal(buffer, reference)
+
+
+def test_state_carries_across_calls_and_reset_clears_it(audio: np.ndarray) -> None:
+    q = engine("gated_wavenet")
+    q.reset()
+    first = q.process_all(audio[:5000])
+    q.reset()
+    np.testing.assert_array_equal(q.process_all(audio[:5000]), first)
+
+
+def test_loud_input_saturates_instead_of_wrapping() -> None:
+    q = engine("wavenet-10x8")
+    q.reset()
+    y = q.process(np.full(2000, 8.0, np.float32))  # far beyond the calibration range
+    assert np.all(np.isfinite(y))
+
+
+def test_weight_scales_cannot_overflow_the_accumulator() -> None:
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((16, 24)) * 3.0
+    bias = rng.standard_normal(16)
+    wq, bq, f_w = quantise_matrix(weight, bias, 14)
+    assert np.max(np.sum(np.abs(wq.astype(np.int64)), axis=1) * 32768 + np.abs(bq)) < 2 ** 31
+    assert np.max(np.abs(wq / 2.0 ** f_w - weight)) <= 2.0 ** -(f_w + 1) + 1e-12
+
+
+def test_calibration_picks_power_of_two_scales_with_headroom() -> None:
+    assert calibrate.frac_bits(0.99) == 14
+    assert calibrate.frac_bits(1.0, 1.0) == 14  # 1.0 itself is not representable in Q15
+    assert calibrate.frac_bits(0.5, 1.0) == 15
+    ranges = calibrate.ranges(model_file("gated_wavenet"), guitar_like(1.0, seed=99))
+    fracs = calibrate.scales(model_file("gated_wavenet"), guitar_like(1.0, seed=99))
+    for name, peak in ranges.items():
+        assert peak * calibrate.HEADROOM * 2.0 ** fracs[name] <= 32767
+
+
+def test_other_kinds_are_refused() -> None:
+    cfg = SMALL["lstm"]
+    weights = keras_models.export_weights(random_keras(cfg, seed=1))
+    model = ModelFile(cfg, weights, {"name": "l", "sample_rate": 48000, "input_gain": 1.0, "output_gain": 1.0})
+    with pytest.raises((c_code.CodegenError, NotImplementedError)):
+        Q15Engine(model, fracs={"x": 14})
+
+
+def test_portable_dual_mac_matches_the_smlad_definition() -> None:
+    source = '#include "firmware/nn/q15.h"\nint32_t mac(uint32_t a, uint32_t b, int32_t acc) { return vn_q15_smlad(a, b, acc); }\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "mac.c").write_text(source)
+        out = Path(tmp) / "mac.so"
+        subprocess.run(["gcc", *HOST_CFLAGS, f"-I{repo_root()}", str(Path(tmp) / "mac.c"), "-o", str(out)], check=True)
+        mac = ctypes.CDLL(str(out)).mac
+        mac.argtypes, mac.restype = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int32], ctypes.c_int32
+        rng = np.random.default_rng(1)
+        words = [0x80008000, 0x7FFF7FFF, 0x80007FFF, 0, 0xFFFFFFFF] + [int(v) for v in rng.integers(0, 2 ** 32, 200)]
+        accs = [0, 2 ** 31 - 1, -2 ** 31, -1] + [int(v) for v in rng.integers(-2 ** 31, 2 ** 31, 20)]
+
+        def half(w: int, hi: bool) -> int:
+            v = (w >> 16) & 0xFFFF if hi else w & 0xFFFF
+            return v - 0x10000 if v >= 0x8000 else v
+
+        for a in words[:40]:
+            for b in words:
+                for acc in accs[:6]:
+                    expected = (acc + half(a, False) * half(b, False) + half(a, True) * half(b, True)) % 2 ** 32
+                    expected = expected - 2 ** 32 if expected >= 2 ** 31 else expected
+                    assert mac(a, b, acc) == expected
