@@ -38,15 +38,15 @@ def _cache_dir() -> Path:
     return path
 
 
-def compile_model(model: ModelFile, exact_activations: bool = False) -> Path:
-    """A shared library with the model's C code; returns its path."""
-    symbol, header, source = c_code.generate(model, "vn_host_model")
+def compile_sources(symbol: str, header: str, source: str, exact_activations: bool = False,
+                    kind: str = "model") -> Path:
+    """A shared library from generated SYMBOL.h/.c and the engine headers; cached by content."""
     root = repo_root()
     nn_sources = "".join((root / "firmware" / "nn" / name).read_text() for name in sorted(os.listdir(root / "firmware" / "nn"))
                          if name.endswith(".h"))
     flags = list(HOST_CFLAGS) + (["-DVN_EXACT_ACTIVATIONS"] if exact_activations else [])
     key = hashlib.sha256("\0".join([header, source, nn_sources, *flags]).encode()).hexdigest()[:20]
-    library = _cache_dir() / f"model-{key}.so"
+    library = _cache_dir() / f"{kind}-{key}.so"
     if library.is_file():
         return library
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,9 +56,15 @@ def compile_model(model: ModelFile, exact_activations: bool = False) -> Path:
         command = ["gcc", *flags, f"-I{root}", f"-I{tmp}", str(Path(tmp) / f"{symbol}.c"), "-o", str(out), "-lm"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"compiling the C engine failed:\n{result.stderr}")
+            raise RuntimeError(f"compiling the C engine ({kind}) failed:\n{result.stderr}")
         out.replace(library)
     return library
+
+
+def compile_model(model: ModelFile, exact_activations: bool = False) -> Path:
+    """A shared library with the model's float32 C code; returns its path."""
+    symbol, header, source = c_code.generate(model, "vn_host_model")
+    return compile_sources(symbol, header, source, exact_activations)
 
 
 class CEngine:

@@ -30,17 +30,13 @@ float engine (c_code.py); this engine steps sample by sample.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from valvenet.export import c_code
-from valvenet.export.c_host import HOST_CFLAGS, CEngine, _cache_dir, repo_root
+from valvenet.export.c_host import CEngine, compile_sources
 from valvenet.export.calibrate import frac_bits, scales as calibrate_scales
 from valvenet.export.model_file import ModelFile
 from valvenet.models import config as model_config
@@ -249,24 +245,7 @@ def generate(model: ModelFile, fracs: dict[str, int], symbol: str | None = None)
 
 def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bool = False) -> Path:
     symbol, header, source, _ = generate(model, fracs, "vn_host_model")
-    root = repo_root()
-    nn_sources = "".join((root / "firmware" / "nn" / name).read_text() for name in sorted(os.listdir(root / "firmware" / "nn"))
-                         if name.endswith(".h"))
-    flags = list(HOST_CFLAGS) + (["-DVN_EXACT_ACTIVATIONS"] if exact_activations else [])
-    key = hashlib.sha256("\0".join([header, source, nn_sources, *flags]).encode()).hexdigest()[:20]
-    library = _cache_dir() / f"q15-{key}.so"
-    if library.is_file():
-        return library
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / f"{symbol}.h").write_text(header)
-        (Path(tmp) / f"{symbol}.c").write_text(source)
-        out = Path(tmp) / "model.so"
-        command = ["gcc", *flags, f"-I{root}", f"-I{tmp}", str(Path(tmp) / f"{symbol}.c"), "-o", str(out), "-lm"]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"compiling the int16 engine failed:\n{result.stderr}")
-        out.replace(library)
-    return library
+    return compile_sources(symbol, header, source, exact_activations, kind="q15")
 
 
 class Q15Engine(CEngine):
