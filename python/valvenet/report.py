@@ -26,6 +26,13 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Write a finished figure as PNG and free it (pyplot keeps figures alive otherwise)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+
+
 def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -38,9 +45,7 @@ def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
     ax.set_ylabel("%")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_waveforms(target: np.ndarray, prediction: np.ndarray, rate: int, starts: list[int], path: Path) -> None:
@@ -54,9 +59,7 @@ def plot_waveforms(target: np.ndarray, prediction: np.ndarray, rate: int, starts
         ax.plot(t, target[start:start + length] - prediction[start:start + length], label="error", lw=0.8)
         ax.set_xlabel("ms")
         ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_spectra(target: np.ndarray, prediction: np.ndarray, rate: int, path: Path) -> None:
@@ -73,9 +76,7 @@ def plot_spectra(target: np.ndarray, prediction: np.ndarray, rate: int, path: Pa
     ax.set_ylabel("dB/Hz")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def segment_scores(target: np.ndarray, prediction: np.ndarray, rate: int) -> list[dict[str, float]]:
@@ -94,9 +95,7 @@ def plot_segments(rows: list[dict[str, float]], path: Path) -> None:
     ax.bar([r["start_s"] for r in rows], [100 * r["esr_preemph"] for r in rows], width=SEGMENT_SECONDS * 0.9, align="edge")
     ax.set_xlabel("test time (s)")
     ax.set_ylabel("ESR pre-emph (%)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str, float]], prediction: np.ndarray) -> Path:
