@@ -43,6 +43,7 @@ int32_t bench_run(const vn_model_t *model, void *state, uint32_t block_size, uin
     const uint32_t start = board_counter_read();
     model->process(state, input, output, block_size);
     counts[b] = board_counter_read() - start;
+    board_watchdog_kick();
     worst = counts[b] > worst ? counts[b] : worst;
   }
   result->median_per_sample_x10 = (uint32_t)((10ull * median_of(counts, blocks) + block_size / 2u) / block_size);

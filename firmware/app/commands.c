@@ -9,6 +9,7 @@
 #include "firmware/app/bench.h"
 #include "firmware/app/build_info.h"
 #include "firmware/app/model_table.h"
+#include "firmware/app/selftest.h"
 #include "firmware/app/work_loop.h"
 #include "firmware/boards/board.h"
 
@@ -68,7 +69,7 @@ static void reply_count(const char *argument, char *reply, size_t capacity) {
 static void reply_models(char *reply, size_t capacity) {
   size_t used = (size_t)snprintf(reply, capacity, "OK models count=%lu", (unsigned long)model_table_count);
   for (uint32_t i = 0; i < model_table_count && used < capacity; ++i) {
-    used += (size_t)snprintf(reply + used, capacity - used, " %lu:%s", (unsigned long)i, model_table[i]->info.name);
+    used += (size_t)snprintf(reply + used, capacity - used, " %lu:%s", (unsigned long)i, model_table[i].model->info.name);
   }
 }
 
@@ -107,13 +108,28 @@ static void reply_bench(const char *argument, char *reply, size_t capacity) {
     snprintf(reply, capacity, "ERR bench needs MODEL 0..%lu BLOCK 1..%lu BLOCKS 1..%lu", max[0], max[1], max[2]);
     return;
   }
-  const vn_model_t *model = model_table[args[0]];
+  const vn_model_t *model = model_table[args[0]].model;
   bench_result_t result;
   bench_run(model, model_table_state(), (uint32_t)args[1], (uint32_t)args[2], &result);
   snprintf(reply, capacity, "OK bench model=%s block=%lu blocks=%lu unit=%s median_x10=%lu max_x10=%lu state=%lu",
            model->info.name, args[1], args[2], counter_unit_name(board_counter_unit()),
            (unsigned long)result.median_per_sample_x10, (unsigned long)result.max_per_sample_x10,
            (unsigned long)model->info.state_size);
+}
+
+static void reply_selftest(const char *argument, char *reply, size_t capacity) {
+  unsigned long index = 0;
+  if (model_table_count == 0u) {
+    snprintf(reply, capacity, "ERR no models in this firmware");
+    return;
+  }
+  if (argument != NULL && !parse_unsigned(argument, 0ul, model_table_count - 1u, &index)) {
+    snprintf(reply, capacity, "ERR selftest takes a model index 0..%lu", (unsigned long)(model_table_count - 1u));
+    return;
+  }
+  selftest_result_t result;
+  selftest_run(&model_table[index], model_table_state(), &result);
+  selftest_format(&model_table[index], &result, reply, capacity);
 }
 
 static void dispatch(const char *line, char *reply, size_t capacity) {
@@ -153,6 +169,10 @@ static void dispatch(const char *line, char *reply, size_t capacity) {
     reply_bench(argument, reply, capacity);
     return;
   }
+  if (strcmp(command, "selftest") == 0) {
+    reply_selftest(argument, reply, capacity);
+    return;
+  }
   if (strcmp(command, "exit") == 0) {
     unsigned long code = 0;
     if (!parse_unsigned(argument, 0ul, 255ul, &code)) {
@@ -162,7 +182,7 @@ static void dispatch(const char *line, char *reply, size_t capacity) {
     board_exit((int)code);
   }
   if (strcmp(command, "help") == 0 && argument == NULL) {
-    snprintf(reply, capacity, "OK commands: ping, info, count N, models, bench MODEL BLOCK BLOCKS, exit N, help");
+    snprintf(reply, capacity, "OK commands: ping, info, count N, models, bench MODEL BLOCK BLOCKS, selftest [MODEL], exit N, help");
     return;
   }
   snprintf(reply, capacity, "ERR unknown command: %s", command);

@@ -1,7 +1,10 @@
 /*
- * main.c - the ValveNet firmware application: banner, then the command loop.
+ * main.c - the ValveNet firmware application: banner, self-test, then the console loop.
  *
- * Board-neutral: everything board-specific is behind firmware/boards/board.h.
+ * One UART carries both the text console (people, boot checks) and the binary protocol
+ * (programs): between lines, the byte 0xA5 starts a frame (docs/protocol.md), anything
+ * else goes to the line reader. Board-neutral: everything board-specific is behind
+ * firmware/boards/board.h.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +12,9 @@
 
 #include "firmware/app/commands.h"
 #include "firmware/app/line_reader.h"
+#include "firmware/app/model_table.h"
+#include "firmware/app/protocol.h"
+#include "firmware/app/selftest.h"
 #include "firmware/boards/board.h"
 
 static void write_line(const char *text, size_t length) {
@@ -16,32 +22,58 @@ static void write_line(const char *text, size_t length) {
   board_uart_write((const uint8_t *)"\r\n", 2u);
 }
 
+/* One self-test line per model that has a clip: the first thing a test waits for. */
+static void boot_selftest(char *line, size_t capacity) {
+  for (uint32_t i = 0; i < model_table_count; ++i) {
+    if (model_table[i].clip != NULL) {
+      selftest_result_t result;
+      selftest_run(&model_table[i], model_table_state(), &result);
+      write_line(line, selftest_format(&model_table[i], &result, line, capacity));
+      board_watchdog_kick();
+    }
+  }
+}
+
+static void console_byte(line_reader_t *reader, uint8_t byte, char *reply, size_t capacity) {
+  switch (line_reader_feed(reader, byte)) {
+    case LINE_READER_LINE:
+      write_line(reply, commands_execute(reader->line, reply, capacity));
+      break;
+    case LINE_READER_OVERFLOW:
+      write_line(reply, (size_t)snprintf(reply, capacity, "ERR line too long (max %u bytes)",
+                                         (unsigned)(LINE_READER_CAPACITY - 1u)));
+      break;
+    case LINE_READER_INVALID:
+      write_line(reply, (size_t)snprintf(reply, capacity, "ERR non-printable byte in line"));
+      break;
+    default:
+      break;
+  }
+}
+
 int main(void) {
   static char reply[COMMANDS_REPLY_CAPACITY];
   static line_reader_t reader;
+  static protocol_t protocol;
 
   board_init();
   write_line(reply, commands_banner(reply, sizeof reply));
+  boot_selftest(reply, sizeof reply);
 
   line_reader_reset(&reader);
+  protocol_init(&protocol, board_uart_write);
   for (;;) {
+    board_watchdog_kick();
     uint8_t byte;
     if (!board_uart_read_byte(&byte)) {
+      protocol_poll_idle(&protocol);
       continue;
     }
-    switch (line_reader_feed(&reader, byte)) {
-      case LINE_READER_LINE:
-        write_line(reply, commands_execute(reader.line, reply, sizeof reply));
-        break;
-      case LINE_READER_OVERFLOW:
-        write_line(reply, (size_t)snprintf(reply, sizeof reply, "ERR line too long (max %u bytes)",
-                                           (unsigned)(LINE_READER_CAPACITY - 1u)));
-        break;
-      case LINE_READER_INVALID:
-        write_line(reply, (size_t)snprintf(reply, sizeof reply, "ERR non-printable byte in line"));
-        break;
-      default:
-        break;
+    const bool between_lines = reader.length == 0u && !reader.overflowed && !reader.invalid;
+    if (!protocol_idle(&protocol) || (between_lines && byte == FRAME_SYNC0)) {
+      protocol_feed(&protocol, byte);
+    } else {
+      console_byte(&reader, byte, reply, sizeof reply);
     }
   }
 }

@@ -35,6 +35,15 @@ void board_uart_write(const uint8_t *data, size_t len);
 /* Non-blocking poll: stores one received byte and returns true, or returns false. */
 bool board_uart_read_byte(uint8_t *byte);
 
+/* Bytes the console UART's receiver lost (overrun: a byte arrived before the last was
+ * read) since boot; 0 where the UART cannot tell. */
+uint32_t board_uart_overruns(void);
+
+/* Restarts the watchdog's countdown. The NUCLEO's independent watchdog (started by
+ * board_init, about 2 s) resets the board when the main loop stops calling this; the
+ * emulator and host boards have none. */
+void board_watchdog_kick(void);
+
 /* Unit of board_counter_read(); BOARD_COUNTER_NONE when the counter does not run. */
 board_counter_unit_t board_counter_unit(void);
 

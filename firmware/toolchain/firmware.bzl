@@ -26,6 +26,8 @@ _LINK_FLAGS = [
     "-mthumb",
     "--specs=nano.specs",
     "--specs=nosys.specs",
+    "-u",
+    "_printf_float",  # newlib-nano's %g for the self-test line (about 10 KB of flash)
     "-Wl,--gc-sections",
     "-Wl,--build-id=none",
     "-Wl,--no-warn-rwx-segments",

@@ -30,6 +30,10 @@ bool board_uart_read_byte(uint8_t *byte) {
   return true;
 }
 
+uint32_t board_uart_overruns(void) { return 0u; }
+
+void board_watchdog_kick(void) {}
+
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 
 uint32_t board_counter_read(void) { return 0u; }

@@ -20,6 +20,7 @@
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
 #define UART_STATE_TXFULL (1u << 0)
 #define UART_STATE_RXFULL (1u << 1)
+#define UART_STATE_RXOVERRUN (1u << 3) /* write 1 to clear */
 #define UART_CTRL_TXEN (1u << 0)
 #define UART_CTRL_RXEN (1u << 1)
 
@@ -62,8 +63,20 @@ void board_uart_write(const uint8_t *data, size_t len) {
   }
 }
 
+static uint32_t uart_overruns; /* STATE RXOVERRUN events seen by board_uart_read_byte */
+
+uint32_t board_uart_overruns(void) { return uart_overruns; }
+
+/* No watchdog is modelled: QEMU runs as long as the test that started it. */
+void board_watchdog_kick(void) {}
+
 bool board_uart_read_byte(uint8_t *byte) {
-  if (!(UART_STATE & UART_STATE_RXFULL)) {
+  const uint32_t state = UART_STATE;
+  if (state & UART_STATE_RXOVERRUN) {
+    uart_overruns++;
+    UART_STATE = UART_STATE_RXOVERRUN;
+  }
+  if (!(state & UART_STATE_RXFULL)) {
     return false;
   }
   *byte = (uint8_t)UART_DATA;

@@ -43,6 +43,7 @@ static uint32_t core_clock_hz = HSI_HZ; /* the reset clock until board_init() ch
 static uint32_t console_clock_hz = HSI_HZ;
 static bool console_dead;
 static board_counter_unit_t counter_unit = BOARD_COUNTER_NONE;
+static uint32_t uart_overruns; /* USART_ISR ORE events seen by board_uart_read_byte */
 
 static inline void dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
 static inline void isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
@@ -289,6 +290,21 @@ static void counter_init(void) {
   counter_unit = (end != start) ? BOARD_COUNTER_CYCLES : BOARD_COUNTER_NONE;
 }
 
+/* The independent watchdog as the last resort against a hung main loop: LSI / 32, reload
+ * 2000 ticks (about 2 s with the LSI's 32 kHz; RM0410 gives 17-47 kHz, so 1.4-3.8 s). Once
+ * started it cannot be stopped; DBGMCU freezes it while a debugger halts the core. */
+static void watchdog_init(void) {
+  DBGMCU_APB1_FZ |= DBGMCU_APB1_FZ_DBG_IWDG_STOP;
+  IWDG_KR = IWDG_KR_START;
+  IWDG_KR = IWDG_KR_UNLOCK;
+  IWDG_PR = IWDG_PR_DIV32;
+  IWDG_RLR = 1999u;
+  (void)wait_clear(&IWDG_SR, 3u); /* IWDG_SR PVU | RVU: the new values reached the LSI domain */
+  IWDG_KR = IWDG_KR_RELOAD;
+}
+
+void board_watchdog_kick(void) { IWDG_KR = IWDG_KR_RELOAD; }
+
 void board_init(void) {
   /* SCB VTOR: at reset it holds the boot address (BOOT_ADD0, by default 0x00200000,
    * the ITCM alias of flash). Exceptions must use the table where the image links. */
@@ -301,6 +317,7 @@ void board_init(void) {
   dcache_enable();
   console_init(console_clock_hz);
   counter_init();
+  watchdog_init();
 }
 
 const char *board_name(void) { return "nucleo_f767zi"; }
@@ -322,9 +339,14 @@ void board_uart_write(const uint8_t *data, size_t len) {
 /* An overrun (USART_ISR ORE) stops RXNE from being set again until it is cleared, so
  * error flags are cleared here (USART_ICR ORECF, and FECF/NCF/PECF for the others);
  * the byte already in RDR stays valid and is returned. */
+uint32_t board_uart_overruns(void) { return uart_overruns; }
+
 bool board_uart_read_byte(uint8_t *byte) {
   uint32_t isr = USART3_ISR;
   uint32_t errors = isr & (USART_ISR_ORE | USART_ISR_FE | USART_ISR_NF | USART_ISR_PE);
+  if (errors & USART_ISR_ORE) {
+    uart_overruns++;
+  }
   if (errors != 0u) {
     USART3_ICR = USART_ICR_ORECF | USART_ICR_FECF | USART_ICR_NCF | USART_ICR_PECF;
   }

@@ -177,4 +177,19 @@
 #define DWT_CTRL_NOCYCCNT (1u << 25)  /* DWT_CTRL NOCYCCNT: 1 = no cycle counter */
 #define DWT_LAR_UNLOCK 0xC5ACCE55u    /* CoreSight key that unlocks DWT register writes */
 
+/* IWDG (RM0410 "Independent watchdog"), clocked by the ~32 kHz LSI. */
+#define IWDG_BASE 0x40003000u
+#define IWDG_KR STM32_REG32(IWDG_BASE + 0x00u)  /* IWDG_KR: key */
+#define IWDG_PR STM32_REG32(IWDG_BASE + 0x04u)  /* IWDG_PR: prescaler */
+#define IWDG_RLR STM32_REG32(IWDG_BASE + 0x08u) /* IWDG_RLR: reload */
+#define IWDG_SR STM32_REG32(IWDG_BASE + 0x0Cu)  /* IWDG_SR: PVU/RVU update flags */
+#define IWDG_KR_START 0xCCCCu                   /* starts the watchdog (and the LSI) */
+#define IWDG_KR_UNLOCK 0x5555u                  /* enables writes to PR and RLR */
+#define IWDG_KR_RELOAD 0xAAAAu                  /* reloads the counter from RLR */
+#define IWDG_PR_DIV32 3u                        /* PR = 011: LSI / 32, ~1 ms per tick */
+
+/* DBGMCU_APB1_FZ DBG_IWDG_STOP: the watchdog halts while a debugger halts the core. */
+#define DBGMCU_APB1_FZ STM32_REG32(0xE0042008u)
+#define DBGMCU_APB1_FZ_DBG_IWDG_STOP (1u << 12)
+
 #endif /* VALVENET_STM32F767_REGS_H */

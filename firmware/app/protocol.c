@@ -1,0 +1,300 @@
+#include "firmware/app/protocol.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/app/bench.h"
+#include "firmware/app/build_info.h"
+#include "firmware/app/model_table.h"
+#include "firmware/app/selftest.h"
+#include "firmware/boards/board.h"
+
+/* Little-endian byte writer for reply payloads, bounded by its buffer. */
+typedef struct {
+  uint8_t *data;
+  uint16_t length;
+  uint16_t capacity;
+} writer_t;
+
+static void put_u8(writer_t *w, uint32_t value) {
+  if (w->length < w->capacity) {
+    w->data[w->length++] = (uint8_t)value;
+  }
+}
+
+static void put_u16(writer_t *w, uint32_t value) {
+  put_u8(w, value);
+  put_u8(w, value >> 8);
+}
+
+static void put_u32(writer_t *w, uint32_t value) {
+  put_u16(w, value);
+  put_u16(w, value >> 16);
+}
+
+static void put_f32(writer_t *w, float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  put_u32(w, bits);
+}
+
+static void put_string(writer_t *w, const char *text) {
+  const size_t length = strlen(text) < 255u ? strlen(text) : 255u;
+  put_u8(w, (uint32_t)length);
+  for (size_t i = 0; i < length; ++i) {
+    put_u8(w, (uint8_t)text[i]);
+  }
+}
+
+static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+
+static void reply_error(protocol_t *p, protocol_error_t code, uint8_t request, uint8_t sequence, const char *message) {
+  uint8_t payload[96];
+  writer_t w = {payload, 0u, sizeof payload};
+  put_u8(&w, (uint32_t)code);
+  put_u8(&w, request);
+  for (const char *c = message; *c != '\0'; ++c) {
+    put_u8(&w, (uint8_t)*c);
+  }
+  frame_write(p->write, MSG_ERROR, sequence, payload, w.length);
+}
+
+static void reject_payload(protocol_t *p, const char *message) {
+  p->stats.rejected_payload++;
+  reply_error(p, PROTOCOL_ERR_PAYLOAD, p->parser.type, p->parser.sequence, message);
+}
+
+static const model_table_entry_t *selected(const protocol_t *p) {
+  return model_table_count > 0u ? &model_table[p->model] : NULL;
+}
+
+static void reply_info(protocol_t *p, uint8_t type) {
+  static const vn_model_info_t none = {.name = "", .kind = 0, .precision = 0};
+  const model_table_entry_t *entry = selected(p);
+  const vn_model_info_t *info = entry != NULL ? &entry->model->info : &none;
+  uint8_t payload[48 + 4 * 256];
+  writer_t w = {payload, 0u, sizeof payload};
+  put_u16(&w, PROTOCOL_VERSION);
+  put_u8(&w, p->model);
+  put_u8(&w, model_table_count);
+  put_u8(&w, (uint32_t)info->kind);
+  put_u8(&w, (uint32_t)info->precision);
+  put_u8(&w, (uint32_t)board_counter_unit());
+  put_u8(&w, 0u);
+  put_u32(&w, info->sample_rate);
+  put_u32(&w, info->parameters);
+  put_u32(&w, info->macs_per_sample);
+  put_u32(&w, info->receptive_field);
+  put_u32(&w, info->weights_crc32);
+  put_u32(&w, info->state_size);
+  put_u32(&w, board_core_clock_hz());
+  put_u16(&w, PROTOCOL_MAX_SAMPLES);
+  put_u16(&w, 0u);
+  put_string(&w, info->name);
+  put_string(&w, board_name());
+  put_string(&w, VALVENET_GIT_REVISION);
+  put_string(&w, VALVENET_VERSION);
+  frame_write(p->write, type, p->parser.sequence, payload, w.length);
+}
+
+static int16_t to_q15(float value) {
+  const float scaled = value * 32768.0f;
+  if (!(scaled > -32768.0f)) { /* also NaN: silence rather than a full-scale click */
+    return isnan(scaled) ? 0 : INT16_MIN;
+  }
+  return scaled >= 32767.0f ? INT16_MAX : (int16_t)lrintf(scaled);
+}
+
+static void handle_process(protocol_t *p) {
+  uint8_t *payload = p->parser.payload;
+  const uint32_t length = p->parser.length;
+  if (length < 4u || (payload[0] != SAMPLE_FLOAT32 && payload[0] != SAMPLE_INT16) || payload[1] != 0u) {
+    reject_payload(p, "PROCESS needs format 1 (float32) or 2 (int16), 0, count");
+    return;
+  }
+  const uint32_t width = payload[0] == SAMPLE_FLOAT32 ? 4u : 2u;
+  const uint32_t count = get_u16(payload + 2);
+  if (count == 0u || count > PROTOCOL_MAX_SAMPLES || length != 4u + count * width) {
+    reject_payload(p, "PROCESS count must be 1..1024 and match the payload length");
+    return;
+  }
+  uint8_t *samples = payload + 4;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (width == 4u) {
+      memcpy(&p->audio[i], samples + 4u * i, 4u); /* the protocol and both targets are little-endian */
+    } else {
+      p->audio[i] = (float)(int16_t)get_u16(samples + 2u * i) * (1.0f / 32768.0f);
+    }
+  }
+  const model_table_entry_t *entry = selected(p);
+  entry->model->process(model_table_state(), p->audio, p->audio, count);
+  p->stats.samples_processed += count;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (width == 4u) {
+      memcpy(samples + 4u * i, &p->audio[i], 4u);
+    } else {
+      const uint16_t q = (uint16_t)to_q15(p->audio[i]);
+      samples[2u * i] = (uint8_t)q;
+      samples[2u * i + 1u] = (uint8_t)(q >> 8);
+    }
+  }
+  frame_write(p->write, MSG_PROCESS | MSG_REPLY, p->parser.sequence, payload, (uint16_t)length);
+}
+
+static void handle_bench(protocol_t *p) {
+  const uint8_t *payload = p->parser.payload;
+  const uint32_t block = p->parser.length == 4u ? get_u16(payload) : 0u;
+  const uint32_t blocks = p->parser.length == 4u ? get_u16(payload + 2) : 0u;
+  bench_result_t result;
+  const model_table_entry_t *entry = selected(p);
+  if (bench_run(entry->model, model_table_state(), block, blocks, &result) != 0) {
+    reject_payload(p, "BENCH needs block 1..256 and blocks 1..64");
+    return;
+  }
+  entry->model->reset(model_table_state());
+  uint8_t reply[16];
+  writer_t w = {reply, 0u, sizeof reply};
+  put_u8(&w, (uint32_t)board_counter_unit());
+  put_u8(&w, 0u);
+  put_u16(&w, block);
+  put_u16(&w, blocks);
+  put_u16(&w, 0u);
+  put_u32(&w, result.median_per_sample_x10);
+  put_u32(&w, result.max_per_sample_x10);
+  frame_write(p->write, MSG_BENCH | MSG_REPLY, p->parser.sequence, reply, w.length);
+}
+
+static void handle_stats(protocol_t *p) {
+  const protocol_stats_t *s = &p->stats;
+  const uint32_t values[9] = {s->frames_ok,          s->rejected_sync,    s->rejected_length,
+                              s->rejected_crc,       s->rejected_truncated, s->rejected_type,
+                              s->rejected_payload,   board_uart_overruns(), s->samples_processed};
+  uint8_t reply[sizeof values];
+  writer_t w = {reply, 0u, sizeof reply};
+  for (uint32_t i = 0; i < 9u; ++i) {
+    put_u32(&w, values[i]);
+  }
+  frame_write(p->write, MSG_STATS | MSG_REPLY, p->parser.sequence, reply, w.length);
+}
+
+static void handle_selftest(protocol_t *p) {
+  selftest_result_t result;
+  selftest_run(selected(p), model_table_state(), &result);
+  uint8_t reply[20];
+  writer_t w = {reply, 0u, sizeof reply};
+  put_u8(&w, (uint32_t)result.status);
+  put_u8(&w, (uint32_t)result.unit);
+  put_u16(&w, 0u);
+  put_u32(&w, result.samples);
+  put_f32(&w, result.max_abs_error);
+  put_f32(&w, result.esr);
+  put_u32(&w, result.per_sample_x10);
+  frame_write(p->write, MSG_SELFTEST | MSG_REPLY, p->parser.sequence, reply, w.length);
+}
+
+static void handle_select(protocol_t *p) {
+  if (p->parser.length != 1u || p->parser.payload[0] >= model_table_count) {
+    reject_payload(p, "SELECT needs one byte: a model index of this image");
+    return;
+  }
+  p->model = p->parser.payload[0];
+  model_table[p->model].model->reset(model_table_state());
+  reply_info(p, MSG_SELECT | MSG_REPLY);
+}
+
+static void dispatch(protocol_t *p) {
+  const uint8_t type = p->parser.type;
+  const bool audio = type == MSG_RESET || type == MSG_PROCESS || type == MSG_BENCH || type == MSG_SELFTEST ||
+                     type == MSG_SELECT;
+  if (type < MSG_INFO || type > MSG_SELECT) {
+    p->stats.rejected_type++;
+    reply_error(p, PROTOCOL_ERR_TYPE, type, p->parser.sequence, "unknown message type");
+    return;
+  }
+  if (audio && model_table_count == 0u) {
+    p->stats.rejected_payload++;
+    reply_error(p, PROTOCOL_ERR_NO_MODEL, type, p->parser.sequence, "no models in this firmware");
+    return;
+  }
+  const bool empty = type == MSG_INFO || type == MSG_RESET || type == MSG_STATS || type == MSG_SELFTEST;
+  if (empty && p->parser.length != 0u) {
+    reject_payload(p, "this message takes no payload");
+    return;
+  }
+  p->stats.frames_ok++;
+  switch (type) {
+    case MSG_INFO:
+      reply_info(p, MSG_INFO | MSG_REPLY);
+      break;
+    case MSG_RESET:
+      selected(p)->model->reset(model_table_state());
+      frame_write(p->write, MSG_RESET | MSG_REPLY, p->parser.sequence, NULL, 0u);
+      break;
+    case MSG_PROCESS:
+      handle_process(p);
+      break;
+    case MSG_BENCH:
+      handle_bench(p);
+      break;
+    case MSG_STATS:
+      handle_stats(p);
+      break;
+    case MSG_SELFTEST:
+      handle_selftest(p);
+      break;
+    default:
+      handle_select(p);
+      break;
+  }
+}
+
+void protocol_init(protocol_t *p, frame_write_fn write) {
+  memset(&p->stats, 0, sizeof p->stats);
+  frame_parser_reset(&p->parser);
+  p->write = write;
+  p->model = 0u;
+  p->idle_polls = 0u;
+  if (model_table_count > 0u) {
+    model_table[0].model->reset(model_table_state());
+  }
+}
+
+bool protocol_idle(const protocol_t *p) { return frame_parser_idle(&p->parser); }
+
+void protocol_feed(protocol_t *p, uint8_t byte) {
+  p->idle_polls = 0u;
+  char message[64];
+  switch (frame_parser_feed(&p->parser, byte)) {
+    case FRAME_READY:
+      dispatch(p);
+      break;
+    case FRAME_BAD_SYNC:
+      p->stats.rejected_sync++;
+      reply_error(p, PROTOCOL_ERR_SYNC, 0u, 0u, "0xA5 not followed by 0x5A");
+      break;
+    case FRAME_BAD_LENGTH:
+      p->stats.rejected_length++;
+      snprintf(message, sizeof message, "payload length %u over %u", (unsigned)p->parser.length,
+               (unsigned)FRAME_MAX_PAYLOAD);
+      reply_error(p, PROTOCOL_ERR_LENGTH, p->parser.type, p->parser.sequence, message);
+      break;
+    case FRAME_BAD_CRC:
+      p->stats.rejected_crc++;
+      reply_error(p, PROTOCOL_ERR_CRC, p->parser.type, p->parser.sequence, "CRC mismatch");
+      break;
+    default:
+      break;
+  }
+}
+
+void protocol_poll_idle(protocol_t *p) {
+  if (frame_parser_idle(&p->parser) || ++p->idle_polls < PROTOCOL_IDLE_POLL_LIMIT) {
+    return;
+  }
+  p->idle_polls = 0u;
+  p->stats.rejected_truncated++;
+  const uint8_t type = p->parser.type, sequence = p->parser.sequence;
+  frame_parser_abort(&p->parser);
+  reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+}

@@ -1,0 +1,80 @@
+/*
+ * protocol.h - the binary UART protocol's messages (docs/protocol.md): INFO, RESET,
+ * PROCESS, BENCH, STATS, SELFTEST, SELECT, and ERROR replies.
+ *
+ * Board-neutral (replies go through a write function) so host tests drive it byte by byte.
+ * A rejected frame only increments its STATS counter and gets an ERROR reply: the model's
+ * streaming state and the parser are ready for the next frame.
+ */
+#ifndef VALVENET_APP_PROTOCOL_H
+#define VALVENET_APP_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "firmware/app/frame.h"
+
+#define PROTOCOL_VERSION 1u
+#define PROTOCOL_MAX_SAMPLES 1024u
+/* Main-loop polls without a byte after which a partial frame counts as truncated
+ * (about 0.1-0.2 s on the NUCLEO at 216 MHz and in QEMU; a frame's bytes arrive back to back). */
+#define PROTOCOL_IDLE_POLL_LIMIT 2000000u
+
+enum {
+  MSG_INFO = 0x01,
+  MSG_RESET = 0x02,
+  MSG_PROCESS = 0x03,
+  MSG_BENCH = 0x04,
+  MSG_STATS = 0x05,
+  MSG_SELFTEST = 0x06,
+  MSG_SELECT = 0x07,
+  MSG_REPLY = 0x80, /* reply type = request type | MSG_REPLY */
+  MSG_ERROR = 0xFF
+};
+
+enum { SAMPLE_FLOAT32 = 1, SAMPLE_INT16 = 2 };
+
+typedef enum {
+  PROTOCOL_ERR_SYNC = 1,
+  PROTOCOL_ERR_LENGTH = 2,
+  PROTOCOL_ERR_CRC = 3,
+  PROTOCOL_ERR_TRUNCATED = 4,
+  PROTOCOL_ERR_TYPE = 5,
+  PROTOCOL_ERR_PAYLOAD = 6,
+  PROTOCOL_ERR_NO_MODEL = 7
+} protocol_error_t;
+
+typedef struct {
+  uint32_t frames_ok;
+  uint32_t rejected_sync;
+  uint32_t rejected_length;
+  uint32_t rejected_crc;
+  uint32_t rejected_truncated;
+  uint32_t rejected_type;
+  uint32_t rejected_payload;
+  uint32_t samples_processed;
+} protocol_stats_t;
+
+typedef struct {
+  frame_parser_t parser;
+  protocol_stats_t stats;
+  frame_write_fn write;
+  uint32_t model;      /* selected entry of model_table */
+  uint32_t idle_polls; /* polls without a byte while a frame is partial */
+  float audio[PROTOCOL_MAX_SAMPLES];
+} protocol_t;
+
+/* Selects model 0 (reset) and clears the counters. */
+void protocol_init(protocol_t *protocol, frame_write_fn write);
+
+/* True between frames: the next byte belongs to the text console unless it is FRAME_SYNC0. */
+bool protocol_idle(const protocol_t *protocol);
+
+/* One received byte: answers each complete (or rejected) frame through `write`. */
+void protocol_feed(protocol_t *protocol, uint8_t byte);
+
+/* One main-loop poll without a byte: a frame left partial for PROTOCOL_IDLE_POLL_LIMIT
+ * polls is dropped and answered with ERROR TRUNCATED. */
+void protocol_poll_idle(protocol_t *protocol);
+
+#endif /* VALVENET_APP_PROTOCOL_H */

@@ -1,0 +1,60 @@
+"""valvenet_firmware: the amp firmware for one board with models compiled in.
+
+    valvenet_firmware(
+        name = "amp_nucleo_f767zi",
+        board = "nucleo_f767zi",
+        models = [("//models:trained/crunch-nam-nano.vnet", "float32")],
+    )
+
+Each (model file, precision) becomes generated C (vnet_model_library), a self-test clip
+(the loudest 0.1 s of the built-in test split and the oracle's output for it) and an entry
+of the image's model table; the first model is the one selected at boot. Outputs as
+firmware_image: NAME.elf/.bin/.hex/.map/.size.txt.
+"""
+
+load("//firmware/boards:boards.bzl", "BOARDS")
+load("//firmware/toolchain:firmware.bzl", "firmware_image")
+load("//tools/codegen:model_library.bzl", "model_table", "selftest_clip", "vnet_model_library")
+
+SELFTEST_AUDIO = "//data:builtin_short_test_input"
+
+def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, model_copts = [], **kwargs):
+    """model_copts: extra compile options for the models (e.g. -DVN_NO_PLACEMENT for an
+    image whose models together would not fit the TCMs)."""
+    if board not in BOARDS:
+        fail("unknown board %r; boards: %s" % (board, ", ".join(BOARDS.keys())))
+    libraries = []
+    clips = {}
+    for index, (model, precision) in enumerate(models):
+        library = "%s_m%d" % (name, index)
+        vnet_model_library(
+            name = library,
+            model = model,
+            precision = precision,
+            copts = model_copts,
+        )
+        clips[library] = library + "_clip"
+        selftest_clip(
+            name = library + "_clip",
+            model = model,
+            audio = selftest_audio,
+            precision = precision,
+        )
+        libraries.append(library)
+    model_table(
+        name = name + "_models",
+        models = libraries,
+        clips = clips,
+    )
+    spec = BOARDS[board]
+    firmware_image(
+        name = name,
+        linker_script = spec.linker_script,
+        memory_regions = spec.memory_regions,
+        deps = [
+            ":" + name + "_models",
+            "//firmware/app:main",
+            spec.library,
+        ],
+        **kwargs
+    )
