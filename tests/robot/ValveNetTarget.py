@@ -7,15 +7,26 @@ valvenet.device, the same code the `valvenet` command uses.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import struct
 from pathlib import Path
+
+import numpy as np
+import soundfile as sf
 
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn
 
 import valvenet
 from valvenet.device import Console, Transport, TransportError, open_transport
+from valvenet.device import protocol
+from valvenet.device.protocol import Client, FirmwareError
+from valvenet.export.c_code import KIND_ENUM, weights_crc32
+from valvenet.export.model_file import load as load_model
+from valvenet.models import config as model_config
+from valvenet.models.oracle import Oracle
 
 BANNER_PATTERN = (
     r"^ValveNet (?P<version>\S+) rev=(?P<rev>\S+) board=(?P<board>\S+) clock=(?P<clock>\d+) "
@@ -30,12 +41,14 @@ EXPECTED_BOARD = {"qemu": "mps2_an500", "renode": "nucleo_f767zi", "serial": "nu
 class ValveNetTarget:
     """Starts a firmware target, reads its banner and sends console commands."""
 
-    ROBOT_LIBRARY_SCOPE = "TEST"
+    ROBOT_LIBRARY_SCOPE = "SUITE"  # a suite may keep one target running across its tests
 
     def __init__(self) -> None:
         self._kind = ""
         self._transport: Transport | None = None
         self._console: Console | None = None
+        self._client: Client | None = None
+        self._timings: list[dict[str, object]] = []
 
     def start_target(self, target: str, firmware: str = "") -> None:
         """Start ``qemu``, ``renode`` or ``serial`` with the given firmware ELF.
@@ -78,6 +91,7 @@ class ValveNetTarget:
             self._transport.close()
         self._transport = None
         self._console = None
+        self._client = None
 
     def _require_console(self) -> Console:
         if self._console is None:
@@ -138,3 +152,147 @@ class ValveNetTarget:
             raise AssertionError(str(exc)) from exc
         if actual != int(code):
             raise AssertionError(f"firmware exited with {actual}, expected {code}")
+
+    # ------------------------------------------------------------ binary protocol
+    def _require_client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self._require_console())
+        return self._client
+
+    def wait_for_self_tests(self, count: int, timeout: float = 120.0) -> list[dict[str, str]]:
+        """Wait for the boot self-test lines (one per model of the image); return their fields."""
+        console = self._require_console()
+        if self._kind == "serial":  # a board that was already running: run them again
+            results = []
+            for index in range(int(count)):
+                results.append(self.parse_fields(console.command(f"selftest {index}", float(timeout))))
+                results[-1]["status"] = console.history[-1].split()[1]
+            return results
+        results = []
+        for _ in range(int(count)):
+            line = console.wait_for_line(r"^SELFTEST ", float(timeout)).string
+            fields = self.parse_fields(line)
+            fields["status"] = line.split()[1]
+            results.append(fields)
+        logger.info(f"self-tests: {results}")
+        return results
+
+    def firmware_info(self) -> dict[str, object]:
+        """INFO of the selected model, as a dictionary."""
+        return vars(self._require_client().info())
+
+    def select_model(self, index: int) -> dict[str, object]:
+        """SELECT a model of the image by index; returns its INFO."""
+        return vars(self._require_client().select(int(index)))
+
+    def model_file_info(self, path: str) -> dict[str, object]:
+        """What INFO must say for a model file: the same fields the generated C carries."""
+        model = load_model(Path(path))
+        kind = model.config["kind"]
+        return {"name": model.name, "kind": kind, "kind_enum": KIND_ENUM[kind], "sample_rate": model.sample_rate,
+                "parameters": model.parameter_count(), "macs_per_sample": model_config.macs_per_sample(model.config),
+                "receptive_field": model_config.receptive_field(model.config), "weights_crc32": weights_crc32(model)}
+
+    def load_test_audio(self, path: str, seconds: float) -> np.ndarray:
+        """The first `seconds` of a mono WAV (the built-in test split) as float32."""
+        audio, _ = sf.read(path, dtype="float32", always_2d=True)
+        count = int(float(seconds) * 48000)
+        if audio.shape[0] < count:
+            raise AssertionError(f"{path} has {audio.shape[0]} samples, the test needs {count}")
+        return audio[:count, 0]
+
+    def stream_audio(self, audio: np.ndarray, blocks: str = "1024", fmt: str = "float32") -> np.ndarray:
+        """Stream audio through PROCESS frames whose sizes cycle through `blocks` (e.g. 1,7,48,1024)."""
+        sizes = [int(b) for b in str(blocks).split(",")]
+        return self._require_client().process_stream(audio, sizes, fmt)
+
+    def oracle_output(self, model_path: str, audio: np.ndarray) -> np.ndarray:
+        """The numpy oracle's output for the audio from a reset state."""
+        return Oracle(load_model(Path(model_path))).process_all(np.asarray(audio, np.float64))
+
+    def compare_outputs(self, actual: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+        """max_abs_error and esr of actual against reference."""
+        actual, reference = np.asarray(actual, np.float64), np.asarray(reference, np.float64)
+        if actual.shape != reference.shape:
+            raise AssertionError(f"{actual.size} samples out, {reference.size} expected")
+        error = actual - reference
+        result = {"max_abs_error": float(np.max(np.abs(error))),
+                  "esr": float(np.sum(error ** 2) / max(np.sum(reference ** 2), 1e-30))}
+        logger.info(f"against the reference: {result}")
+        return result
+
+    def outputs_should_be_identical(self, first: np.ndarray, second: np.ndarray) -> None:
+        """Bit-identical float32 arrays."""
+        a, b = np.asarray(first, np.float32), np.asarray(second, np.float32)
+        if a.shape != b.shape or a.tobytes() != b.tobytes():
+            differ = int(np.sum(a != b)) if a.shape == b.shape else -1
+            raise AssertionError(f"outputs differ ({differ} samples of {a.size})")
+
+    def reset_engine(self) -> None:
+        self._require_client().reset()
+
+    def link_stats(self) -> dict[str, int]:
+        return self._require_client().stats()
+
+    def self_test_command(self) -> dict[str, object]:
+        """SELFTEST frame for the selected model."""
+        return vars(self._require_client().selftest())
+
+    def send_malformed_frame(self, kind: str) -> str:
+        """Send one malformed frame of a kind (sync, length, crc, truncated, type, payload)
+        and return the name of the firmware's ERROR reply."""
+        client = self._require_client()
+        good = protocol.encode(protocol.PROCESS, 0x42, struct.pack("<BBH", 1, 0, 2) + struct.pack("<2f", 0.1, -0.1))
+        frames = {
+            "sync": b"\xa5\x00",
+            "length": good[:4] + struct.pack("<H", protocol.MAX_PAYLOAD + 1000),
+            "crc": good[:-1] + bytes([good[-1] ^ 0xFF]),
+            "truncated": good[:9],
+            "type": protocol.encode(0x33, 0x43),
+            "payload": protocol.encode(protocol.PROCESS, 0x44, struct.pack("<BBH", 1, 0, 5) + b"\x00" * 8),
+        }
+        if kind not in frames:
+            raise AssertionError(f"unknown malformed frame kind {kind!r}: {sorted(frames)}")
+        client.send_raw(frames[kind])
+        reply = client.read_frame(timeout=20.0)
+        if reply.type != protocol.ERROR:
+            raise AssertionError(f"{kind}: expected an ERROR frame, got type 0x{reply.type:02X}")
+        name = protocol.ERROR_NAMES.get(reply.payload[0], str(reply.payload[0]))
+        logger.info(f"{kind} -> ERROR {name}: {reply.payload[2:].decode('ascii', 'replace')}")
+        return name
+
+    # ------------------------------------------------------------------ timing
+    def bench_selected_model(self, block: int = 48, blocks: int = 16) -> dict[str, object]:
+        """BENCH the selected model; the result is also kept for Write Timing Report."""
+        client = self._require_client()
+        info = client.info()
+        result = client.bench(int(block), int(blocks))
+        # Budget: the core clock's cycles per sample. An emulator counts instructions: they are
+        # set against the F767's 216 MHz budget for orientation (instructions are not cycles).
+        clock = info.clock_hz if result.unit == "cycles" else 216e6
+        record = {"model": info.name, "precision": info.precision, "board": info.board, "unit": result.unit,
+                  "block": result.block, "blocks": result.blocks, "median_per_sample": result.median_per_sample,
+                  "max_per_sample": result.max_per_sample, "clock_hz": info.clock_hz,
+                  "budget_44k1": clock / 44100, "budget_48k": clock / 48000,
+                  "share_44k1": result.median_per_sample / (clock / 44100),
+                  "share_48k": result.median_per_sample / (clock / 48000)}
+        self._timings.append(record)
+        logger.info(f"bench: {record}")
+        return record
+
+    def write_timing_report(self, name: str = "timing") -> str:
+        """Write the kept BENCH results as NAME.json and NAME.md into Bazel's undeclared
+        outputs (or Robot's output directory); returns the JSON path."""
+        folder = Path(os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or BuiltIn().get_variable_value("${OUTPUT DIR}"))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.json").write_text(json.dumps(self._timings, indent=2) + "\n")
+        rows = ["| model | precision | board | unit | block | median/sample | max/sample | share 44.1 kHz | share 48 kHz |",
+                "|---|---|---|---|---:|---:|---:|---:|---:|"]
+        for r in self._timings:
+            rows.append(f"| {r['model']} | {r['precision']} | {r['board']} | {r['unit']} | {r['block']} | "
+                        f"{r['median_per_sample']:,.1f} | {r['max_per_sample']:,.1f} | "
+                        f"{100 * r['share_44k1']:.0f} % | {100 * r['share_48k']:.0f} % |")
+        note = ("Shares: per-sample counts over the STM32F767's 4,898 (44.1 kHz) and 4,500 (48 kHz) cycles at "
+                "216 MHz. In an emulator the unit is instructions, which are not cycles.")
+        (folder / f"{name}.md").write_text("# Firmware timing\n\n" + "\n".join(rows) + "\n\n" + note + "\n")
+        return str(folder / f"{name}.json")

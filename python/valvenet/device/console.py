@@ -20,6 +20,16 @@ class Console:
         self.history: list[str] = []
         self._pending = bytearray()
 
+    def receive(self, timeout: float) -> None:
+        """Append whatever arrives within timeout seconds to the shared byte buffer."""
+        self._pending += self.transport.read(4096, timeout)
+
+    @property
+    def buffer(self) -> bytearray:
+        """Bytes received but not yet consumed; the frame client (protocol.py) reads here too,
+        so text lines and binary frames can share one link."""
+        return self._pending
+
     def read_line(self, timeout: float) -> str:
         """Return the next complete line (without CR/LF) or raise TransportError."""
         deadline = time.monotonic() + timeout
