@@ -58,3 +58,15 @@ def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, mode
         ],
         **kwargs
     )
+
+def local_amp_images(model = "model.vnet"):
+    """amp_<board> images for every board from an untracked model file in this package;
+    no targets while the file is absent (so a fresh clone builds and tests as it is)."""
+    if not native.glob([model]):
+        return
+    for board in BOARDS:
+        valvenet_firmware(
+            name = "amp_" + board,
+            board = board,
+            models = [(":" + model, "float32")],
+        )

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "process": ("valvenet.process", "run a model file over a WAV file"),
     "export": ("valvenet.export.cli", "export a model file (C code for the engine)"),
     "bench": ("valvenet.bench", "instructions per sample of a benchmark firmware in QEMU"),
+    "run": ("valvenet.device.stream", "stream a WAV through the amp firmware (QEMU, Renode or a board)"),
 }
 
 

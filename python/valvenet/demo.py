@@ -1,20 +1,42 @@
-"""`bazel run //:demo`: the whole ValveNet path on the built-in example, end to end.
+"""`./bazelw run //:demo`: the whole ValveNet path on the built-in example, end to end.
 
-Today (build spine): both firmware images are built by Bazel; the QEMU one boots, its
-banner and a work-counter measurement are printed, then the real-time budget of the
-STM32F767 at 216 MHz. Later stages (dataset, training, model firmware) extend this.
+1. builds the built-in dataset (crunch amp) at a short length,
+2. trains the recommended real-time model (nam-nano) for a few minutes,
+3. exports it to C and builds the amp firmware for QEMU and the NUCLEO-F767ZI (Bazel),
+4. streams the test split through the firmware (QEMU by default, a flashed board with
+   --target serial:PORT) and benchmarks it on the device's counter,
+5. prints the test ESR of the firmware's output against the amp, its agreement with the
+   Python oracle, instructions (QEMU) or cycles (board) per sample against the real-time
+   budget, and where the WAVs and the training report are.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
 
 from valvenet.device import Console, TransportError, open_transport
+from valvenet.device.protocol import Client, FirmwareError, ProtocolError
+from valvenet.device.stream import read_input, select_model
+from valvenet.export.model_file import ModelFile, load
+from valvenet.losses import scores
+from valvenet.models import config as model_config
+from valvenet.models.oracle import Oracle
 
 CORE_CLOCK_HZ = 216_000_000
 SAMPLE_RATES_HZ = (44_100, 48_000)
+DEFAULT_MODEL = "nam-nano"  # the recommended real-time model (docs/benchmarks.md, docs/results.md)
+IMAGES = {"qemu": "amp_mps2_an500", "serial": "amp_nucleo_f767zi", "renode": "amp_nucleo_f767zi"}
 
 
 def budget_table(clock_hz: int = CORE_CLOCK_HZ) -> list[tuple[int, float, float]]:
@@ -28,48 +50,158 @@ def memory_rows(size_report: str) -> list[str]:
     return rows.splitlines()
 
 
-def boot_and_report(target: str, firmware: Path) -> int:
-    """Boot the firmware, print its banner and one measured command; return an exit code."""
-    print(f"Booting {firmware.name} on {target} ...")
-    try:
-        with open_transport(target, firmware) as transport:
-            console = Console(transport)
-            if target.startswith("serial:"):
-                transport.write(b"\ninfo\n")
-                banner = console.wait_for_line(r"^OK ValveNet ", 10.0).string[3:]
-            else:
-                banner = console.wait_for_line(r"^ValveNet ", 30.0).string
-            print(f"  firmware says: {banner}")
-            reply = console.command("count 100000")
-            print(f"  work counter:  {reply}")
-    except TransportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+def workspace() -> Path:
+    """The source tree `bazel run` was started from (the demo builds firmware there)."""
+    if "BUILD_WORKSPACE_DIRECTORY" in os.environ:
+        return Path(os.environ["BUILD_WORKSPACE_DIRECTORY"])
+    return Path(__file__).resolve().parents[2]
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def build_dataset(out: Path, seconds_scale: float) -> Path:
+    from valvenet.synth.builder import BuildOptions, build_dataset as build
+
+    if "VALVENET_LV2HOST" in os.environ:  # Bazel gives it relative to the runfiles tree
+        os.environ["VALVENET_LV2HOST"] = os.path.abspath(os.environ["VALVENET_LV2HOST"])
+    build(BuildOptions(out=out, presets=("crunch",), seconds_scale=seconds_scale, seed=0))
+    return out
+
+
+def train_model(data: Path, out: Path, preset: str, minutes: float, seed: int) -> Path:
+    from valvenet.train import TrainOptions, train
+
+    # Patience 20 epochs: a short validation split is noisy, and the time budget ends the run
+    # anyway; the best epoch's weights are what the model file keeps.
+    return train(TrainOptions(data=str(data), name="crunch", model=preset, out=str(out), seed=seed,
+                              max_minutes=minutes, patience=20, report=True))
+
+
+def build_firmware(root: Path, model_path: Path) -> dict[str, Path]:
+    """Copy the model into models/demo and build its images; return image name -> ELF."""
+    shutil.copyfile(model_path, root / "models/demo/model.vnet")
+    targets = [f"//models/demo:{image}" for image in sorted(set(IMAGES.values()))]
+    bazel = root / "bazelw"
+    subprocess.run([str(bazel), "build", "--noshow_progress", *targets], cwd=root, check=True)
+    return {image: root / "bazel-bin/models/demo" / f"{image}.elf" for image in set(IMAGES.values())}
+
+
+def run_on_device(target: str, firmware: Path, model: ModelFile, audio: np.ndarray) -> dict[str, Any]:
+    """Boot, self-test line, stream the audio, BENCH; returns outputs and figures."""
+    from tqdm import tqdm
+
+    with open_transport(target, firmware if not target.startswith("serial:") else None) as transport:
+        console = Console(transport)
+        client = Client(console)
+        if target.startswith("serial:"):
+            selftest = console.command("selftest", 60.0)
+        else:
+            console.wait_for_line(r"^ValveNet ", 120.0)
+            selftest = console.wait_for_line(r"^SELFTEST ", 120.0).string
+        info = select_model(client, model, str(firmware))
+        client.reset()
+        started = time.monotonic()
+        with tqdm(total=audio.size, unit="sample", unit_scale=True, desc=f"{info.board}: {info.name}") as bar:
+            output = client.process_stream(audio, 1024, progress=bar.update)
+        seconds = time.monotonic() - started
+        bench = client.bench(48, 16)
+        stats = client.stats()
+    return {"output": output, "selftest": selftest, "info": info, "bench": bench, "stats": stats,
+            "stream_seconds": seconds}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--qemu-firmware", type=Path, required=True, help="mps2-an500 ELF")
-    parser.add_argument("--nucleo-firmware", type=Path, required=True, help="NUCLEO-F767ZI ELF")
-    parser.add_argument("--target", default="qemu", help="qemu (default) or serial:PORT for a flashed board")
+    parser.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default: demo-out)")
+    parser.add_argument("--target", default="qemu", help="qemu (default) or serial:PORT for a NUCLEO-F767ZI")
+    parser.add_argument("--minutes", type=float, default=4.0, help="training time budget (default 4)")
+    parser.add_argument("--seconds-scale", type=float, default=0.25,
+                        help="dataset length as a fraction of the full one (default 0.25: 45 s train, 7.5 s test)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"preset to train (default {DEFAULT_MODEL})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-flash", action="store_true", help="serial target: the board already runs the demo image")
     args = parser.parse_args(argv)
+    if "BUILD_WORKING_DIRECTORY" in os.environ and not args.out.is_absolute():
+        args.out = Path(os.environ["BUILD_WORKING_DIRECTORY"]) / args.out
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    root = workspace()
+    kind = "serial" if args.target.startswith("serial:") else args.target
+    if kind not in IMAGES:
+        print(f"error: --target {args.target}: qemu, renode or serial:PORT", file=sys.stderr)
+        return 2
 
-    print("ValveNet demo")
-    for label, image in (("QEMU mps2-an500", args.qemu_firmware), ("NUCLEO-F767ZI", args.nucleo_firmware)):
-        size_report = image.with_suffix(".size.txt")
-        print(f"  built {label:16s} {image}")
-        if size_report.is_file():
-            for line in memory_rows(size_report.read_text()):
+    print("ValveNet demo: dry guitar + amp recording -> model -> microcontroller firmware")
+    step(f"1/5 built-in dataset (crunch amp, {args.seconds_scale:g} x full length) -> {out / 'data'}")
+    data = build_dataset(out / "data", args.seconds_scale)
+    step(f"2/5 training {args.model} for up to {args.minutes:g} min -> {out / 'run'}")
+    model_path = train_model(data, out / "run", args.model, args.minutes, args.seed)
+    model = load(model_path)
+    step("3/5 C export and firmware build (Bazel: //models/demo:amp_mps2_an500, :amp_nucleo_f767zi)")
+    images = build_firmware(root, model_path)
+    for image, elf in sorted(images.items()):
+        print(f"  {elf}")
+        report = elf.with_suffix(".size.txt")
+        if report.is_file():
+            for line in memory_rows(report.read_text()):
                 print(f"      {line}")
-    firmware = args.qemu_firmware if args.target == "qemu" else args.nucleo_firmware
-    status = boot_and_report(args.target, firmware)
+    firmware = images[IMAGES[kind]]
+    if kind == "serial" and not args.no_flash:
+        from valvenet.device.flash import flash_board
 
-    print(f"Real-time budget of the STM32F767 at {CORE_CLOCK_HZ / 1e6:.0f} MHz:")
-    for rate, cycles, micros in budget_table():
-        print(f"  {rate / 1000:.1f} kHz: {cycles:,.0f} cycles per sample ({micros:.2f} us)")
-    print("  (QEMU counts instructions, not cycles: a Cortex-M7 dual-issues, so board cycles differ.)")
-    return status
+        flash_board(firmware, os.environ.get("VALVENET_FLASH_TOOL", "auto"))
+
+    step(f"4/5 streaming the test split through the firmware ({args.target})")
+    test_input = read_input(data / "test/crunch-input.wav", model)
+    target_audio, _ = sf.read(str(data / "test/crunch-target.wav"), dtype="float32")
+    try:
+        device = run_on_device(args.target, firmware, model, test_input)
+    except (TransportError, ProtocolError, FirmwareError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    oracle = np.asarray(Oracle(model).process_all(test_input.astype(np.float64)), np.float32)
+    firmware_wav, oracle_wav = out / "test-firmware.wav", out / "test-oracle.wav"
+    sf.write(str(firmware_wav), device["output"], model.sample_rate, subtype="FLOAT")
+    sf.write(str(oracle_wav), oracle, model.sample_rate, subtype="FLOAT")
+
+    step("5/5 results")
+    skip = min(model_config.receptive_field(model.config), test_input.size // 2)
+    amp = scores(target_audio, device["output"], skip=skip)
+    difference = device["output"].astype(np.float64) - oracle
+    agreement = {"max_abs_error": float(np.max(np.abs(difference))),
+                 "esr": float(np.sum(difference ** 2) / np.sum(oracle.astype(np.float64) ** 2))}
+    bench, info = device["bench"], device["info"]
+    training = model.metadata["training"]
+    figures = {
+        "model": model.name, "parameters": model.parameter_count(),
+        "training_minutes": training["minutes"], "training_test_esr_preemph": training["test"]["esr_preemph"],
+        "firmware_test_esr": amp["esr"], "firmware_test_esr_preemph": amp["esr_preemph"],
+        "oracle_agreement": agreement, "selftest": device["selftest"], "board": info.board,
+        "counter_unit": bench.unit, "per_sample_median": bench.median_per_sample, "per_sample_max": bench.max_per_sample,
+        "budget_share": {f"{rate / 1000:g} kHz": bench.median_per_sample / cycles for rate, cycles, _ in budget_table()},
+        "stream_seconds": device["stream_seconds"], "link_stats": device["stats"],
+    }
+    (out / "demo.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"  model {model.name}: {model.parameter_count()} parameters, trained {training['minutes']:.1f} min")
+    print(f"  test ESR of the firmware's output against the amp: {100 * amp['esr']:.2f} % "
+          f"({100 * amp['esr_preemph']:.2f} % pre-emphasised; the training loss)")
+    print(f"  agreement with the Python oracle: max abs error {agreement['max_abs_error']:.2e}, ESR {agreement['esr']:.1e}")
+    print(f"  {device['selftest']}")
+    unit = bench.unit
+    print(f"  {unit} per sample on {info.board}: {bench.median_per_sample:,.0f} (median of 16 blocks of 48; worst block "
+          f"{bench.max_per_sample:,.0f})")
+    for rate, cycles, _ in budget_table():
+        print(f"    {100 * bench.median_per_sample / cycles:5.1f} % of the STM32F767's {cycles:,.0f} cycles per sample "
+              f"at {rate / 1000:g} kHz (216 MHz)")
+    if unit == "instructions":
+        print("    (QEMU counts instructions, not cycles: the Cortex-M7 dual-issues, and its caches, TCMs and flash "
+              "wait states only a board shows; run the demo with --target serial:PORT for cycles)")
+    print(f"  outputs: {firmware_wav} (firmware), {oracle_wav} (oracle), {data / 'test/crunch-target.wav'} (amp)")
+    print(f"  training report: {out / 'run/report.html'}; figures: {out / 'demo.json'}")
+    print(f"  firmware: {images['amp_nucleo_f767zi']} (flash it and add --target serial:PORT)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,138 @@
+"""`valvenet run`: stream a WAV file through the amp firmware and write what it plays.
+
+The firmware runs in QEMU (mps2-an500 image), in Renode (NUCLEO-F767ZI image) or on a board
+on a serial port; audio goes in PROCESS frames (docs/protocol.md) and comes back processed by
+the engine compiled into the image. The model file says which model of the image to use
+(matched by name and weights CRC), so a WAV is never processed by a model other than the one
+asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from valvenet.device.console import Console
+from valvenet.device.protocol import MAX_SAMPLES, Client, FirmwareError, ModelInfo, ProtocolError
+from valvenet.device.targets import open_transport
+from valvenet.device.transport import TransportError
+from valvenet.export.c_code import weights_crc32
+from valvenet.export.model_file import ModelFile, ModelFileError, load
+
+# Where `./bazelw build //firmware:amp_<board>` puts the default images.
+DEFAULT_FIRMWARE = {"qemu": Path("bazel-bin/firmware/amp_mps2_an500.elf"),
+                    "renode": Path("bazel-bin/firmware/amp_nucleo_f767zi.elf")}
+BOOT_TIMEOUT_S = 120.0
+
+
+class RunError(RuntimeError):
+    """A problem with the inputs or the firmware, with the file it concerns."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    samples: int
+    seconds: float
+    info: ModelInfo
+
+
+def read_input(path: Path, model: ModelFile) -> np.ndarray:
+    """The input WAV as mono float32, checked against the model: rate, channels, content."""
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise RunError(f"{path}: not a readable audio file ({exc})") from exc
+    if rate != model.sample_rate:
+        raise RunError(f"{path}: sample rate {rate} Hz, model {model.name} runs at {model.sample_rate} Hz")
+    if audio.shape[1] != 1:
+        raise RunError(f"{path}: {audio.shape[1]} channels; the amp takes one (mono) channel")
+    if audio.shape[0] == 0:
+        raise RunError(f"{path}: no samples")
+    if not np.all(np.isfinite(audio)):
+        raise RunError(f"{path}: NaN or Inf in the audio")
+    return audio[:, 0]
+
+
+def select_model(client: Client, model: ModelFile, firmware: str) -> ModelInfo:
+    """SELECT the image's model that is `model` (same name and weights CRC)."""
+    wanted = weights_crc32(model)
+    info = client.info()
+    seen = []
+    for index in range(info.model_count):
+        candidate = client.select(index)
+        if candidate.name == model.name and candidate.weights_crc32 == wanted:
+            return candidate
+        seen.append(f"{candidate.name} ({candidate.precision}, CRC {candidate.weights_crc32:08X})")
+    raise RunError(f"{firmware}: the image does not hold model {model.name} (weights CRC {wanted:08X}); it holds: "
+                   f"{', '.join(seen) or 'no models'}. Build an image for it: copy the model file to "
+                   "models/local/model.vnet and `./bazelw build //models/local:amp_mps2_an500` "
+                   "(or amp_nucleo_f767zi for Renode and the board)")
+
+
+def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: Path, out_path: Path,
+                fmt: str = "float32", block: int = MAX_SAMPLES, progress: bool = True) -> RunResult:
+    """Stream in_path through the firmware into out_path (float32 WAV; an earlier out_path
+    stays as it was if anything fails)."""
+    audio = read_input(in_path, model)
+    if firmware is None and target in DEFAULT_FIRMWARE:
+        firmware = DEFAULT_FIRMWARE[target]
+    if firmware is not None and not firmware.is_file():
+        raise RunError(f"{firmware}: no such firmware image (build it: ./bazelw build //firmware:amp_mps2_an500)")
+    started = time.monotonic()
+    with open_transport(target, firmware) as transport:
+        console = Console(transport)
+        if not target.startswith("serial:"):
+            console.wait_for_line(r"^ValveNet ", BOOT_TIMEOUT_S)
+        client = Client(console)
+        info = select_model(client, model, str(firmware or target))
+        client.reset()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=audio.size, unit="sample", unit_scale=True, desc=f"{info.board}: {info.name}")
+        try:
+            output = client.process_stream(audio, block, fmt, progress=bar.update if bar else None)
+        finally:
+            if bar is not None:
+                bar.close()
+    tmp = out_path.with_name(out_path.name + ".tmp.wav")
+    try:
+        sf.write(str(tmp), output, model.sample_rate, subtype="FLOAT")
+        tmp.replace(out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return RunResult(audio.size, time.monotonic() - started, info)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="qemu", help="qemu (default), renode or serial:PORT[@BAUD]")
+    parser.add_argument("--model", required=True, type=Path, help="the model file (.vnet) the image must hold")
+    parser.add_argument("--firmware", type=Path,
+                        help="firmware ELF for qemu/renode (default: bazel-bin/firmware/amp_mps2_an500.elf, "
+                             "amp_nucleo_f767zi.elf for renode); a serial board runs what it was flashed with")
+    parser.add_argument("--format", choices=("float32", "int16"), default="float32", help="sample format on the link")
+    parser.add_argument("--block", type=int, default=MAX_SAMPLES, help=f"samples per frame (1..{MAX_SAMPLES})")
+    parser.add_argument("input", type=Path, help="input WAV (mono, the model's sample rate)")
+    parser.add_argument("output", type=Path, help="output WAV (float32)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.block <= MAX_SAMPLES:
+        print(f"error: --block {args.block}: frames hold 1..{MAX_SAMPLES} samples", file=sys.stderr)
+        return 2
+    try:
+        result = stream_file(args.target, args.firmware, load(args.model), args.input, args.output,
+                             args.format, args.block)
+    except (RunError, ModelFileError, TransportError, ProtocolError, FirmwareError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: {result.samples} samples through {result.info.name} ({result.info.precision}) "
+          f"on {result.info.board} in {result.seconds:.1f} s")
+    return 0
