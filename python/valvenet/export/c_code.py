@@ -113,7 +113,10 @@ class Product:
     """out = bias + matrix @ (inputs of all sources, concatenated), for m samples.
 
     epilogue: "store" (out[s * out_stride + row]), "residual" (hn = hc + out, both with
-    out_stride), "skip" (y[s] += mix . out) or "residual_skip" (both)."""
+    out_stride), "skip" (y[s] += mix . out), "residual_skip" (both), "activate" (out = act(sum)
+    and ha += out, both with out_stride: a NAM layer's activation and head sum, fused so that
+    the pre-activations never leave the registers) or "gate" (rows 2i, 2i + 1 are a gated
+    channel's tanh and half-gate inputs: out[s * out_stride + i] = vn_gate2(...))."""
 
     name: str
     sources: list[Source]
@@ -122,6 +125,7 @@ class Product:
     mix: list[np.ndarray] | None = None
     epilogue: str = "store"
     out_stride: int = 1
+    activation: str = "vn_tanh({x})"  # the "activate" epilogue's expression
     group: int = 0
     tile: int = 0
     hot: bool = True  # per layer (VN_HOT_TEXT: ITCM) or once per block (VN_NOINLINE: flash)
@@ -257,6 +261,21 @@ class Product:
             elif self.epilogue == "store":
                 for o in live:
                     lines.append(f"op[{stride * s + o}] = {acc[o, s]};")
+            elif self.epilogue == "activate":
+                for o in range(0, g, 2):
+                    at = stride * s + o
+                    if real[o] and real[o + 1]:
+                        lines.append(f"{{ const float v0 = {self.activation.format(x=acc[o, s])}, "
+                                     f"v1 = {self.activation.format(x=acc[o + 1, s])}; float h0, h1; "
+                                     f"vn_load_pair(hp + {at}, &h0, &h1); op[{at}] = v0; op[{at + 1}] = v1; "
+                                     f"hp[{at}] = h0 + v0; hp[{at + 1}] = h1 + v1; }}")
+                    elif real[o]:
+                        lines.append(f"{{ const float v0 = {self.activation.format(x=acc[o, s])}; "
+                                     f"op[{at}] = v0; hp[{at}] += v0; }}")
+            elif self.epilogue == "gate":
+                for o in range(0, g, 2):
+                    if real[o]:
+                        lines.append(f"op[{stride * s + o // 2}] = vn_gate2({acc[o, s]}, {acc[o + 1, s]});")
             if self.epilogue in ("skip", "residual_skip"):
                 terms = "".join(f" y{s} += m{o} * {acc[o, s]};" for o in live)
                 lines.append(f"{{ float y{s} = yp[{s}];{terms} yp[{s}] = y{s}; }}")
@@ -269,12 +288,15 @@ class Product:
             lines.append(f"float *op = out + j * {self.out_stride}u;")
         if self.epilogue in ("residual", "residual_skip"):
             lines.append(f"const float *hp = hc + j * {self.out_stride}u;")
+        if self.epilogue == "activate":
+            lines.append(f"float *hp = ha + j * {self.out_stride}u;")
         if self.epilogue in ("skip", "residual_skip"):
             lines.append("float *yp = y + j;")
         pointers = [f"const float *d{k} = {s.name} + j * {s.stride}u;" for k, s in enumerate(self.sources)]
         opaque = [f"VN_OPAQUE(d{k});" for k in range(len(self.sources))]
-        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g}u;"] if self.epilogue != "skip" else [])
-        advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip") else []
+        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g // 2 if self.epilogue == 'gate' else g}u;"]
+                                                      if self.epilogue != "skip" else [])
+        advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip", "activate") else []
         if full:
             body = pointers + opaque + self._body(samples, [True] * g, "") + advance
             if full > 1:  # a loop (an opaque count: GCC would unroll a short one, doubling the code)
@@ -294,6 +316,8 @@ class Product:
             params.append("const float *restrict hc")
         if self.epilogue != "skip":
             params.append("float *restrict out")
+        if self.epilogue == "activate":
+            params.append("float *restrict ha")
         if self.epilogue in ("skip", "residual_skip"):
             params.append("float *restrict y")
         params.append("const uint32_t m")
@@ -397,7 +421,8 @@ class Generator:
                 for i in range(n)]
         conv_bias = [t[f"layer{i}.conv.bias"][order] * scale for i in range(n)]
         taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c)]
-        conv_w, conv_stride = self.product(Product("conv", taps, conv, bias=conv_bias, out_stride=2 * cp))
+        # The gate is the product's epilogue: each tile's accumulator pairs (a, b) become g.
+        conv_w, conv_stride = self.product(Product("conv", taps, conv, bias=conv_bias, epilogue="gate", out_stride=cp))
         residual = [0.5 * t[f"layer{i}.residual.weight"].T for i in range(n)]
         residual_bias = [t[f"layer{i}.residual.bias"] for i in range(n)]
         mix = [t["output.weight"][i * c:(i + 1) * c, 0] for i in range(n)]
@@ -406,31 +431,18 @@ class Generator:
                                                  epilogue="residual_skip", out_stride=cp))
         last_w, _ = self.product(Product("last", gates, residual[-1:], bias=residual_bias[-1:], mix=mix[-1:],
                                          epilogue="skip"))
-        self.functions.append(f"""VN_HOT_TEXT static void {sym}_gate(const float *restrict z, float *restrict g, const uint32_t m) {{
-#pragma GCC unroll 1
-  for (uint32_t j = 0; j < m; ++j) {{
-#pragma GCC unroll {min(c, 16)}
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      float a, b;
-      vn_load_pair(z + j * {2 * cp}u + 2u * i, &a, &b);
-      g[j * {cp}u + i] = vn_gate2(a, b);
-    }}
-  }}
-}}
-""")
         write0, mirror0 = self._write_ring("0", cp)
         write1, mirror1 = self._write_ring("l + 1u", cp)
         return f"""
 VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
-  float z[{BLOCK * 2 * cp}] VN_ALIGNED8, g[{BLOCK * cp}] VN_ALIGNED8;
+  float g[{BLOCK * cp}] VN_ALIGNED8;
   {sym}_input({w_in}, x, {write0}, m);
   {mirror0}
   for (uint32_t j = 0; j < m; ++j) {{ /* after the last read of x: y may be x (in place) */
     y[j] = {_float(t["output.bias"][0])};
   }}
   for (uint32_t l = 0; l < {n}u; ++l) {{
-{self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, z, m);
-    {sym}_gate(z, g, m);
+{self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, g, m);
     if (l + 1u < {n}u) {{
       {sym}_residual({res_w} + l * {res_stride}u, g, cur, {write1}, y, m);
       {mirror1}
@@ -467,9 +479,11 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
                                     + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
             taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
+            # The activation and the head sum are the product's epilogue (p = act(z), ha += p).
             conv_w, conv_stride = self.product(Product(f"a{ai}_conv", taps, convs,
                                                        bias=[t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)],
-                                                       out_stride=cp))
+                                                       epilogue="activate", out_stride=cp,
+                                                       activation=ACTIVATION_EXPRESSION[a["activation"]]))
             n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
             res_w, res_stride = "0", 0
             if n_res:
@@ -482,33 +496,6 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             next_cp = 1 if last_array else _even(arrays[ai + 1]["channels"])
             head_w, _ = self.product(Product(f"a{ai}_head", [Source("ha", cp, c)], [t[f"{prefix}.head.weight"].T],
                                              bias=head_bias, out_stride=next_cp, hot=False))
-            act = ACTIVATION_EXPRESSION[a["activation"]]
-            if c % 2 == 0:  # pairs of channels: z and the head sums loaded two at a time
-                inner = f"""#pragma GCC unroll {min(c // 2, 8)}
-    for (uint32_t i = 0; i < {c}u; i += 2u) {{
-      float z0, z1, h0, h1;
-      vn_load_pair(z + j * {cp}u + i, &z0, &z1);
-      vn_load_pair(ha + j * {cp}u + i, &h0, &h1);
-      const float v0 = {act.format(x="z0")}, v1 = {act.format(x="z1")};
-      p[j * {cp}u + i] = v0;
-      p[j * {cp}u + i + 1u] = v1;
-      ha[j * {cp}u + i] = h0 + v0;
-      ha[j * {cp}u + i + 1u] = h1 + v1;
-    }}"""
-            else:
-                inner = f"""#pragma GCC unroll {min(c, 16)}
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      const float v = {act.format(x=f"z[j * {cp}u + i]")};
-      p[j * {cp}u + i] = v;
-      ha[j * {cp}u + i] += v;
-    }}"""
-            self.functions.append(f"""VN_HOT_TEXT static void {sym}_a{ai}_activate(const float *restrict z, float *restrict p, float *restrict ha, const uint32_t m) {{
-#pragma GCC unroll 1
-  for (uint32_t j = 0; j < m; ++j) {{
-{inner}
-  }}
-}}
-""")
             scratch.append(f"float ha{ai}[{BLOCK * cp}] VN_ALIGNED8;")
             if not last_array:
                 scratch.append(f"float hf{ai}[{BLOCK * cp}] VN_ALIGNED8;")
@@ -526,8 +513,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
   {mirror_first}
   for (uint32_t l = 0; l < {n}u; ++l) {{
     const uint32_t k = {k0}u + l;
-{self._taps("k", cp)}    {sym}_a{ai}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, x, z, m);
-    {sym}_a{ai}_activate(z, pz, ha{ai}, m);
+{self._taps("k", cp)}    {sym}_a{ai}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, x, pz, ha{ai}, m);
     if (l + 1u < {n}u) {{
       {residual.format(write_next=write_next, mirror_next=mirror_next)}
     }} else {{
@@ -540,7 +526,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
         scale = _float(self.config["head_scale"])
         return f"""
 VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
-  float z[{BLOCK * widest}] VN_ALIGNED8, pz[{BLOCK * widest}] VN_ALIGNED8;
+  float pz[{BLOCK * widest}] VN_ALIGNED8;
   {chr(10).join("  " + line for line in scratch).strip()}
 {"".join(code)}  for (uint32_t j = 0; j < m; ++j) {{
     y[j] = {scale} * y[j];
