@@ -538,7 +538,9 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
     def recurrent(self) -> str:
         """One step per sample: z = bias + kernel x + R h for every gate row (the hidden state in
         registers, the rows of one unit together, their weights in the order read), then the
-        activations and the state update, unit by unit."""
+        activations and the state update, unit by unit. With the hidden state resident in
+        registers (h <= 16) the update of unit u follows its gate sums in the same loop (the
+        product reads the old h from registers, so writing s->h[u] there is safe): no z array."""
         cfg, t, sym = self.config, self.t, self.sym
         h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
         gates = 4 if lstm else 3
@@ -589,10 +591,30 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
                 body.append(f"{{ float wl, wh; vn_load_pair(wp + {off + 2 * g}, &wl, &wh); a{g} += wl * h{i};"
                             + (f" a{g} += wh * h{i + 1}; }}" if size == 2 else " (void)wh; }"))
             off += 2 * gates
-        body += [f"z[4u * u + {g}u] = a{g};" for g in range(gates)] + [f"wp += {unit_stride}u;"]
-        lines += ["  " + b for b in body] + ["}"]
-        product = "\n".join("    " + line for line in lines)
-        if lstm:
+        if resident:  # the update fused into the product loop: the old state is in registers
+            if lstm:
+                body += ["const float in_gate = vn_sigmoid_half(a0), forget = vn_sigmoid_half(a1);",
+                         "const float cell = vn_tanh(a2), out_gate = vn_sigmoid_half(a3);",
+                         "const float c = forget * s->c[u] + in_gate * cell;",
+                         "s->c[u] = c;",
+                         "const float hn = out_gate * vn_tanh(c);"]
+            else:
+                candidate_in = self.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+                body += ["float k, b;", f"vn_load_pair({candidate_in} + 2u * u, &k, &b);",
+                         "const float update = vn_sigmoid_half(a0), reset = vn_sigmoid_half(a1);",
+                         "const float candidate = vn_tanh(k * xj + b + reset * a2);",
+                         "const float hn = update * s->h[u] + (1.0f - update) * candidate;"]
+            body += ["s->h[u] = hn;", f"y_acc += {dense_w}[u] * hn;", f"wp += {unit_stride}u;"]
+            lines = [f"float y_acc = {dense_b};"] + lines + ["  " + b for b in body] + ["}"]
+            product = "\n".join("    " + line for line in lines)
+            update = ""
+        else:
+            body += [f"z[4u * u + {g}u] = a{g};" for g in range(gates)] + [f"wp += {unit_stride}u;"]
+            lines += ["  " + b for b in body] + ["}"]
+            product = "\n".join("    " + line for line in lines)
+        if resident:
+            pass
+        elif lstm:
             update = f"""    float y_acc = {dense_b};
 #pragma GCC unroll 1
     for (uint32_t u = 0; u < {h}u; ++u) {{
@@ -627,7 +649,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
 #pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {{
     const float xj = x[j];
-    float z[{4 * h}] VN_ALIGNED8;
+{"" if resident else f"    float z[{4 * h}] VN_ALIGNED8;{chr(10)}"}
 {product}
 {update}
     y[j] = y_acc{skip};
