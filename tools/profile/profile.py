@@ -22,7 +22,9 @@ counter reads lie outside the range). Each address is then mapped
     (VLDR/VLDM/VPOP), FP stores (VSTR/VSTM/VPUSH), multiply-adds (VFMA/VMLA/VFMS/VMLS), other FP
     arithmetic, VMOV, integer loads/stores, branches/compares, other integer.
 
-Output: a Markdown table of instructions per sample by region and class (reset excluded),
+Output: a Markdown table of instructions per sample by region and class (reset excluded;
+a region's instructions inside inlined activation functions get their own "[activation]" row,
+"per MAC" is a row's instructions per VFMA/VMLA executed in it),
 and the total next to the count the bench command itself reports (they agree unless the model
 calls code outside its own symbols, e.g. memcpy; the difference is printed).
 
@@ -191,7 +193,7 @@ def run_profile(firmware: Path, model: str, block: int, blocks: int) -> dict:
     for pc, n in counts.items():
         region, in_activation = region_of(chains.get(pc, []), prefix)
         cls = classify(mnemonics.get(pc, "?"))
-        table[region][cls] += n
+        table[region + (" [activation]" if in_activation else "")][cls] += n
         if in_activation:
             activation_total += n
             activation_classes[cls] += n
@@ -203,15 +205,20 @@ def run_profile(firmware: Path, model: str, block: int, blocks: int) -> dict:
 def markdown(result: dict) -> str:
     s = result["samples"]
     rows = sorted(result["table"].items(), key=lambda kv: -sum(kv[1].values()))
-    head = "| region | total | " + " | ".join(CLASSES) + " |"
+    head = "| region | total | per MAC | " + " | ".join(CLASSES) + " |"
     lines = [f"### {result['model']} (block {result['block']}, {result['blocks']} blocks; instructions per sample)", "",
-             head, "|" + "---|" * (len(CLASSES) + 2)]
+             head, "|" + "---|" * (len(CLASSES) + 3)]
     totals: collections.Counter[str] = collections.Counter()
+
+    def per_mac(counter: collections.Counter[str], region: str) -> str:
+        macs = counter["fp_mac"]
+        return "" if "[activation]" in region or not macs else f"{sum(counter.values()) / macs:.2f}"
+
     for region, counter in rows:
         totals.update(counter)
-        lines.append(f"| {region} | {sum(counter.values()) / s:.1f} | "
+        lines.append(f"| {region} | {sum(counter.values()) / s:.1f} | {per_mac(counter, region)} | "
                      + " | ".join(f"{counter[c] / s:.1f}" for c in CLASSES) + " |")
-    lines.append(f"| **all** | **{sum(totals.values()) / s:.1f}** | "
+    lines.append(f"| **all** | **{sum(totals.values()) / s:.1f}** | | "
                  + " | ".join(f"{totals[c] / s:.1f}" for c in CLASSES) + " |")
     act = result["activation_classes"]
     lines += ["", f"of which inside inlined activation functions (vn_tanh/vn_sigmoid/vn_gate2...): "
