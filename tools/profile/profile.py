@@ -202,6 +202,19 @@ def run_profile(firmware: Path, model: str, block: int, blocks: int) -> dict:
             "bench_median": int(fields["median_x10"]) / 10, "total": sum(counts.values())}
 
 
+def cycle_estimate(totals: collections.Counter[str]) -> tuple[float, float, float]:
+    """(low, point, high) Cortex-M7 cycles for these instruction counts; docs/profile.md
+    explains the model. Code and data in zero-wait-state TCM (or warm caches) assumed."""
+    fp = totals["fp_mac"] + totals["fp_arith"] + totals["vmov"]  # one FP data-processing issue per cycle
+    div = totals["fp_div"]  # VDIV.F32: 14 cycles
+    other = totals["fp_load"] + totals["fp_store"] + totals["int_mem"] + totals["branch"] + totals["int_other"]
+    total = sum(totals.values())
+    low = max(fp + div, total / 2.0, totals["fp_load"] + totals["fp_store"] + totals["int_mem"])  # VDIV overlapped
+    point = fp + 14 * div + 0.25 * other  # VDIV blocks the FP pipe; 3 of 4 others dual-issue with FP work
+    high = total + 13 * div + 0.25 * fp  # no dual issue, VDIV blocks, a stall every 4th FP op (latency)
+    return low, point, high
+
+
 def markdown(result: dict) -> str:
     s = result["samples"]
     rows = sorted(result["table"].items(), key=lambda kv: -sum(kv[1].values()))
@@ -220,6 +233,9 @@ def markdown(result: dict) -> str:
                      + " | ".join(f"{counter[c] / s:.1f}" for c in CLASSES) + " |")
     lines.append(f"| **all** | **{sum(totals.values()) / s:.1f}** | | "
                  + " | ".join(f"{totals[c] / s:.1f}" for c in CLASSES) + " |")
+    low, point, high = cycle_estimate(totals)
+    lines += ["", f"Cortex-M7 cycle estimate per sample (docs/profile.md): {point / s:.0f} "
+              f"(bounds {low / s:.0f} .. {high / s:.0f})"]
     act = result["activation_classes"]
     lines += ["", f"of which inside inlined activation functions (vn_tanh/vn_sigmoid/vn_gate2...): "
               f"{result['activation'] / s:.1f} per sample ("
