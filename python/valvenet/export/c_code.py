@@ -21,9 +21,15 @@ Folded constants (exact): the gate half of a gated WaveNet's convolution and the
 that consumes the gate output are scaled by 0.5 (see vn_gate2); LSTM/GRU sigmoid gates are
 scaled by 0.5 (see vn_sigmoid_half). Scaling by a power of two changes no rounding.
 
+The activations run in the products' epilogues, on the accumulators: a NAM layer's conv
+stores act(z) and adds it to the head sum, a gated layer's conv stores the gate output (its rows
+interleave each channel's tanh and gate halves), so no pre-activation goes through memory
+(docs/profile.md has the measurements behind these choices).
+
 Recurrent models (LSTM, GRU) step sample by sample: the recurrent product (hidden state
-held in registers, weights in the order read) writes the gate pre-activations, then one loop
-applies the activations and the cell update.
+held in registers, weights in the order read) computes a unit's gate pre-activations, and the
+same loop iteration applies the activations and the cell update of that unit (beyond 16 units,
+where the hidden state is reloaded, the pre-activations go through a z array and a second loop).
 
 `--full-recompute` generates the baseline the published microcontroller work used instead:
 for every output sample, the whole receptive field is run through every layer from a zero
