@@ -599,11 +599,14 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             off += 2 * gates
         if resident:  # the update fused into the product loop: the old state is in registers
             if lstm:
-                body += ["const float in_gate = vn_sigmoid_half(a0), forget = vn_sigmoid_half(a1);",
-                         "const float cell = vn_tanh(a2), out_gate = vn_sigmoid_half(a3);",
-                         "const float c = forget * s->c[u] + in_gate * cell;",
+                # sigmoid(2 z) = (1 + tanh(z)) / 2 (a0, a1, a3 are halved): c = f c' + i g and
+                # h = o tanh(c) become two FMAs with a variable addend and one halving each.
+                body += ["const float ti = vn_tanh(a0), tf = vn_tanh(a1), tg = vn_tanh(a2), to = vn_tanh(a3);",
+                         "const float c_old = s->c[u];",
+                         "const float c = 0.5f * (fmaf(tf, c_old, c_old) + fmaf(ti, tg, tg));",
                          "s->c[u] = c;",
-                         "const float hn = out_gate * vn_tanh(c);"]
+                         "const float tc = vn_tanh(c);",
+                         "const float hn = 0.5f * fmaf(to, tc, tc);"]
             else:
                 candidate_in = self.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
                 body += ["float k, b;", f"vn_load_pair({candidate_in} + 2u * u, &k, &b);",
