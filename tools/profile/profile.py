@@ -86,7 +86,10 @@ class ProfilingQemu(QemuTransport):
     def command_line(self, port: int) -> list[str]:
         cmd = super().command_line(port)
         dfilter = ",".join(f"0x{lo:x}..0x{hi - 1:x}" for lo, hi in self.ranges)
-        return cmd[:1] + ["-singlestep", "-d", "exec,nochain", "-dfilter", dfilter, "-D", str(self.log)] + cmd[1:]
+        help_text = subprocess.run([cmd[0], "-h"], capture_output=True, text=True).stdout
+        # one instruction per translation block: -singlestep up to QEMU 8.0, then an accel property
+        one_insn = ["-singlestep"] if "-singlestep" in help_text else ["-accel", "tcg,one-insn-per-tb=on"]
+        return cmd[:1] + one_insn + ["-d", "exec,nochain", "-dfilter", dfilter, "-D", str(self.log)] + cmd[1:]
 
 
 def model_symbols(elf: Path, prefix: str) -> list[tuple[int, int, str]]:
