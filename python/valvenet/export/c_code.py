@@ -21,9 +21,15 @@ Folded constants (exact): the gate half of a gated WaveNet's convolution and the
 that consumes the gate output are scaled by 0.5 (see vn_gate2); LSTM/GRU sigmoid gates are
 scaled by 0.5 (see vn_sigmoid_half). Scaling by a power of two changes no rounding.
 
+The activations run in the products' epilogues, on the accumulators: a NAM layer's conv
+stores act(z) and adds it to the head sum, a gated layer's conv stores the gate output (its rows
+interleave each channel's tanh and gate halves), so no pre-activation goes through memory
+(docs/profile.md has the measurements behind these choices).
+
 Recurrent models (LSTM, GRU) step sample by sample: the recurrent product (hidden state
-held in registers, weights in the order read) writes the gate pre-activations, then one loop
-applies the activations and the cell update.
+held in registers, weights in the order read) computes a unit's gate pre-activations, and the
+same loop iteration applies the activations and the cell update of that unit (beyond 16 units,
+where the hidden state is reloaded, the pre-activations go through a z array and a second loop).
 
 `--full-recompute` generates the baseline the published microcontroller work used instead:
 for every output sample, the whole receptive field is run through every layer from a zero
@@ -113,7 +119,10 @@ class Product:
     """out = bias + matrix @ (inputs of all sources, concatenated), for m samples.
 
     epilogue: "store" (out[s * out_stride + row]), "residual" (hn = hc + out, both with
-    out_stride), "skip" (y[s] += mix . out) or "residual_skip" (both)."""
+    out_stride), "skip" (y[s] += mix . out), "residual_skip" (both), "activate" (out = act(sum)
+    and ha += out, both with out_stride: a NAM layer's activation and head sum, fused so that
+    the pre-activations never leave the registers) or "gate" (rows 2i, 2i + 1 are a gated
+    channel's tanh and half-gate inputs: out[s * out_stride + i] = vn_gate2(...))."""
 
     name: str
     sources: list[Source]
@@ -122,6 +131,7 @@ class Product:
     mix: list[np.ndarray] | None = None
     epilogue: str = "store"
     out_stride: int = 1
+    activation: str = "vn_tanh({x})"  # the "activate" epilogue's expression
     group: int = 0
     tile: int = 0
     hot: bool = True  # per layer (VN_HOT_TEXT: ITCM) or once per block (VN_NOINLINE: flash)
@@ -257,6 +267,21 @@ class Product:
             elif self.epilogue == "store":
                 for o in live:
                     lines.append(f"op[{stride * s + o}] = {acc[o, s]};")
+            elif self.epilogue == "activate":
+                for o in range(0, g, 2):
+                    at = stride * s + o
+                    if real[o] and real[o + 1]:
+                        lines.append(f"{{ const float v0 = {self.activation.format(x=acc[o, s])}, "
+                                     f"v1 = {self.activation.format(x=acc[o + 1, s])}; float h0, h1; "
+                                     f"vn_load_pair(hp + {at}, &h0, &h1); op[{at}] = v0; op[{at + 1}] = v1; "
+                                     f"hp[{at}] = h0 + v0; hp[{at + 1}] = h1 + v1; }}")
+                    elif real[o]:
+                        lines.append(f"{{ const float v0 = {self.activation.format(x=acc[o, s])}; "
+                                     f"op[{at}] = v0; hp[{at}] += v0; }}")
+            elif self.epilogue == "gate":
+                for o in range(0, g, 2):
+                    if real[o]:
+                        lines.append(f"op[{stride * s + o // 2}] = vn_gate2({acc[o, s]}, {acc[o + 1, s]});")
             if self.epilogue in ("skip", "residual_skip"):
                 terms = "".join(f" y{s} += m{o} * {acc[o, s]};" for o in live)
                 lines.append(f"{{ float y{s} = yp[{s}];{terms} yp[{s}] = y{s}; }}")
@@ -269,12 +294,15 @@ class Product:
             lines.append(f"float *op = out + j * {self.out_stride}u;")
         if self.epilogue in ("residual", "residual_skip"):
             lines.append(f"const float *hp = hc + j * {self.out_stride}u;")
+        if self.epilogue == "activate":
+            lines.append(f"float *hp = ha + j * {self.out_stride}u;")
         if self.epilogue in ("skip", "residual_skip"):
             lines.append("float *yp = y + j;")
         pointers = [f"const float *d{k} = {s.name} + j * {s.stride}u;" for k, s in enumerate(self.sources)]
         opaque = [f"VN_OPAQUE(d{k});" for k in range(len(self.sources))]
-        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g}u;"] if self.epilogue != "skip" else [])
-        advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip") else []
+        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g // 2 if self.epilogue == 'gate' else g}u;"]
+                                                      if self.epilogue != "skip" else [])
+        advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip", "activate") else []
         if full:
             body = pointers + opaque + self._body(samples, [True] * g, "") + advance
             if full > 1:  # a loop (an opaque count: GCC would unroll a short one, doubling the code)
@@ -294,6 +322,8 @@ class Product:
             params.append("const float *restrict hc")
         if self.epilogue != "skip":
             params.append("float *restrict out")
+        if self.epilogue == "activate":
+            params.append("float *restrict ha")
         if self.epilogue in ("skip", "residual_skip"):
             params.append("float *restrict y")
         params.append("const uint32_t m")
@@ -397,7 +427,8 @@ class Generator:
                 for i in range(n)]
         conv_bias = [t[f"layer{i}.conv.bias"][order] * scale for i in range(n)]
         taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c)]
-        conv_w, conv_stride = self.product(Product("conv", taps, conv, bias=conv_bias, out_stride=2 * cp))
+        # The gate is the product's epilogue: each tile's accumulator pairs (a, b) become g.
+        conv_w, conv_stride = self.product(Product("conv", taps, conv, bias=conv_bias, epilogue="gate", out_stride=cp))
         residual = [0.5 * t[f"layer{i}.residual.weight"].T for i in range(n)]
         residual_bias = [t[f"layer{i}.residual.bias"] for i in range(n)]
         mix = [t["output.weight"][i * c:(i + 1) * c, 0] for i in range(n)]
@@ -406,31 +437,18 @@ class Generator:
                                                  epilogue="residual_skip", out_stride=cp))
         last_w, _ = self.product(Product("last", gates, residual[-1:], bias=residual_bias[-1:], mix=mix[-1:],
                                          epilogue="skip"))
-        self.functions.append(f"""VN_HOT_TEXT static void {sym}_gate(const float *restrict z, float *restrict g, const uint32_t m) {{
-#pragma GCC unroll 1
-  for (uint32_t j = 0; j < m; ++j) {{
-#pragma GCC unroll {min(c, 16)}
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      float a, b;
-      vn_load_pair(z + j * {2 * cp}u + 2u * i, &a, &b);
-      g[j * {cp}u + i] = vn_gate2(a, b);
-    }}
-  }}
-}}
-""")
         write0, mirror0 = self._write_ring("0", cp)
         write1, mirror1 = self._write_ring("l + 1u", cp)
         return f"""
 VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
-  float z[{BLOCK * 2 * cp}] VN_ALIGNED8, g[{BLOCK * cp}] VN_ALIGNED8;
+  float g[{BLOCK * cp}] VN_ALIGNED8;
   {sym}_input({w_in}, x, {write0}, m);
   {mirror0}
   for (uint32_t j = 0; j < m; ++j) {{ /* after the last read of x: y may be x (in place) */
     y[j] = {_float(t["output.bias"][0])};
   }}
   for (uint32_t l = 0; l < {n}u; ++l) {{
-{self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, z, m);
-    {sym}_gate(z, g, m);
+{self._taps("l", cp)}    {sym}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, g, m);
     if (l + 1u < {n}u) {{
       {sym}_residual({res_w} + l * {res_stride}u, g, cur, {write1}, y, m);
       {mirror1}
@@ -467,9 +485,11 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
                                     + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
             taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
+            # The activation and the head sum are the product's epilogue (p = act(z), ha += p).
             conv_w, conv_stride = self.product(Product(f"a{ai}_conv", taps, convs,
                                                        bias=[t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)],
-                                                       out_stride=cp))
+                                                       epilogue="activate", out_stride=cp,
+                                                       activation=ACTIVATION_EXPRESSION[a["activation"]]))
             n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
             res_w, res_stride = "0", 0
             if n_res:
@@ -482,33 +502,6 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
             next_cp = 1 if last_array else _even(arrays[ai + 1]["channels"])
             head_w, _ = self.product(Product(f"a{ai}_head", [Source("ha", cp, c)], [t[f"{prefix}.head.weight"].T],
                                              bias=head_bias, out_stride=next_cp, hot=False))
-            act = ACTIVATION_EXPRESSION[a["activation"]]
-            if c % 2 == 0:  # pairs of channels: z and the head sums loaded two at a time
-                inner = f"""#pragma GCC unroll {min(c // 2, 8)}
-    for (uint32_t i = 0; i < {c}u; i += 2u) {{
-      float z0, z1, h0, h1;
-      vn_load_pair(z + j * {cp}u + i, &z0, &z1);
-      vn_load_pair(ha + j * {cp}u + i, &h0, &h1);
-      const float v0 = {act.format(x="z0")}, v1 = {act.format(x="z1")};
-      p[j * {cp}u + i] = v0;
-      p[j * {cp}u + i + 1u] = v1;
-      ha[j * {cp}u + i] = h0 + v0;
-      ha[j * {cp}u + i + 1u] = h1 + v1;
-    }}"""
-            else:
-                inner = f"""#pragma GCC unroll {min(c, 16)}
-    for (uint32_t i = 0; i < {c}u; ++i) {{
-      const float v = {act.format(x=f"z[j * {cp}u + i]")};
-      p[j * {cp}u + i] = v;
-      ha[j * {cp}u + i] += v;
-    }}"""
-            self.functions.append(f"""VN_HOT_TEXT static void {sym}_a{ai}_activate(const float *restrict z, float *restrict p, float *restrict ha, const uint32_t m) {{
-#pragma GCC unroll 1
-  for (uint32_t j = 0; j < m; ++j) {{
-{inner}
-  }}
-}}
-""")
             scratch.append(f"float ha{ai}[{BLOCK * cp}] VN_ALIGNED8;")
             if not last_array:
                 scratch.append(f"float hf{ai}[{BLOCK * cp}] VN_ALIGNED8;")
@@ -526,8 +519,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
   {mirror_first}
   for (uint32_t l = 0; l < {n}u; ++l) {{
     const uint32_t k = {k0}u + l;
-{self._taps("k", cp)}    {sym}_a{ai}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, x, z, m);
-    {sym}_a{ai}_activate(z, pz, ha{ai}, m);
+{self._taps("k", cp)}    {sym}_a{ai}_conv({conv_w} + l * {conv_stride}u, old, mid, cur, x, pz, ha{ai}, m);
     if (l + 1u < {n}u) {{
       {residual.format(write_next=write_next, mirror_next=mirror_next)}
     }} else {{
@@ -540,7 +532,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
         scale = _float(self.config["head_scale"])
         return f"""
 VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float *y, const uint32_t m) {{
-  float z[{BLOCK * widest}] VN_ALIGNED8, pz[{BLOCK * widest}] VN_ALIGNED8;
+  float pz[{BLOCK * widest}] VN_ALIGNED8;
   {chr(10).join("  " + line for line in scratch).strip()}
 {"".join(code)}  for (uint32_t j = 0; j < m; ++j) {{
     y[j] = {scale} * y[j];
@@ -552,7 +544,9 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
     def recurrent(self) -> str:
         """One step per sample: z = bias + kernel x + R h for every gate row (the hidden state in
         registers, the rows of one unit together, their weights in the order read), then the
-        activations and the state update, unit by unit."""
+        activations and the state update, unit by unit. With the hidden state resident in
+        registers (h <= 16) the update of unit u follows its gate sums in the same loop (the
+        product reads the old h from registers, so writing s->h[u] there is safe): no z array."""
         cfg, t, sym = self.config, self.t, self.sym
         h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
         gates = 4 if lstm else 3
@@ -603,10 +597,33 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
                 body.append(f"{{ float wl, wh; vn_load_pair(wp + {off + 2 * g}, &wl, &wh); a{g} += wl * h{i};"
                             + (f" a{g} += wh * h{i + 1}; }}" if size == 2 else " (void)wh; }"))
             off += 2 * gates
-        body += [f"z[4u * u + {g}u] = a{g};" for g in range(gates)] + [f"wp += {unit_stride}u;"]
-        lines += ["  " + b for b in body] + ["}"]
-        product = "\n".join("    " + line for line in lines)
-        if lstm:
+        if resident:  # the update fused into the product loop: the old state is in registers
+            if lstm:
+                # sigmoid(2 z) = (1 + tanh(z)) / 2 (a0, a1, a3 are halved): c = f c' + i g and
+                # h = o tanh(c) become two FMAs with a variable addend and one halving each.
+                body += ["const float ti = vn_tanh(a0), tf = vn_tanh(a1), tg = vn_tanh(a2), to = vn_tanh(a3);",
+                         "const float c_old = s->c[u];",
+                         "const float c = 0.5f * (fmaf(tf, c_old, c_old) + fmaf(ti, tg, tg));",
+                         "s->c[u] = c;",
+                         "const float tc = vn_tanh(c);",
+                         "const float hn = 0.5f * fmaf(to, tc, tc);"]
+            else:
+                candidate_in = self.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+                body += ["float k, b;", f"vn_load_pair({candidate_in} + 2u * u, &k, &b);",
+                         "const float update = vn_sigmoid_half(a0), reset = vn_sigmoid_half(a1);",
+                         "const float candidate = vn_tanh(k * xj + b + reset * a2);",
+                         "const float hn = update * s->h[u] + (1.0f - update) * candidate;"]
+            body += ["s->h[u] = hn;", f"y_acc += {dense_w}[u] * hn;", f"wp += {unit_stride}u;"]
+            lines = [f"float y_acc = {dense_b};"] + lines + ["  " + b for b in body] + ["}"]
+            product = "\n".join("    " + line for line in lines)
+            update = ""
+        else:
+            body += [f"z[4u * u + {g}u] = a{g};" for g in range(gates)] + [f"wp += {unit_stride}u;"]
+            lines += ["  " + b for b in body] + ["}"]
+            product = "\n".join("    " + line for line in lines)
+        if resident:
+            pass
+        elif lstm:
             update = f"""    float y_acc = {dense_b};
 #pragma GCC unroll 1
     for (uint32_t u = 0; u < {h}u; ++u) {{
@@ -641,7 +658,7 @@ VN_HOT_TEXT static void {sym}_block({self.stream_type} *s, const float *x, float
 #pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {{
     const float xj = x[j];
-    float z[{4 * h}] VN_ALIGNED8;
+{"" if resident else f"    float z[{4 * h}] VN_ALIGNED8;{chr(10)}"}
 {product}
 {update}
     y[j] = y_acc{skip};
