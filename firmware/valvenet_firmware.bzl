@@ -45,6 +45,7 @@ def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, mode
         name = name + "_models",
         models = libraries,
         clips = clips,
+        copts = model_copts,
     )
     spec = BOARDS[board]
     firmware_image(
