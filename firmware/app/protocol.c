@@ -106,18 +106,18 @@ static int16_t to_q15(float value) {
   return scaled >= 32767.0f ? INT16_MAX : (int16_t)lrintf(scaled);
 }
 
-static void handle_process(protocol_t *p) {
+static bool handle_process(protocol_t *p) {
   uint8_t *payload = p->parser.payload;
   const uint32_t length = p->parser.length;
   if (length < 4u || (payload[0] != SAMPLE_FLOAT32 && payload[0] != SAMPLE_INT16) || payload[1] != 0u) {
     reject_payload(p, "PROCESS needs format 1 (float32) or 2 (int16), 0, count");
-    return;
+    return false;
   }
   const uint32_t width = payload[0] == SAMPLE_FLOAT32 ? 4u : 2u;
   const uint32_t count = get_u16(payload + 2);
   if (count == 0u || count > PROTOCOL_MAX_SAMPLES || length != 4u + count * width) {
     reject_payload(p, "PROCESS count must be 1..1024 and match the payload length");
-    return;
+    return false;
   }
   uint8_t *samples = payload + 4;
   for (uint32_t i = 0; i < count; ++i) {
@@ -140,9 +140,10 @@ static void handle_process(protocol_t *p) {
     }
   }
   frame_write(p->write, MSG_PROCESS | MSG_REPLY, p->parser.sequence, payload, (uint16_t)length);
+  return true;
 }
 
-static void handle_bench(protocol_t *p) {
+static bool handle_bench(protocol_t *p) {
   const uint8_t *payload = p->parser.payload;
   const uint32_t block = p->parser.length == 4u ? get_u16(payload) : 0u;
   const uint32_t blocks = p->parser.length == 4u ? get_u16(payload + 2) : 0u;
@@ -150,7 +151,7 @@ static void handle_bench(protocol_t *p) {
   const model_table_entry_t *entry = selected(p);
   if (bench_run(entry->model, model_table_state(), block, blocks, &result) != 0) {
     reject_payload(p, "BENCH needs block 1..256 and blocks 1..64");
-    return;
+    return false;
   }
   entry->model->reset(model_table_state());
   uint8_t reply[16];
@@ -163,9 +164,10 @@ static void handle_bench(protocol_t *p) {
   put_u32(&w, result.median_per_sample_x10);
   put_u32(&w, result.max_per_sample_x10);
   frame_write(p->write, MSG_BENCH | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
 }
 
-static void handle_stats(protocol_t *p) {
+static bool handle_stats(protocol_t *p) {
   const protocol_stats_t *s = &p->stats;
   const uint32_t values[9] = {s->frames_ok,          s->rejected_sync,    s->rejected_length,
                               s->rejected_crc,       s->rejected_truncated, s->rejected_type,
@@ -176,9 +178,10 @@ static void handle_stats(protocol_t *p) {
     put_u32(&w, values[i]);
   }
   frame_write(p->write, MSG_STATS | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
 }
 
-static void handle_selftest(protocol_t *p) {
+static bool handle_selftest(protocol_t *p) {
   selftest_result_t result;
   selftest_run(selected(p), model_table_state(), &result);
   uint8_t reply[20];
@@ -191,16 +194,18 @@ static void handle_selftest(protocol_t *p) {
   put_f32(&w, result.esr);
   put_u32(&w, result.per_sample_x10);
   frame_write(p->write, MSG_SELFTEST | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
 }
 
-static void handle_select(protocol_t *p) {
+static bool handle_select(protocol_t *p) {
   if (p->parser.length != 1u || p->parser.payload[0] >= model_table_count) {
     reject_payload(p, "SELECT needs one byte: a model index of this image");
-    return;
+    return false;
   }
   p->model = p->parser.payload[0];
   model_table[p->model].model->reset(model_table_state());
   reply_info(p, MSG_SELECT | MSG_REPLY);
+  return true;
 }
 
 static void dispatch(protocol_t *p) {
@@ -222,7 +227,7 @@ static void dispatch(protocol_t *p) {
     reject_payload(p, "this message takes no payload");
     return;
   }
-  p->stats.frames_ok++;
+  bool answered = true;
   switch (type) {
     case MSG_INFO:
       reply_info(p, MSG_INFO | MSG_REPLY);
@@ -232,21 +237,23 @@ static void dispatch(protocol_t *p) {
       frame_write(p->write, MSG_RESET | MSG_REPLY, p->parser.sequence, NULL, 0u);
       break;
     case MSG_PROCESS:
-      handle_process(p);
+      answered = handle_process(p);
       break;
     case MSG_BENCH:
-      handle_bench(p);
+      answered = handle_bench(p);
       break;
     case MSG_STATS:
-      handle_stats(p);
-      break;
+      p->stats.frames_ok++; /* STATS counts itself */
+      (void)handle_stats(p);
+      return;
     case MSG_SELFTEST:
-      handle_selftest(p);
+      answered = handle_selftest(p);
       break;
     default:
-      handle_select(p);
+      answered = handle_select(p);
       break;
   }
+  p->stats.frames_ok += answered ? 1u : 0u;
 }
 
 void protocol_init(protocol_t *p, frame_write_fn write) {
