@@ -65,6 +65,22 @@ static inline int16_t vn_q15_from_float(float v, float scale) {
   return (int16_t)(int32_t)t;
 }
 
+/* round(v * scale) saturated to int32 (NaN gives 0): state kept finer than an int16 (the
+ * LSTM cell). 2^31 is the first float out of range. */
+static inline int32_t vn_q31_from_float(float v, float scale) {
+  const float t = floorf(v * scale + 0.5f);
+  if (t >= 2147483648.0f) {
+    return INT32_MAX;
+  }
+  if (t <= -2147483648.0f) {
+    return INT32_MIN;
+  }
+  if (t != t) {
+    return 0;
+  }
+  return (int32_t)t;
+}
+
 /* Two adjacent int16 as one 32-bit word (p[0] in the low half: little-endian, as on the M7). */
 static inline uint32_t vn_q15_word(const int16_t *p) {
   uint32_t w;

@@ -2,29 +2,46 @@
 
 Formats: every tensor has a power-of-two scale, stored as its number of fractional bits f
 (value = int16 / 2^f). Weights get theirs from their own range, activations from
-calibration data (valvenet.export.calibrate: the float oracle run on calibration audio).
-Products are int16 x int16 -> int32, two per instruction (SMLAD on the Cortex-M7, the
-bit-identical portable path elsewhere: firmware/nn/q15.h); weights and inputs are laid out
-as int16 pairs, input channels padded to even.
+calibration data (valvenet.export.calibrate: the float oracle run on calibration audio;
+the model file's metadata["int16_scales"] holds them once calibrated). Products are
+int16 x int16 -> int32, two per instruction (SMLAD on the Cortex-M7, the bit-identical
+portable path elsewhere: firmware/nn/q15.h); weights and inputs are laid out as int16 pairs,
+input vectors padded to even length.
 
-No overflow: each matrix's weight scale is the largest for which, for every row,
+Matrices: one int32 accumulator format per matrix, A fractional bits. An input vector may
+mix formats (the NAM conv reads h and the raw input x; the LSTM reads h and x): column j,
+whose input has f_j fractional bits, holds its weights at A - f_j bits, so every product
+lands at A bits. A is the largest for which every weight fits an int16 and, for every row,
 sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumulator.
 
-Gated WaveNet, per sample (so the output is the same for any block size), per layer l:
-  in    = the k taps of h_l (Q f_h[l]), from the layer's ring of (k-1)*d columns
-  acc   = bias + W_conv . in                       (int32, f_conv + f_h[l] fractional bits)
-  gate  = tanh(acc_a * 2^-a) * sigmoid(acc_b * 2^-a), IN FLOAT: the int32 accumulator is
-          dequantised (one multiply by a power of two), vn_tanh / vn_sigmoid
-          (firmware/nn/activations.h), requantised to Q15 (|gate| < 1). This is the chosen
-          trade-off: activations are 2C per layer against 2C * kC MACs, and a table or
-          polynomial in fixed point would add error without removing the float unit's work.
-  acc_r = bias + W_res . gate                      (int32)
-  skip_l = acc_r rescaled to Q f_r[l];  h_{l+1} = h_l + acc_r rescaled to Q f_h[l+1]
-Output: y = (bias + sum_l W_out_l . skip_l) * 2^-K with per-layer weight scales
-f_out_l = K - f_r[l], so one int32 accumulator holds every layer's skip.
+Nonlinear parts IN FLOAT: activations (tanh, sigmoid, NAM's plain activations) and the
+recurrent cells' element-wise updates are computed from the dequantised int32 accumulator
+(one multiply by a power of two) with vn_tanh / vn_sigmoid (firmware/nn/activations.h) and
+requantised. This is the chosen trade-off: they cost C per layer against the matrices'
+C * kC MACs, and a fixed-point table or polynomial would add error without removing the
+float unit's work. Every conversion back to int16 rounds and saturates.
 
-Not yet: LSTM / GRU / NAM WaveNets (CodegenError), the layer-major tiled schedule of the
-float engine (c_code.py); this engine steps sample by sample.
+Gated WaveNet, per layer l:
+  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32)
+  gate = tanh(acc_a) * sigmoid(acc_b), in float, to Q15 (|gate| < 1)
+  r    = bias + W_res . gate;  skip_l = r to Q f_r[l];  h_{l+1} = h_l + r to Q f_h[l+1]
+  y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
+NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
+  acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
+  p_l  = activation(acc) in float, to Q f_p[l];  sum += p_l (int64, exact)
+  h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
+  head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
+  the last array's head times head_scale is the output.
+LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates in float; the cell c is kept as an
+  int32 with 16 more fractional bits than an int16 would have (calibrated range): it
+  integrates over many samples, so its rounding is kept far below the output's; h is Q15
+  (|o * tanh(c)| < 1). y = dense . h (+ x: the skip adds the float input itself).
+GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
+  candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
+  only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
+
+Every engine steps sample by sample, so the output is the same for any block size.
+Not yet: the layer-major tiled schedule of the float engine (c_code.py).
 """
 
 from __future__ import annotations
@@ -43,26 +60,39 @@ from valvenet.models import config as model_config
 
 ACC_LIMIT = 2 ** 31 - 1
 MAX_WEIGHT_FRAC = 30
+KINDS = ("gated_wavenet", "nam_wavenet", "lstm", "gru")
+SCALES_KEY = "int16_scales"  # model file metadata: the calibrated fractional bits
 
 
 def _even(n: int) -> int:
     return n + (n & 1)
 
 
-def quantise_matrix(weight: np.ndarray, bias: np.ndarray | None, f_in: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(int16 weights, int32 biases at f_w + f_in fractional bits, f_w) for rows x inputs `weight`:
-    the most weight bits for which no accumulator can overflow (see the module docstring)."""
+def quantise_columns(weight: np.ndarray, bias: np.ndarray | None,
+                     f_cols: np.ndarray | list[int] | int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(int16 weights, int32 biases, accumulator fractional bits A) for rows x inputs `weight`
+    whose input j has f_cols[j] fractional bits: weights of column j at A - f_cols[j] bits,
+    A the largest for which no accumulator can overflow (see the module docstring)."""
     weight = np.asarray(weight, np.float64)
-    bias = np.zeros(weight.shape[0]) if bias is None else np.asarray(bias, np.float64)
-    peak = float(np.max(np.abs(weight))) if weight.size else 0.0
-    f_w = min(MAX_WEIGHT_FRAC, frac_bits(peak, 1.0)) if peak > 0 else MAX_WEIGHT_FRAC
+    rows, cols = weight.shape
+    f_cols = np.broadcast_to(np.asarray(f_cols, np.int64), (cols,))
+    bias = np.zeros(rows) if bias is None else np.asarray(bias, np.float64)
+    peaks = np.max(np.abs(weight), axis=0) if rows else np.zeros(cols)
+    acc = min((min(MAX_WEIGHT_FRAC, frac_bits(float(p), 1.0)) + int(f) for p, f in zip(peaks, f_cols) if p > 0),
+              default=MAX_WEIGHT_FRAC + int(np.max(f_cols, initial=0)))
     while True:
-        wq = np.clip(np.floor(weight * 2.0 ** f_w + 0.5), -32768, 32767)
-        bq = np.floor(bias * 2.0 ** (f_w + f_in) + 0.5)
+        wq = np.clip(np.floor(weight * np.exp2(acc - f_cols) + 0.5), -32768, 32767)
+        bq = np.floor(bias * 2.0 ** acc + 0.5)
         worst = np.sum(np.abs(wq), axis=1) * 32768.0 + np.abs(bq)
         if worst.size == 0 or float(np.max(worst)) < ACC_LIMIT:
-            return wq.astype(np.int16), bq.astype(np.int64), f_w
-        f_w -= 1
+            return wq.astype(np.int16), bq.astype(np.int64), acc
+        acc -= 1
+
+
+def quantise_matrix(weight: np.ndarray, bias: np.ndarray | None, f_in: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(int16 weights, int32 biases, weight fractional bits) when every input has f_in bits."""
+    wq, bq, acc = quantise_columns(weight, bias, f_in)
+    return wq, bq, acc - f_in
 
 
 def _int_array(name: str, values: np.ndarray, ctype: str) -> str:
@@ -79,99 +109,298 @@ def _pow2(f: int) -> str:
     return c_code._float(2.0 ** f)
 
 
+def _to_q15(acc: str, acc_frac: int, frac: int) -> str:
+    """C: an accumulator at acc_frac bits, rounded and saturated to an int16 at frac bits."""
+    return f"vn_q15_sat(vn_q_shift({acc}, {acc_frac - frac}))"
+
+
+def _add_residual(r: str, r_frac: int, h: str, h_frac: int, out_frac: int) -> str:
+    """C: h + r (int32 accumulator) to an int16 at out_frac bits, one rounding (exact sum in int64)."""
+    big = max(r_frac, h_frac)
+    return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
+            f"{big - out_frac}))")
+
+
+def required_scales(config: dict[str, Any]) -> list[str]:
+    """The calibrated tensors (calibrate.py's names) the int16 engine of this config needs."""
+    kind = config["kind"]
+    if kind == "gated_wavenet":
+        n = len(config["dilations"])
+        return ["x"] + [f"h{i}" for i in range(n)] + [f"r{i}" for i in range(n)]
+    if kind == "nam_wavenet":
+        names = ["x"]
+        arrays = config["layer_arrays"]
+        for a, array in enumerate(arrays):
+            n = len(array["dilations"])
+            names += [f"a{a}.h{i}" for i in range(n + (a + 1 < len(arrays)))]
+            names += [f"a{a}.p{i}" for i in range(n)] + [f"a{a}.s"]
+        return names
+    if kind == "lstm":
+        return ["x", "c"]
+    return ["x"]
+
+
 class Q15Generator:
     def __init__(self, model: ModelFile, symbol: str, fracs: dict[str, int]) -> None:
-        if model.config["kind"] != "gated_wavenet":
-            raise c_code.CodegenError(f"the int16 engine does not support {model.config['kind']} models yet")
+        kind = model.config["kind"]
+        if kind not in KINDS:
+            raise c_code.CodegenError(f"the int16 engine does not support {kind} models")
+        if kind == "gated_wavenet" and model.config.get("activation", "tanh") != "tanh":
+            raise c_code.CodegenError("the int16 gated WaveNet supports tanh x sigmoid gates only")
+        if kind == "nam_wavenet":
+            for a, array in enumerate(model.config["layer_arrays"]):
+                if array["activation"] not in c_code.ACTIVATION_EXPRESSION:
+                    raise c_code.CodegenError(f"layer_arrays[{a}]: no int16 engine for activation {array['activation']!r}")
+        missing = [name for name in required_scales(model.config) if name not in fracs]
+        if missing:
+            raise c_code.CodegenError(f"model {model.name!r}: int16 scales lack {', '.join(missing[:6])}"
+                                      " (calibrate again: valvenet.export.calibrate)")
         self.model, self.sym, self.fracs = model, symbol, fracs
         self.arrays: list[str] = []
-        self.formats: dict[str, Any] = {}
+        self.state: list[str] = []
+        self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
 
-    def gated_wavenet(self) -> tuple[str, str]:
-        cfg, t, sym, fr = self.model.config, self.model.tensors, self.sym, self.fracs
+    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> tuple[int, int]:
+        """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
+        {sym}_{name}_w / _b; returns (accumulator fractional bits, padded row length)."""
+        weight = np.asarray(weight, np.float64)
+        width = _even(weight.shape[1])
+        padded = np.zeros((weight.shape[0], width))
+        padded[:, :weight.shape[1]] = weight
+        f_cols = list(f_cols) + [f_cols[-1]] * (width - len(f_cols))
+        wq, bq, acc = quantise_columns(padded, bias, f_cols)
+        self.arrays += [_int_array(f"{self.sym}_{name}_w", wq, "int16_t"),
+                        _int_array(f"{self.sym}_{name}_b", bq, "int32_t")]
+        self.formats["accumulators"][name] = acc
+        return acc, width
+
+    def dot(self, name: str, row: str, vector: str, width: int) -> str:
+        """C: bias[row] + row `row` of matrix `name` . vector (an int32 expression)."""
+        return f"vn_q15_dot({self.sym}_{name}_w + ({row}) * {width}u, {vector}, {width // 2}u, {self.sym}_{name}_b[{row}])"
+
+    def taps(self, ring: str, k: int, d: int, cp: int, src: str, dst: str) -> list[str]:
+        """C: copy the k taps (dilation d) of a layer input into dst[k * cp]: the (k-1) past
+        columns from the layer's ring of (k-1)*d columns, then the current one (src), which
+        replaces the oldest column in the ring."""
+        span = (k - 1) * d
+        if not span:
+            return [f"memcpy({dst}, {src}, {2 * cp}u);"]
+        self.state += [f"int16_t {ring}[{span * cp}] __attribute__((aligned(8)));", f"uint32_t {ring}_pos;"]
+        lines = [f"const uint32_t p = s->{ring}_pos;"]
+        for j in range(k - 1):
+            q = f"(p + {j * d}u) % {span}u" if j else "p"
+            lines.append(f"memcpy({dst} + {j * cp}, s->{ring} + ({q}) * {cp}u, {2 * cp}u);")
+        lines += [f"memcpy(s->{ring} + p * {cp}u, {src}, {2 * cp}u);",
+                  f"s->{ring}_pos = p + 1u == {span}u ? 0u : p + 1u;",
+                  f"memcpy({dst} + {(k - 1) * cp}, {src}, {2 * cp}u);"]
+        return lines
+
+    def input_q15(self, pair: bool = True) -> list[str]:
+        """C: the input x at Q f_x (xq) and, with `pair`, as the pair xv = {x, 0} (the input of
+        a one-column matrix)."""
+        lines = [f"const int16_t xq = vn_q15_from_float(x, {_pow2(self.fracs['x'])});"]
+        return lines + (["const int16_t xv[2] __attribute__((aligned(4))) = {xq, 0};"] if pair else [])
+
+    def gated_wavenet(self) -> list[str]:
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
         c, k, dils = cfg["channels"], cfg["kernel_size"], cfg["dilations"]
         n, cp = len(dils), _even(c)
         f_x = fr["x"]
         f_h = [fr[f"h{i}"] for i in range(n)]
         f_r = [fr[f"r{i}"] for i in range(n)]
-        # input layer: 1 -> C
-        w_in, b_in, fw_in = quantise_matrix(t["input.weight"].T, t["input.bias"], f_x)
-        self.arrays += [_int_array(f"{sym}_in_w", w_in[:, 0], "int16_t"), _int_array(f"{sym}_in_b", b_in, "int32_t")]
-        state = []
-        body = [f"  int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  int16_t in[{k * cp}] __attribute__((aligned(8)));",
-                f"  int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  const int16_t xq = vn_q15_from_float(x, {_pow2(f_x)});",
-                f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                f"    h[o] = vn_q15_sat(vn_q_shift((int64_t){sym}_in_b[o] + (int32_t){sym}_in_w[o] * xq, {fw_in + f_x - f_h[0]}));",
-                "  }"]
-        # output layer: per-layer weight scales sharing the accumulator's K fractional bits
-        w_out = np.asarray(t["output.weight"], np.float64)[:, 0].reshape(n, c)
-        fw_max = [frac_bits(float(np.max(np.abs(w_out[i]))), 1.0) if np.any(w_out[i]) else MAX_WEIGHT_FRAC for i in range(n)]
-        big_k = min(f_r[i] + min(fw_max[i], MAX_WEIGHT_FRAC) for i in range(n))
-        while True:
-            wq = np.zeros((n, cp))
-            for i in range(n):
-                wq[i, :c] = np.clip(np.floor(w_out[i] * 2.0 ** (big_k - f_r[i]) + 0.5), -32768, 32767)
-            bq = np.floor(float(t["output.bias"][0]) * 2.0 ** big_k + 0.5)
-            if np.sum(np.abs(wq)) * 32768.0 + abs(bq) < ACC_LIMIT:
-                break
-            big_k -= 1
-        self.arrays.append(_int_array(f"{sym}_out_w", wq.reshape(-1), "int16_t"))
-        layers = []
+        a_in, w_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
+        body = [f"int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
+                f"int16_t in[{k * cp}] __attribute__((aligned(8)));",
+                f"int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
+                f"int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
+                *self.input_q15(),
+                f"for (uint32_t o = 0; o < {c}u; ++o) {{",
+                f"  h[o] = {_to_q15(self.dot('in', 'o', 'xv', w_in), a_in, f_h[0])};",
+                "}"]
         for i, d in enumerate(dils):
-            span = (k - 1) * d
             conv = np.zeros((2 * c, k * cp))
             wc = np.asarray(t[f"layer{i}.conv.weight"], np.float64)  # (k, in, out)
             for j in range(k):
                 conv[:, j * cp:j * cp + c] = wc[j].T
-            cw, cb, fw_c = quantise_matrix(conv, t[f"layer{i}.conv.bias"], f_h[i])
-            res = np.zeros((c, cp))
-            res[:, :c] = np.asarray(t[f"layer{i}.residual.weight"], np.float64).T
-            rw, rb, fw_r = quantise_matrix(res, t[f"layer{i}.residual.bias"], 15)
-            self.arrays += [_int_array(f"{sym}_l{i}_cw", cw, "int16_t"), _int_array(f"{sym}_l{i}_cb", cb, "int32_t"),
-                            _int_array(f"{sym}_l{i}_rw", rw, "int16_t"), _int_array(f"{sym}_l{i}_rb", rb, "int32_t")]
-            a_conv, a_res = fw_c + f_h[i], fw_r + 15
-            layers.append({"conv_frac": fw_c, "res_frac": fw_r})
-            lines = [f"  /* layer {i}: dilation {d}; h Q{f_h[i]}, conv weights Q{fw_c}, residual weights Q{fw_r} */", "  {"]
-            if span:
-                state.append(f"int16_t ring{i}[{span * cp}] __attribute__((aligned(8)));")
-                state.append(f"uint32_t pos{i};")
-                lines.append(f"    const uint32_t p = s->pos{i};")
-                for j in range(k - 1):
-                    q = f"(p + {j * d}u) % {span}u" if j else "p"
-                    lines.append(f"    memcpy(in + {j * cp}, s->ring{i} + ({q}) * {cp}u, {2 * cp}u);")
-                lines += [f"    memcpy(s->ring{i} + p * {cp}u, h, {2 * cp}u);",
-                          f"    s->pos{i} = p + 1u == {span}u ? 0u : p + 1u;"]
-            lines.append(f"    memcpy(in + {(k - 1) * cp}, h, {2 * cp}u);")
-            lines += [f"    for (uint32_t o = 0; o < {c}u; ++o) {{",
-                      f"      const int32_t za = vn_q15_dot({sym}_l{i}_cw + o * {k * cp}u, in, {k * cp // 2}u, {sym}_l{i}_cb[o]);",
-                      f"      const int32_t zb = vn_q15_dot({sym}_l{i}_cw + (o + {c}u) * {k * cp}u, in, {k * cp // 2}u, {sym}_l{i}_cb[o + {c}u]);",
-                      f"      const float gate = vn_tanh((float)za * {_pow2(-a_conv)}) * vn_sigmoid((float)zb * {_pow2(-a_conv)});",
-                      "      g[o] = vn_q15_from_float(gate, 32768.0f);",
-                      "    }"]
-            lines += [f"    for (uint32_t o = 0; o < {c}u; ++o) {{",
-                      f"      const int32_t r = vn_q15_dot({sym}_l{i}_rw + o * {cp}u, g, {cp // 2}u, {sym}_l{i}_rb[o]);",
-                      f"      skip[{i * cp}u + o] = vn_q15_sat(vn_q_shift(r, {a_res - f_r[i]}));"]
+            a_conv, w_conv = self.matrix(f"l{i}_conv", conv, t[f"layer{i}.conv.bias"], [f_h[i]])
+            a_res, w_res = self.matrix(f"l{i}_res", np.asarray(t[f"layer{i}.residual.weight"]).T,
+                                       t[f"layer{i}.residual.bias"], [15])
+            body += [f"/* layer {i}: dilation {d} */", "{"]
+            body += ["  " + line for line in self.taps(f"ring{i}", k, d, cp, "h", "in")]
+            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"    const int32_t za = {self.dot(f'l{i}_conv', 'o', 'in', w_conv)};",
+                     f"    const int32_t zb = {self.dot(f'l{i}_conv', f'o + {c}u', 'in', w_conv)};",
+                     f"    const float gate = vn_tanh((float)za * {_pow2(-a_conv)}) * vn_sigmoid((float)zb * {_pow2(-a_conv)});",
+                     "    g[o] = vn_q15_from_float(gate, 32768.0f);",
+                     "  }",
+                     f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"    const int32_t r = {self.dot(f'l{i}_res', 'o', 'g', w_res)};",
+                     f"    skip[{i * cp}u + o] = {_to_q15('r', a_res, f_r[i])};"]
             if i + 1 < n:
-                big_f = max(a_res, f_h[i])
-                lines.append(f"      h[o] = vn_q15_sat(vn_q_shift(vn_q_shift(r, {a_res - big_f}) + vn_q_shift(h[o], {f_h[i] - big_f}), "
-                             f"{big_f - f_h[i + 1]}));")
-            lines += ["    }", "  }"]
-            body += lines
-        body += [f"  const int32_t acc = vn_q15_dot({sym}_out_w, skip, {n * cp // 2}u, {int(bq)});",
-                 f"  return (float)acc * {_pow2(-big_k)};"]
-        self.formats = {"activations": dict(fr), "input_weights": fw_in, "layers": layers, "output_acc": big_k}
-        if not state:
-            state.append("uint32_t unused;")
-        step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
-                + "\n".join(body) + "\n}\n")
-        return "\n".join(f"  {line}" for line in state), step
+                body.append(f"    h[o] = {_add_residual('r', a_res, 'h[o]', f_h[i], f_h[i + 1])};")
+            body += ["  }", "}"]
+        # output: one accumulator over every layer's skip, each with its own format
+        w_out = np.zeros((1, n * cp))
+        for i in range(n):
+            w_out[0, i * cp:i * cp + c] = np.asarray(t["output.weight"])[i * c:(i + 1) * c, 0]
+        a_out, width = self.matrix("out", w_out, t["output.bias"], [f_r[i] for i in range(n) for _ in range(cp)])
+        body += [f"const int32_t acc = {self.dot('out', '0', 'skip', width)};",
+                 f"return (float)acc * {_pow2(-a_out)};"]
+        return body
+
+    def nam_wavenet(self) -> list[str]:
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
+        arrays = cfg["layer_arrays"]
+        f_x = fr["x"]
+        body = self.input_q15()
+        previous: dict[str, Any] = {}
+        for a, array in enumerate(arrays):
+            c, k, dils, head_size = array["channels"], array["kernel_size"], array["dilations"], array["head_size"]
+            n, cp, last = len(dils), _even(c), a + 1 == len(arrays)
+            f_h = [fr[f"a{a}.h{i}"] for i in range(n + (not last))]
+            f_p = [fr[f"a{a}.p{i}"] for i in range(n)]
+            f_s = fr[f"a{a}.s"]
+            act = c_code.ACTIVATION_EXPRESSION[array["activation"]]
+            rechannel = np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T  # (c, in)
+            body += [f"/* layer array {a}: {c} channels, {array['activation']} */",
+                     f"int16_t h{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int16_t in{a}[{k * cp + 2}] __attribute__((aligned(8)));",
+                     f"int16_t p{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int16_t hs{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int64_t sum{a}[{c}];",
+                     f"in{a}[{k * cp}] = xq;",
+                     f"in{a}[{k * cp + 1}] = 0;"]
+            if a == 0:
+                a_re, w_re = self.matrix(f"a{a}_rechannel", rechannel, None, [f_x])
+                source = "xv"
+            else:
+                a_re, w_re = self.matrix(f"a{a}_rechannel", rechannel, None, [previous["f_out"]])
+                source = f"h{a - 1}"
+            body += [f"for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"  h{a}[o] = {_to_q15(self.dot(f'a{a}_rechannel', 'o', source, w_re), a_re, f_h[0])};",
+                     "}"]
+            # the head sum, exact in int64 at big_f >= every term's fractional bits
+            big_f = max(f_p + ([previous["a_head"]] if a else []))
+            if a == 0:
+                body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = 0;")
+            else:
+                body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = "
+                            f"vn_q_shift(head{a - 1}[o], {previous['a_head'] - big_f});")
+            for i, d in enumerate(dils):
+                prefix = f"array{a}.layer{i}"
+                conv = np.zeros((c, k * cp + 1))
+                wc = np.asarray(t[f"{prefix}.conv.weight"], np.float64)  # (k, in, out)
+                for j in range(k):
+                    conv[:, j * cp:j * cp + c] = wc[j].T
+                conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]
+                a_conv, w_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"],
+                                             [f_h[i]] * (k * cp) + [f_x])
+                body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
+                body += ["  " + line for line in self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}", f"in{a}")]
+                body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                         f"    const float z = (float)({self.dot(f'a{a}_l{i}_conv', 'o', f'in{a}', w_conv)}) * {_pow2(-a_conv)};",
+                         f"    p{a}[o] = vn_q15_from_float({act.format(x='z')}, {_pow2(f_p[i])});",
+                         f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});",
+                         "  }"]
+                if f"{prefix}.residual.weight" in t:
+                    a_res, w_res = self.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
+                                               t[f"{prefix}.residual.bias"], [f_p[i]])
+                    body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                             f"    const int32_t r = {self.dot(f'a{a}_l{i}_res', 'o', f'p{a}', w_res)};",
+                             f"    h{a}[o] = {_add_residual('r', a_res, f'h{a}[o]', f_h[i], f_h[i + 1])};",
+                             "  }"]
+                body.append("}")
+            head_bias = t.get(f"array{a}.head.bias")
+            a_head, w_head = self.matrix(f"a{a}_head", np.asarray(t[f"array{a}.head.weight"]).T, head_bias, [f_s])
+            body += [f"for (uint32_t o = 0; o < {c}u; ++o) hs{a}[o] = {_to_q15(f'sum{a}[o]', big_f, f_s)};"]
+            if last:
+                scale = c_code._float(float(cfg["head_scale"]) * 2.0 ** -a_head)
+                body += [f"return (float)({self.dot(f'a{a}_head', '0', f'hs{a}', w_head)}) * {scale};"]
+            else:
+                body += [f"int32_t head{a}[{head_size}];",
+                         f"for (uint32_t o = 0; o < {head_size}u; ++o) head{a}[o] = {self.dot(f'a{a}_head', 'o', f'hs{a}', w_head)};"]
+                previous = {"a_head": a_head, "f_out": f_h[n]}
+        return body
+
+    def recurrent_matrix(self, hidden: int) -> tuple[int, int, int]:
+        """Quantises the recurrent model's matrices; returns (hp, acc bits, row length) of the
+        main matrix over [h (Q15, padded to hp), x]."""
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
+        hp = _even(hidden)
+        kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
+        recurrent = np.asarray(t["rnn.recurrent_kernel"], np.float64)
+        rows = kernel.size if cfg["kind"] == "lstm" else 3 * hidden
+        weight = np.zeros((rows, hp + 1))
+        weight[:, :hidden] = recurrent.T
+        if cfg["kind"] == "lstm":
+            weight[:, hp] = kernel
+            bias = np.asarray(t["rnn.bias"], np.float64)
+        else:  # GRU: the candidate's input part is separate (the reset gate scales only R_h . h)
+            b = np.asarray(t["rnn.bias"], np.float64)
+            weight[:2 * hidden, hp] = kernel[:2 * hidden]
+            bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
+        acc, width = self.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
+        return hp, acc, width
+
+    def recurrent_output(self, hp: int) -> list[str]:
+        t = self.model.tensors
+        acc, width = self.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
+        y = f"(float)({self.dot('dense', '0', 's->v', width)}) * {_pow2(-acc)}"
+        return [f"return {y}{' + x' if self.model.config.get('skip', True) else ''};"]
+
+    def lstm(self) -> list[str]:
+        n = self.model.config["hidden"]
+        hp, acc, width = self.recurrent_matrix(n)
+        f_c = min(self.fracs["c"] + 16, 30)
+        self.state += [f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */",
+                       f"int32_t c[{n}];  /* the cell, Q{f_c} */"]
+        self.formats["cell"] = f_c
+        s = _pow2(-acc)
+        return [*self.input_q15(pair=False),
+                f"int16_t h[{n}];",
+                f"s->v[{hp}] = xq;",
+                f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+                f"  const float i = vn_sigmoid((float)({self.dot('rnn', 'o', 's->v', width)}) * {s});",
+                f"  const float f = vn_sigmoid((float)({self.dot('rnn', f'o + {n}u', 's->v', width)}) * {s});",
+                f"  const float g = vn_tanh((float)({self.dot('rnn', f'o + {2 * n}u', 's->v', width)}) * {s});",
+                f"  const float og = vn_sigmoid((float)({self.dot('rnn', f'o + {3 * n}u', 's->v', width)}) * {s});",
+                f"  const float c = f * ((float)s->c[o] * {_pow2(-f_c)}) + i * g;",
+                f"  s->c[o] = vn_q31_from_float(c, {_pow2(f_c)});",
+                "  h[o] = vn_q15_from_float(og * vn_tanh(c), 32768.0f);",
+                "}",
+                f"memcpy(s->v, h, {2 * n}u);",
+                *self.recurrent_output(hp)]
+
+    def gru(self) -> list[str]:
+        n, t = self.model.config["hidden"], self.model.tensors
+        hp, acc, width = self.recurrent_matrix(n)
+        kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
+        a_in, w_in = self.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
+                                 [self.fracs["x"]])
+        self.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
+        s = _pow2(-acc)
+        return [*self.input_q15(),
+                f"int16_t h[{n}];",
+                f"s->v[{hp}] = xq;",
+                f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+                f"  const float z = vn_sigmoid((float)({self.dot('rnn', 'o', 's->v', width)}) * {s});",
+                f"  const float r = vn_sigmoid((float)({self.dot('rnn', f'o + {n}u', 's->v', width)}) * {s});",
+                f"  const float inner = (float)({self.dot('rnn', f'o + {2 * n}u', 's->v', width)}) * {s};",
+                f"  const float outer = (float)({self.dot('rnn_in', 'o', 'xv', w_in)}) * {_pow2(-a_in)};",
+                "  const float candidate = vn_tanh(outer + r * inner);",
+                f"  const float previous = (float)s->v[o] * {_pow2(-15)};",
+                "  h[o] = vn_q15_from_float(z * previous + (1.0f - z) * candidate, 32768.0f);",
+                "}",
+                f"memcpy(s->v, h, {2 * n}u);",
+                *self.recurrent_output(hp)]
 
     def generate(self) -> tuple[str, str]:
         sym, meta, cfg = self.sym, self.model.metadata, self.model.config
-        fields, step = self.gated_wavenet()
+        body = getattr(self, cfg["kind"])()
+        fields = "\n".join(f"  {line}" for line in (self.state or ["uint32_t unused;"]))
+        step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
+                + ("  (void)s;\n" if not self.state else "")
+                + "\n".join(f"  {line}" for line in body) + "\n}\n")
         in_gain, out_gain = c_code._float(meta.get("input_gain", 1.0)), c_code._float(meta.get("output_gain", 1.0))
         guard = f"VALVENET_MODEL_{sym.upper()}_H"
         header = f"""/* Generated by valvenet.export.c_q15 from model "{self.model.name}" (int16 engine). Do not edit. */
@@ -193,7 +422,7 @@ extern const vn_model_t {sym}_model;
 #endif /* {guard} */
 """
         info = {
-            "name": f'"{self.model.name}+q15"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
+            "name": f'"{self.model.name}"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
             "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{self.model.parameter_count()}u",
             "macs_per_sample": f"{model_config.macs_per_sample(cfg)}u",
             "receptive_field": f"{model_config.receptive_field(cfg)}u",
@@ -243,6 +472,12 @@ def generate(model: ModelFile, fracs: dict[str, int], symbol: str | None = None)
     return symbol, header, source, gen.formats
 
 
+def stored_scales(model: ModelFile) -> dict[str, int] | None:
+    """The calibrated fractional bits in the model file's metadata, if any."""
+    stored = model.metadata.get(SCALES_KEY)
+    return None if stored is None else {str(k): int(v) for k, v in stored.items()}
+
+
 def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bool = False) -> Path:
     symbol, header, source, _ = generate(model, fracs, "vn_host_model")
     return compile_sources(symbol, header, source, exact_activations, kind="q15")
@@ -250,14 +485,18 @@ def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bo
 
 class Q15Engine(CEngine):
     """The int16 engine on the host (same API as CEngine and the oracle). Scales come from
-    `fracs` (calibrate.scales) or are calibrated here on `calibration_audio`."""
+    `fracs` (calibrate.scales), else are calibrated here on `calibration_audio`, else come
+    from the model file (metadata["int16_scales"])."""
 
     def __init__(self, model: ModelFile, calibration_audio: np.ndarray | None = None,
                  fracs: dict[str, int] | None = None, exact_activations: bool = False) -> None:
         if fracs is None:
-            if calibration_audio is None:
-                raise ValueError("Q15Engine needs calibration_audio or fracs")
-            fracs = calibrate_scales(model, calibration_audio)
+            if calibration_audio is not None:
+                fracs = calibrate_scales(model, calibration_audio)
+            else:
+                fracs = stored_scales(model)
+            if fracs is None:
+                raise ValueError(f"model {model.name!r} has no int16 scales: give Q15Engine calibration_audio or fracs")
         self.fracs = fracs
         self.formats = generate(model, fracs, "vn_host_model")[3]
         self.library = ctypes.CDLL(str(compile_model(model, fracs, exact_activations)))
