@@ -194,3 +194,36 @@ def test_portable_dual_mac_matches_the_smlad_definition() -> None:
                     expected = (acc + half(a, False) * half(b, False) + half(a, True) * half(b, True)) % 2 ** 32
                     expected = expected - 2 ** 32 if expected >= 2 ** 31 else expected
                     assert mac(a, b, acc) == expected
+
+
+def test_export_c_int16_uses_the_files_scales_else_calibration_else_fails(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from valvenet.cli import main
+    from valvenet.export.model_file import save
+
+    plain = model_file("gru")
+    save(plain, tmp_path / "plain.vnet")
+    with pytest.raises(SystemExit, match=r"plain\.vnet has no int16 scales.*--calibration"):
+        main(["export", "c", "--model", str(tmp_path / "plain.vnet"), "--out", str(tmp_path), "--precision", "int16"])
+    sf.write(tmp_path / "cal.wav", guitar_like(1.0, seed=99), 48000, subtype="FLOAT")
+    assert main(["export", "c", "--model", str(tmp_path / "plain.vnet"), "--out", str(tmp_path / "a"),
+                 "--precision", "int16", "--calibration", str(tmp_path / "cal.wav"), "--symbol", "m"]) == 0
+    calibrated = (tmp_path / "a" / "m.c").read_text()
+    assert "VN_PRECISION_Q15" in calibrated and '"gru+int16"' in calibrated
+    # scales in the file: used as they are (here: the ones --calibration gave), no audio needed
+    fracs = calibrate.scales(plain, sf.read(tmp_path / "cal.wav", dtype="float32")[0])
+    save(ModelFile(plain.config, plain.tensors, {**plain.metadata, c_q15.SCALES_KEY: fracs}), tmp_path / "scaled.vnet")
+    assert main(["export", "c", "--model", str(tmp_path / "scaled.vnet"), "--out", str(tmp_path / "b"),
+                 "--precision", "int16", "--symbol", "m"]) == 0
+    assert (tmp_path / "b" / "m.c").read_text() == calibrated
+    assert main(["export", "c", "--model", str(tmp_path / "scaled.vnet"), "--out", str(tmp_path / "f"), "--symbol", "m"]) == 0
+    assert "VN_PRECISION_F32" in (tmp_path / "f" / "m.c").read_text()
+
+
+def test_synthetic_calibration_signal_is_deterministic_and_guitar_level() -> None:
+    a = calibrate.synthetic_guitar(2.0, seed=3)
+    np.testing.assert_array_equal(a, calibrate.synthetic_guitar(2.0, seed=3))
+    assert not np.array_equal(a, calibrate.synthetic_guitar(2.0, seed=4))
+    assert 0.5 <= float(np.max(np.abs(a))) <= 0.9 and a.size == 96000
+    assert np.mean(np.abs(a) < 1e-3) > 0.05  # it has silences too

@@ -4,7 +4,8 @@
 
 generates wavenet_10x8.h/.c with `valvenet export c` (symbol prefix = name) and wraps them
 in a cc_library that depends on the engine (//firmware/nn). `full_recompute = True` generates
-the full receptive-field recompute baseline of the same model instead. random_model_file() makes a
+the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
+the int16 fixed-point engine (python/valvenet/export/c_q15.py). random_model_file() makes a
 model file with seeded random weights for a preset (benchmarks, engine tests).
 """
 
@@ -28,15 +29,20 @@ MODEL_COPTS = [
     "--param=max-unroll-times=2",
 ]
 
-def vnet_model_library(name, model, copts = [], full_recompute = False, **kwargs):
+def vnet_model_library(name, model, copts = [], full_recompute = False, precision = "float32", **kwargs):
     """full_recompute: generate the non-streaming baseline (`valvenet export c --full-recompute`:
-    the whole receptive field through every layer for every output sample)."""
+    the whole receptive field through every layer for every output sample).
+    precision: "float32", or "int16" for the fixed-point engine (`--precision int16`), which
+    uses the int16 scales calibrated into the model file (random_model_file and training
+    write them)."""
+    if precision not in ("float32", "int16"):
+        fail("precision must be float32 or int16, got %r" % precision)
     native.genrule(
         name = name + "_sources",
         srcs = [model],
         outs = [name + ".h", name + ".c"],
         cmd = "$(location //tools/codegen:export_c) --model $< --out $(@D) --symbol " + name +
-              (" --full-recompute" if full_recompute else "") + " > /dev/null",
+              (" --full-recompute" if full_recompute else "") + " --precision " + precision + " > /dev/null",
         tools = ["//tools/codegen:export_c"],
     )
     native.cc_library(

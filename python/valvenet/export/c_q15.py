@@ -54,6 +54,7 @@ import numpy as np
 
 from valvenet.export import c_code
 from valvenet.export.c_host import CEngine, compile_sources
+from valvenet.export.calibrate import METADATA_KEY as SCALES_KEY
 from valvenet.export.calibrate import frac_bits, scales as calibrate_scales
 from valvenet.export.model_file import ModelFile
 from valvenet.models import config as model_config
@@ -61,7 +62,7 @@ from valvenet.models import config as model_config
 ACC_LIMIT = 2 ** 31 - 1
 MAX_WEIGHT_FRAC = 30
 KINDS = ("gated_wavenet", "nam_wavenet", "lstm", "gru")
-SCALES_KEY = "int16_scales"  # model file metadata: the calibrated fractional bits
+NAME_SUFFIX = "+int16"  # model info name suffix: valvenet.bench reads the precision from it
 
 
 def _even(n: int) -> int:
@@ -422,7 +423,9 @@ extern const vn_model_t {sym}_model;
 #endif /* {guard} */
 """
         info = {
-            "name": f'"{self.model.name}"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
+            # The variant says so in its name ("wavenet-10x8+int16"), as the float recompute
+            # baseline does ("+recompute"): a firmware's `models` listing tells them apart.
+            "name": f'"{self.model.name}{NAME_SUFFIX}"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
             "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{self.model.parameter_count()}u",
             "macs_per_sample": f"{model_config.macs_per_sample(cfg)}u",
             "receptive_field": f"{model_config.receptive_field(cfg)}u",
@@ -476,6 +479,15 @@ def stored_scales(model: ModelFile) -> dict[str, int] | None:
     """The calibrated fractional bits in the model file's metadata, if any."""
     stored = model.metadata.get(SCALES_KEY)
     return None if stored is None else {str(k): int(v) for k, v in stored.items()}
+
+
+def write(model: ModelFile, fracs: dict[str, int], out: Path, symbol: str | None = None) -> tuple[Path, Path]:
+    """Write SYMBOL.h and SYMBOL.c (the int16 engine) into out; return their paths."""
+    symbol, header, source, _ = generate(model, fracs, symbol)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{symbol}.h").write_text(header)
+    (out / f"{symbol}.c").write_text(source)
+    return out / f"{symbol}.h", out / f"{symbol}.c"
 
 
 def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bool = False) -> Path:
