@@ -62,6 +62,17 @@ def measure(console: Console, index: int, block: int, blocks: int = BLOCKS) -> d
             "max": int(fields["max_x10"]) / 10, "state_bytes": int(fields["state"])}
 
 
+def model_names(console: Console) -> list[str]:
+    """The image's models in table order. The `models` reply gives the count; each name comes
+    from a one-sample bench of that model, because the reply line (256 bytes) holds only the
+    first dozen names of an image with float32 and int16 zoos."""
+    listing = console.command("models")
+    count = re.search(r"count=(\d+)", listing)
+    if count is None:
+        raise RuntimeError(f"models: {listing}")
+    return [measure(console, index, 1, 1)["model"] for index in range(int(count.group(1)))]
+
+
 def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
     """Bench every model of the image at each block size; one row per model."""
     sizes = symbol_sizes(firmware)
@@ -69,14 +80,12 @@ def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
     with open_transport("qemu", firmware) as transport:
         console = Console(transport)
         console.wait_for_line(r"^ValveNet ", 30)
-        listing = console.command("models")
-        models = re.findall(r" (\d+):(\S+)", listing)
-        for index, name in models:
+        for index, name in enumerate(model_names(console)):
             recompute = name.endswith(RECOMPUTE)
             if recompute:
-                runs = {RECOMPUTE_BLOCK: measure(console, int(index), RECOMPUTE_BLOCK, 1)}
+                runs = {RECOMPUTE_BLOCK: measure(console, index, RECOMPUTE_BLOCK, 1)}
             else:
-                runs = {block: measure(console, int(index), block) for block in BLOCK_SIZES}
+                runs = {block: measure(console, index, block) for block in BLOCK_SIZES}
             int16 = name.endswith(INT16)
             cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE).removesuffix(INT16)]
             per_sample = statistics.median(r["median"] for r in runs.values())
