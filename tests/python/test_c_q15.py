@@ -227,3 +227,41 @@ def test_synthetic_calibration_signal_is_deterministic_and_guitar_level() -> Non
     assert not np.array_equal(a, calibrate.synthetic_guitar(2.0, seed=4))
     assert 0.5 <= float(np.max(np.abs(a))) <= 0.9 and a.size == 96000
     assert np.mean(np.abs(a) < 1e-3) > 0.05  # it has silences too
+
+
+@functools.cache
+def helpers() -> ctypes.CDLL:
+    """q15.h's scalar helpers, compiled for the host (the portable paths)."""
+    source = ('#include "firmware/nn/q15.h"\n'
+              "int32_t rshift(int32_t v, int s) { return vn_q_rshift32(v, s); }\n"
+              "int32_t sat(int32_t v) { return vn_q15_sat32(v); }\n"
+              "int32_t tanh_q(int32_t x, const int16_t *t) { return vn_q15_tanh(x, t); }\n")
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "h.c").write_text(source)
+    subprocess.run(["gcc", *HOST_CFLAGS, f"-I{repo_root()}", str(tmp / "h.c"), "-o", str(tmp / "h.so")], check=True)
+    lib = ctypes.CDLL(str(tmp / "h.so"))
+    for name, args in (("rshift", [ctypes.c_int32, ctypes.c_int]), ("sat", [ctypes.c_int32]),
+                       ("tanh_q", [ctypes.c_int32, ctypes.c_void_p])):
+        getattr(lib, name).argtypes, getattr(lib, name).restype = args, ctypes.c_int32
+    return lib
+
+
+def test_32_bit_rounding_shift_equals_the_exact_rounding() -> None:
+    """(v >> s) + bit s-1 of v == floor(v / 2^s + 1/2), extremes included (no overflow)."""
+    rng = np.random.default_rng(5)
+    values = [-2 ** 31, 2 ** 31 - 1, -1, 0, 1, 3, -3] + [int(v) for v in rng.integers(-2 ** 31, 2 ** 31, 300)]
+    for s in (1, 2, 7, 15, 16, 30, 31):
+        for v in values:
+            assert helpers().rshift(v, s) == (v + 2 ** (s - 1)) >> s
+    for v, expected in ((40000, 32767), (-40000, -32768), (32767, 32767), (-32768, -32768), (-5, -5)):
+        assert helpers().sat(v) == expected
+
+
+def test_fixed_point_tanh_is_within_1_25e4_and_saturates() -> None:
+    table = np.ascontiguousarray(c_q15.tanh_table())
+    x = np.concatenate([np.linspace(-9.0, 9.0, 20001), [-8.0, 8.0 - 2.0 ** -20, 100.0, -100.0]])
+    codes = np.floor(x * 2.0 ** 20 + 0.5).astype(np.int64).clip(-2 ** 31, 2 ** 31 - 1)
+    y = np.array([helpers().tanh_q(int(v), table.ctypes.data) for v in codes]) / 32768.0
+    assert np.max(np.abs(y - np.tanh(codes / 2.0 ** 20))) <= 1.25e-4
+    assert np.all(np.diff(y[:20001]) >= 0)  # monotonic
+    assert np.min(y) == -1.0 and np.max(y) == 32767 / 32768  # saturated: the int16 range

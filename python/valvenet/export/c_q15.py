@@ -14,16 +14,27 @@ whose input has f_j fractional bits, holds its weights at A - f_j bits, so every
 lands at A bits. A is the largest for which every weight fits an int16 and, for every row,
 sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumulator.
 
-Nonlinear parts IN FLOAT: activations (tanh, sigmoid, NAM's plain activations) and the
-recurrent cells' element-wise updates are computed from the dequantised int32 accumulator
-(one multiply by a power of two) with vn_tanh / vn_sigmoid (firmware/nn/activations.h) and
-requantised. This is the chosen trade-off: they cost C per layer against the matrices'
-C * kC MACs, and a fixed-point table or polynomial would add error without removing the
-float unit's work. Every conversion back to int16 rounds and saturates.
+Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from vn_q15_tanh, a 513-entry
+int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4),
+sigmoid(b) = (1 + tanh(b/2)) / 2, the product rounded to Q15. The gate is the engine's hottest
+non-MAC work (2C activations per layer per sample); in float (int -> float, two rational
+approximations with a divide, back) it cost wavenet-10x8 about 4,000 of its 14,500
+instructions per sample in QEMU (with the 32-bit rescaling below: 10,400 in all).
+
+Other nonlinear parts IN FLOAT: NAM's activations and the recurrent cells (gates and the
+element-wise cell update) are computed from the dequantised int32 accumulator (one multiply by
+a power of two) with vn_tanh / vn_sigmoid (firmware/nn/activations.h) and requantised (round,
+saturate). They are C per layer (NAM) or 4H per sample (LSTM), a small share of those models'
+work, and float keeps the LSTM cell's recurrence free of fixed-point drift.
+
+Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
+for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
+in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
+overflow, int64 elsewhere (left shifts, the NAM head sum).
 
 Gated WaveNet, per layer l:
   acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32)
-  gate = tanh(acc_a) * sigmoid(acc_b), in float, to Q15 (|gate| < 1)
+  gate = tanh(acc_a) * sigmoid(acc_b), fixed point (above), Q15
   r    = bias + W_res . gate;  skip_l = r to Q f_r[l];  h_{l+1} = h_l + r to Q f_h[l+1]
   y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
 NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
@@ -110,16 +121,48 @@ def _pow2(f: int) -> str:
     return c_code._float(2.0 ** f)
 
 
-def _to_q15(acc: str, acc_frac: int, frac: int) -> str:
-    """C: an accumulator at acc_frac bits, rounded and saturated to an int16 at frac bits."""
-    return f"vn_q15_sat(vn_q_shift({acc}, {acc_frac - frac}))"
+def _to_q15(acc: str, acc_frac: int, frac: int, wide: bool = False) -> str:
+    """C: an accumulator at acc_frac bits, rounded and saturated to an int16 at frac bits
+    (in 32 bits but when `wide`: an int64 sum, or a left shift that could overflow)."""
+    shift = acc_frac - frac
+    if wide or shift < 0:
+        return f"vn_q15_sat(vn_q_shift({acc}, {shift}))"
+    return f"vn_q15_sat32({f'vn_q_rshift32({acc}, {shift})' if shift else acc})"
 
 
 def _add_residual(r: str, r_frac: int, h: str, h_frac: int, out_frac: int) -> str:
-    """C: h + r (int32 accumulator) to an int16 at out_frac bits, one rounding (exact sum in int64)."""
-    big = max(r_frac, h_frac)
-    return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
-            f"{big - out_frac}))")
+    """C: h + r (an int32 accumulator) to an int16 at out_frac bits. In 32 bits, r and h are
+    each rounded to out_frac bits first (two roundings: at most 1 LSB off the exact sum's
+    rounding); int64 where r would need a left shift (an accumulator with few bits)."""
+    if r_frac < out_frac:
+        big = max(r_frac, h_frac)
+        return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
+                f"{big - out_frac}))")
+    r_term = f"vn_q_rshift32({r}, {r_frac - out_frac})" if r_frac > out_frac else r
+    if h_frac > out_frac:
+        h_term = f"vn_q_rshift32({h}, {h_frac - out_frac})"
+    elif h_frac < out_frac:
+        h_term = f"(int32_t){h} * {2 ** (out_frac - h_frac)}"
+    else:
+        h_term = f"(int32_t){h}"
+    return f"vn_q15_sat32({r_term} + {h_term})"
+
+
+def _to_q20(acc: str, acc_frac: int, halve: bool = False) -> str:
+    """C: an accumulator at acc_frac bits as vn_q15_tanh's input (20 fractional bits; with
+    `halve`, half the value: tanh(x/2) gives the sigmoid)."""
+    shift = acc_frac - 20 + int(halve)
+    if shift > 0:
+        return f"vn_q_rshift32({acc}, {shift})"
+    if shift == 0:
+        return acc
+    return f"vn_q_sat24((int64_t){acc} * {2 ** -shift})"
+
+
+def tanh_table() -> np.ndarray:
+    """vn_q15_tanh's table (firmware/nn/q15.h): round(tanh(-8 + i/32) * 2^15), saturated."""
+    x = -8.0 + np.arange(513) / 32.0
+    return np.clip(np.floor(np.tanh(x) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
 
 
 def required_scales(config: dict[str, Any]) -> list[str]:
@@ -160,41 +203,76 @@ class Q15Generator:
         self.arrays: list[str] = []
         self.state: list[str] = []
         self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
+        self.shapes: dict[str, tuple[int, int, int]] = {}  # matrix -> (rows, rows padded, row length)
 
-    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> tuple[int, int]:
+    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
         """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
-        {sym}_{name}_w / _b; returns (accumulator fractional bits, padded row length)."""
+        {sym}_{name}_w / _b; returns the accumulator's fractional bits. A one-row matrix is
+        stored as it is; larger ones in groups of four rows interleaved by input pair (rows
+        padded to a multiple of four), the layout vn_q15_dot4 reads."""
         weight = np.asarray(weight, np.float64)
-        width = _even(weight.shape[1])
-        padded = np.zeros((weight.shape[0], width))
-        padded[:, :weight.shape[1]] = weight
+        rows, width = weight.shape[0], _even(weight.shape[1])
+        groups = 1 if rows == 1 else -(-rows // 4)
+        padded = np.zeros((1 if rows == 1 else 4 * groups, width))
+        padded[:rows, :weight.shape[1]] = weight
+        full_bias = np.zeros(padded.shape[0])
+        if bias is not None:
+            full_bias[:rows] = np.asarray(bias, np.float64)
         f_cols = list(f_cols) + [f_cols[-1]] * (width - len(f_cols))
-        wq, bq, acc = quantise_columns(padded, bias, f_cols)
+        wq, bq, acc = quantise_columns(padded, full_bias, f_cols)
+        if rows > 1:  # (groups, 4 rows, pairs, 2) -> (groups, pairs, 4 rows, 2)
+            wq = wq.reshape(groups, 4, width // 2, 2).transpose(0, 2, 1, 3)
         self.arrays += [_int_array(f"{self.sym}_{name}_w", wq, "int16_t"),
                         _int_array(f"{self.sym}_{name}_b", bq, "int32_t")]
         self.formats["accumulators"][name] = acc
-        return acc, width
+        self.shapes[name] = (rows, padded.shape[0], width)
+        return acc
 
-    def dot(self, name: str, row: str, vector: str, width: int) -> str:
-        """C: bias[row] + row `row` of matrix `name` . vector (an int32 expression)."""
-        return f"vn_q15_dot({self.sym}_{name}_w + ({row}) * {width}u, {vector}, {width // 2}u, {self.sym}_{name}_b[{row}])"
+    def product(self, name: str, out: str, segments: list[tuple[str, int]]) -> list[str]:
+        """C: declares int32_t out[rows, padded to 4] = bias + W . v, where the input v is the
+        concatenation of `segments` (vector, length: even): each segment is read where it
+        lies (a layer's taps in its ring, say), never copied into one vector."""
+        rows, padded, width = self.shapes[name]
+        w, b = f"{self.sym}_{name}_w", f"{self.sym}_{name}_b"
+        lines = [f"int32_t {out}[{padded}] __attribute__((aligned(8)));",
+                 f"memcpy({out}, {b}, {4 * padded}u);",
+                 f"for (uint32_t grp = 0; grp < {padded // 4}u; ++grp) {{"]
+        offset = 0
+        for vector, length in segments:
+            lines.append(f"  vn_q15_dot4({w} + grp * {4 * width}u + {4 * offset}u, {vector}, {length // 2}u, {out} + 4u * grp);")
+            offset += length
+        assert offset == width, (name, offset, width)
+        return lines + ["}"]
 
-    def taps(self, ring: str, k: int, d: int, cp: int, src: str, dst: str) -> list[str]:
-        """C: copy the k taps (dilation d) of a layer input into dst[k * cp]: the (k-1) past
-        columns from the layer's ring of (k-1)*d columns, then the current one (src), which
-        replaces the oldest column in the ring."""
+    def dot(self, name: str, segments: list[tuple[str, int]]) -> str:
+        """C: the int32 bias + W . v of a one-row matrix (v: the concatenated segments)."""
+        rows, _, width = self.shapes[name]
+        assert rows == 1
+        expression, offset = f"{self.sym}_{name}_b[0]", 0
+        for vector, length in segments:
+            expression = f"vn_q15_dot({self.sym}_{name}_w + {offset}u, {vector}, {length // 2}u, {expression})"
+            offset += length
+        assert offset == width, (name, offset, width)
+        return expression
+
+    def taps(self, ring: str, k: int, d: int, cp: int, src: str) -> tuple[list[str], list[str], list[str]]:
+        """The k taps (dilation d) of a layer input src[cp]: (C lines that find them, the k
+        tap pointers, C lines to run once they are read, which store src as the newest column
+        in place of the oldest). The layer's ring holds the (k-1)*d past columns."""
         span = (k - 1) * d
         if not span:
-            return [f"memcpy({dst}, {src}, {2 * cp}u);"]
+            return [], [src], []
         self.state += [f"int16_t {ring}[{span * cp}] __attribute__((aligned(8)));", f"uint32_t {ring}_pos;"]
-        lines = [f"const uint32_t p = s->{ring}_pos;"]
+        find = [f"const uint32_t {ring}_p = s->{ring}_pos;"]
+        pointers = []
         for j in range(k - 1):
-            q = f"(p + {j * d}u) % {span}u" if j else "p"
-            lines.append(f"memcpy({dst} + {j * cp}, s->{ring} + ({q}) * {cp}u, {2 * cp}u);")
-        lines += [f"memcpy(s->{ring} + p * {cp}u, {src}, {2 * cp}u);",
-                  f"s->{ring}_pos = p + 1u == {span}u ? 0u : p + 1u;",
-                  f"memcpy({dst} + {(k - 1) * cp}, {src}, {2 * cp}u);"]
-        return lines
+            if j:
+                find += [f"uint32_t {ring}_q{j} = {ring}_p + {j * d}u;",
+                         f"if ({ring}_q{j} >= {span}u) {ring}_q{j} -= {span}u;"]
+            pointers.append(f"s->{ring} + {f'{ring}_q{j}' if j else f'{ring}_p'} * {cp}u")
+        commit = [f"memcpy(s->{ring} + {ring}_p * {cp}u, {src}, {2 * cp}u);",
+                  f"s->{ring}_pos = {ring}_p + 1u == {span}u ? 0u : {ring}_p + 1u;"]
+        return find, pointers + [src], commit
 
     def input_q15(self, pair: bool = True) -> list[str]:
         """C: the input x at Q f_x (xq) and, with `pair`, as the pair xv = {x, 0} (the input of
@@ -209,43 +287,45 @@ class Q15Generator:
         f_x = fr["x"]
         f_h = [fr[f"h{i}"] for i in range(n)]
         f_r = [fr[f"r{i}"] for i in range(n)]
-        a_in, w_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
+        a_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
+        self.arrays.append(_int_array(f"{self.sym}_tanh_table", tanh_table(), "int16_t"))
         body = [f"int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"int16_t in[{k * cp}] __attribute__((aligned(8)));",
                 f"int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
                 f"int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
                 *self.input_q15(),
-                f"for (uint32_t o = 0; o < {c}u; ++o) {{",
-                f"  h[o] = {_to_q15(self.dot('in', 'o', 'xv', w_in), a_in, f_h[0])};",
+                "{",
+                *("  " + line for line in self.product("in", "z", [("xv", 2)])),
+                f"  for (uint32_t o = 0; o < {c}u; ++o) h[o] = {_to_q15('z[o]', a_in, f_h[0])};",
                 "}"]
         for i, d in enumerate(dils):
             conv = np.zeros((2 * c, k * cp))
             wc = np.asarray(t[f"layer{i}.conv.weight"], np.float64)  # (k, in, out)
             for j in range(k):
                 conv[:, j * cp:j * cp + c] = wc[j].T
-            a_conv, w_conv = self.matrix(f"l{i}_conv", conv, t[f"layer{i}.conv.bias"], [f_h[i]])
-            a_res, w_res = self.matrix(f"l{i}_res", np.asarray(t[f"layer{i}.residual.weight"]).T,
-                                       t[f"layer{i}.residual.bias"], [15])
+            a_conv = self.matrix(f"l{i}_conv", conv, t[f"layer{i}.conv.bias"], [f_h[i]])
+            a_res = self.matrix(f"l{i}_res", np.asarray(t[f"layer{i}.residual.weight"]).T,
+                                t[f"layer{i}.residual.bias"], [15])
+            find, pointers, commit = self.taps(f"ring{i}", k, d, cp, "h")
             body += [f"/* layer {i}: dilation {d} */", "{"]
-            body += ["  " + line for line in self.taps(f"ring{i}", k, d, cp, "h", "in")]
+            body += ["  " + line for line in find + self.product(f"l{i}_conv", "z", [(q, cp) for q in pointers]) + commit]
+            table = f"{self.sym}_tanh_table"
             body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                     f"    const int32_t za = {self.dot(f'l{i}_conv', 'o', 'in', w_conv)};",
-                     f"    const int32_t zb = {self.dot(f'l{i}_conv', f'o + {c}u', 'in', w_conv)};",
-                     f"    const float gate = vn_tanh((float)za * {_pow2(-a_conv)}) * vn_sigmoid((float)zb * {_pow2(-a_conv)});",
-                     "    g[o] = vn_q15_from_float(gate, 32768.0f);",
-                     "  }",
-                     f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                     f"    const int32_t r = {self.dot(f'l{i}_res', 'o', 'g', w_res)};",
-                     f"    skip[{i * cp}u + o] = {_to_q15('r', a_res, f_r[i])};"]
+                     f"    const int32_t t = vn_q15_tanh({_to_q20('z[o]', a_conv)}, {table});",
+                     f"    const int32_t sig = (32768 + vn_q15_tanh({_to_q20(f'z[o + {c}u]', a_conv, halve=True)}, {table})) >> 1;",
+                     "    g[o] = (int16_t)((t * sig + 16384) >> 15);",
+                     "  }"]
+            body += ["  " + line for line in self.product(f"l{i}_res", "r", [("g", cp)])]
+            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"    skip[{i * cp}u + o] = {_to_q15('r[o]', a_res, f_r[i])};"]
             if i + 1 < n:
-                body.append(f"    h[o] = {_add_residual('r', a_res, 'h[o]', f_h[i], f_h[i + 1])};")
+                body.append(f"    h[o] = {_add_residual('r[o]', a_res, 'h[o]', f_h[i], f_h[i + 1])};")
             body += ["  }", "}"]
         # output: one accumulator over every layer's skip, each with its own format
         w_out = np.zeros((1, n * cp))
         for i in range(n):
             w_out[0, i * cp:i * cp + c] = np.asarray(t["output.weight"])[i * c:(i + 1) * c, 0]
-        a_out, width = self.matrix("out", w_out, t["output.bias"], [f_r[i] for i in range(n) for _ in range(cp)])
-        body += [f"const int32_t acc = {self.dot('out', '0', 'skip', width)};",
+        a_out = self.matrix("out", w_out, t["output.bias"], [f_r[i] for i in range(n) for _ in range(cp)])
+        body += [f"const int32_t acc = {self.dot('out', [('skip', n * cp)])};",
                  f"return (float)acc * {_pow2(-a_out)};"]
         return body
 
@@ -265,21 +345,17 @@ class Q15Generator:
             rechannel = np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T  # (c, in)
             body += [f"/* layer array {a}: {c} channels, {array['activation']} */",
                      f"int16_t h{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
-                     f"int16_t in{a}[{k * cp + 2}] __attribute__((aligned(8)));",
                      f"int16_t p{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
                      f"int16_t hs{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
-                     f"int64_t sum{a}[{c}];",
-                     f"in{a}[{k * cp}] = xq;",
-                     f"in{a}[{k * cp + 1}] = 0;"]
+                     f"int64_t sum{a}[{c}];"]
             if a == 0:
-                a_re, w_re = self.matrix(f"a{a}_rechannel", rechannel, None, [f_x])
-                source = "xv"
+                a_re = self.matrix(f"a{a}_rechannel", rechannel, None, [f_x])
+                source = [("xv", 2)]
             else:
-                a_re, w_re = self.matrix(f"a{a}_rechannel", rechannel, None, [previous["f_out"]])
-                source = f"h{a - 1}"
-            body += [f"for (uint32_t o = 0; o < {c}u; ++o) {{",
-                     f"  h{a}[o] = {_to_q15(self.dot(f'a{a}_rechannel', 'o', source, w_re), a_re, f_h[0])};",
-                     "}"]
+                a_re = self.matrix(f"a{a}_rechannel", rechannel, None, [previous["f_out"]])
+                source = [(f"h{a - 1}", _even(arrays[a - 1]["channels"]))]
+            body += ["{", *("  " + line for line in self.product(f"a{a}_rechannel", "z", source)),
+                     f"  for (uint32_t o = 0; o < {c}u; ++o) h{a}[o] = {_to_q15('z[o]', a_re, f_h[0])};", "}"]
             # the head sum, exact in int64 at big_f >= every term's fractional bits
             big_f = max(f_p + ([previous["a_head"]] if a else []))
             if a == 0:
@@ -293,39 +369,40 @@ class Q15Generator:
                 wc = np.asarray(t[f"{prefix}.conv.weight"], np.float64)  # (k, in, out)
                 for j in range(k):
                     conv[:, j * cp:j * cp + c] = wc[j].T
-                conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]
-                a_conv, w_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"],
-                                             [f_h[i]] * (k * cp) + [f_x])
+                conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]  # the input mixer
+                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"], [f_h[i]] * (k * cp) + [f_x])
+                find, pointers, commit = self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}")
+                segments = [(q, cp) for q in pointers] + [("xv", 2)]
                 body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
-                body += ["  " + line for line in self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}", f"in{a}")]
+                body += ["  " + line for line in find + self.product(f"a{a}_l{i}_conv", "z", segments) + commit]
                 body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                         f"    const float z = (float)({self.dot(f'a{a}_l{i}_conv', 'o', f'in{a}', w_conv)}) * {_pow2(-a_conv)};",
-                         f"    p{a}[o] = vn_q15_from_float({act.format(x='z')}, {_pow2(f_p[i])});",
+                         f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
+                         f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});",
                          f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});",
                          "  }"]
                 if f"{prefix}.residual.weight" in t:
-                    a_res, w_res = self.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
-                                               t[f"{prefix}.residual.bias"], [f_p[i]])
-                    body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                             f"    const int32_t r = {self.dot(f'a{a}_l{i}_res', 'o', f'p{a}', w_res)};",
-                             f"    h{a}[o] = {_add_residual('r', a_res, f'h{a}[o]', f_h[i], f_h[i + 1])};",
-                             "  }"]
+                    a_res = self.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
+                                        t[f"{prefix}.residual.bias"], [f_p[i]])
+                    body += ["  " + line for line in self.product(f"a{a}_l{i}_res", "r", [(f"p{a}", cp)])]
+                    body += [f"  for (uint32_t o = 0; o < {c}u; ++o) "
+                             f"h{a}[o] = {_add_residual('r[o]', a_res, f'h{a}[o]', f_h[i], f_h[i + 1])};"]
                 body.append("}")
             head_bias = t.get(f"array{a}.head.bias")
-            a_head, w_head = self.matrix(f"a{a}_head", np.asarray(t[f"array{a}.head.weight"]).T, head_bias, [f_s])
-            body += [f"for (uint32_t o = 0; o < {c}u; ++o) hs{a}[o] = {_to_q15(f'sum{a}[o]', big_f, f_s)};"]
+            a_head = self.matrix(f"a{a}_head", np.asarray(t[f"array{a}.head.weight"]).T, head_bias, [f_s])
+            body += [f"for (uint32_t o = 0; o < {c}u; ++o) hs{a}[o] = {_to_q15(f'sum{a}[o]', big_f, f_s, wide=True)};"]
             if last:
                 scale = c_code._float(float(cfg["head_scale"]) * 2.0 ** -a_head)
-                body += [f"return (float)({self.dot(f'a{a}_head', '0', f'hs{a}', w_head)}) * {scale};"]
+                body += [f"return (float)({self.dot(f'a{a}_head', [(f'hs{a}', cp)])}) * {scale};"]
             else:
                 body += [f"int32_t head{a}[{head_size}];",
-                         f"for (uint32_t o = 0; o < {head_size}u; ++o) head{a}[o] = {self.dot(f'a{a}_head', 'o', f'hs{a}', w_head)};"]
+                         "{", *("  " + line for line in self.product(f"a{a}_head", "z", [(f"hs{a}", cp)])),
+                         f"  memcpy(head{a}, z, {4 * head_size}u);", "}"]
                 previous = {"a_head": a_head, "f_out": f_h[n]}
         return body
 
     def recurrent_matrix(self, hidden: int) -> tuple[int, int, int]:
-        """Quantises the recurrent model's matrices; returns (hp, acc bits, row length) of the
-        main matrix over [h (Q15, padded to hp), x]."""
+        """Quantises the recurrent matrix over [h (Q15, padded to hp), x]; returns (hp, its
+        accumulator's fractional bits, the input's length)."""
         cfg, t, fr = self.model.config, self.model.tensors, self.fracs
         hp = _even(hidden)
         kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
@@ -340,13 +417,13 @@ class Q15Generator:
             b = np.asarray(t["rnn.bias"], np.float64)
             weight[:2 * hidden, hp] = kernel[:2 * hidden]
             bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
-        acc, width = self.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
-        return hp, acc, width
+        acc = self.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
+        return hp, acc, hp + 2
 
     def recurrent_output(self, hp: int) -> list[str]:
         t = self.model.tensors
-        acc, width = self.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
-        y = f"(float)({self.dot('dense', '0', 's->v', width)}) * {_pow2(-acc)}"
+        acc = self.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
+        y = f"(float)({self.dot('dense', [('s->v', hp)])}) * {_pow2(-acc)}"
         return [f"return {y}{' + x' if self.model.config.get('skip', True) else ''};"]
 
     def lstm(self) -> list[str]:
@@ -360,11 +437,12 @@ class Q15Generator:
         return [*self.input_q15(pair=False),
                 f"int16_t h[{n}];",
                 f"s->v[{hp}] = xq;",
+                *self.product("rnn", "z", [("s->v", width)]),
                 f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-                f"  const float i = vn_sigmoid((float)({self.dot('rnn', 'o', 's->v', width)}) * {s});",
-                f"  const float f = vn_sigmoid((float)({self.dot('rnn', f'o + {n}u', 's->v', width)}) * {s});",
-                f"  const float g = vn_tanh((float)({self.dot('rnn', f'o + {2 * n}u', 's->v', width)}) * {s});",
-                f"  const float og = vn_sigmoid((float)({self.dot('rnn', f'o + {3 * n}u', 's->v', width)}) * {s});",
+                f"  const float i = vn_sigmoid((float)z[o] * {s});",
+                f"  const float f = vn_sigmoid((float)z[o + {n}u] * {s});",
+                f"  const float g = vn_tanh((float)z[o + {2 * n}u] * {s});",
+                f"  const float og = vn_sigmoid((float)z[o + {3 * n}u] * {s});",
                 f"  const float c = f * ((float)s->c[o] * {_pow2(-f_c)}) + i * g;",
                 f"  s->c[o] = vn_q31_from_float(c, {_pow2(f_c)});",
                 "  h[o] = vn_q15_from_float(og * vn_tanh(c), 32768.0f);",
@@ -376,21 +454,23 @@ class Q15Generator:
         n, t = self.model.config["hidden"], self.model.tensors
         hp, acc, width = self.recurrent_matrix(n)
         kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
-        a_in, w_in = self.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
-                                 [self.fracs["x"]])
+        a_in = self.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
+                           [self.fracs["x"]])
         self.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
         s = _pow2(-acc)
         return [*self.input_q15(),
                 f"int16_t h[{n}];",
                 f"s->v[{hp}] = xq;",
+                *self.product("rnn", "z", [("s->v", width)]),
+                *self.product("rnn_in", "u", [("xv", 2)]),
                 f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-                f"  const float z = vn_sigmoid((float)({self.dot('rnn', 'o', 's->v', width)}) * {s});",
-                f"  const float r = vn_sigmoid((float)({self.dot('rnn', f'o + {n}u', 's->v', width)}) * {s});",
-                f"  const float inner = (float)({self.dot('rnn', f'o + {2 * n}u', 's->v', width)}) * {s};",
-                f"  const float outer = (float)({self.dot('rnn_in', 'o', 'xv', w_in)}) * {_pow2(-a_in)};",
+                f"  const float z_ = vn_sigmoid((float)z[o] * {s});",
+                f"  const float r = vn_sigmoid((float)z[o + {n}u] * {s});",
+                f"  const float inner = (float)z[o + {2 * n}u] * {s};",
+                f"  const float outer = (float)u[o] * {_pow2(-a_in)};",
                 "  const float candidate = vn_tanh(outer + r * inner);",
                 f"  const float previous = (float)s->v[o] * {_pow2(-15)};",
-                "  h[o] = vn_q15_from_float(z * previous + (1.0f - z) * candidate, 32768.0f);",
+                "  h[o] = vn_q15_from_float(z_ * previous + (1.0f - z_) * candidate, 32768.0f);",
                 "}",
                 f"memcpy(s->v, h, {2 * n}u);",
                 *self.recurrent_output(hp)]
