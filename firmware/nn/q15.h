@@ -103,7 +103,7 @@ static inline int32_t vn_q_sat24(int64_t v) {
  * 1.15e-4 by tests/python/test_c_q15.py), all integer arithmetic, so the same bits on every
  * target. */
 #define VN_Q15_TANH_ENTRIES 513
-static inline int16_t vn_q15_tanh(int32_t x, const int16_t *table) {
+static inline int32_t vn_q15_tanh(int32_t x, const int16_t *table) { /* in [-32768, 32767] */
 #if VN_Q15_USE_SMLAD
   const int32_t u = __ssat(x, 24) + (1 << 23); /* [0, 2^24): 9 bits index, 15 fraction */
 #else
@@ -112,7 +112,7 @@ static inline int16_t vn_q15_tanh(int32_t x, const int16_t *table) {
 #endif
   const int32_t i = u >> 15, f = u & 0x7FFF;
   const int32_t a = table[i], b = table[i + 1];
-  return (int16_t)(a + (((b - a) * f + (1 << 14)) >> 15));
+  return a + (((b - a) * f + (1 << 14)) >> 15);
 }
 
 /* Two adjacent int16 as one 32-bit word (p[0] in the low half: little-endian, as on the M7). */
