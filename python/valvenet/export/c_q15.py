@@ -21,11 +21,12 @@ non-MAC work (2C activations per layer per sample); in float (int -> float, two 
 approximations with a divide, back) it cost wavenet-10x8 about 4,000 of its 14,500
 instructions per sample in QEMU (with the 32-bit rescaling below: 10,400 in all).
 
-Other nonlinear parts IN FLOAT: NAM's activations and the recurrent cells (gates and the
-element-wise cell update) are computed from the dequantised int32 accumulator (one multiply by
-a power of two) with vn_tanh / vn_sigmoid (firmware/nn/activations.h) and requantised (round,
-saturate). They are C per layer (NAM) or 4H per sample (LSTM), a small share of those models'
-work, and float keeps the LSTM cell's recurrence free of fixed-point drift.
+NAM's tanh uses the same table (its output Q15, whatever the calibration says: |tanh| < 1).
+Other nonlinear parts IN FLOAT: NAM's other activations (hardtanh, relu, softsign) and the
+recurrent cells (gates and the element-wise cell update) are computed from the dequantised
+int32 accumulator (one multiply by a power of two) with vn_tanh / vn_sigmoid
+(firmware/nn/activations.h) and requantised (round, saturate); float keeps the LSTM cell's
+recurrence free of fixed-point drift. Not measured yet: the table for the recurrent gates.
 
 Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
 for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
@@ -39,7 +40,7 @@ Gated WaveNet, per layer l:
   y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
 NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
   acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
-  p_l  = activation(acc) in float, to Q f_p[l];  sum += p_l (int64, exact)
+  p_l  = activation(acc) (tanh: the table, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
   h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
   head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
   the last array's head times head_scale is the output.
@@ -275,6 +276,13 @@ class Q15Generator:
                   f"s->{ring}_pos = {ring}_p + 1u == {span}u ? 0u : {ring}_p + 1u;"]
         return find, pointers + [src], commit
 
+    def tanh_table(self) -> str:
+        """The name of vn_q15_tanh's table, written into the model's source once."""
+        name = f"{self.sym}_tanh_table"
+        if not any(f" {name}[" in array for array in self.arrays):
+            self.arrays.append(_int_array(name, tanh_table(), "int16_t"))
+        return name
+
     def input_q15(self, pair: bool = True) -> list[str]:
         """C: the input x at Q f_x (xq) and, with `pair`, as the pair xv = {x, 0} (the input of
         a one-column matrix)."""
@@ -289,7 +297,6 @@ class Q15Generator:
         f_h = [fr[f"h{i}"] for i in range(n)]
         f_r = [fr[f"r{i}"] for i in range(n)]
         a_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
-        self.arrays.append(_int_array(f"{self.sym}_tanh_table", tanh_table(), "int16_t"))
         body = [f"int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
                 f"int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
                 f"int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
@@ -309,7 +316,7 @@ class Q15Generator:
             find, pointers, commit = self.taps(f"ring{i}", k, d, cp, "h")
             body += [f"/* layer {i}: dilation {d} */", "{"]
             body += ["  " + line for line in find + self.product(f"l{i}_conv", "z", [(q, cp) for q in pointers]) + commit]
-            table = f"{self.sym}_tanh_table"
+            table = self.tanh_table()
             body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
                      f"    const int32_t t = vn_q15_tanh({_to_q20('z[o]', a_conv)}, {table});",
                      f"    const int32_t sig = (32768 + vn_q15_tanh({_to_q20(f'z[o + {c}u]', a_conv, halve=True)}, {table})) >> 1;",
@@ -340,7 +347,8 @@ class Q15Generator:
             c, k, dils, head_size = array["channels"], array["kernel_size"], array["dilations"], array["head_size"]
             n, cp, last = len(dils), _even(c), a + 1 == len(arrays)
             f_h = [fr[f"a{a}.h{i}"] for i in range(n + (not last))]
-            f_p = [fr[f"a{a}.p{i}"] for i in range(n)]
+            fixed_tanh = array["activation"] == "tanh"  # the table (Q15 out), else float
+            f_p = [15 if fixed_tanh else fr[f"a{a}.p{i}"] for i in range(n)]
             f_s = fr[f"a{a}.s"]
             act = c_code.ACTIVATION_EXPRESSION[array["activation"]]
             rechannel = np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T  # (c, in)
@@ -376,11 +384,13 @@ class Q15Generator:
                 segments = [(q, cp) for q in pointers] + [("xv", 2)]
                 body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
                 body += ["  " + line for line in find + self.product(f"a{a}_l{i}_conv", "z", segments) + commit]
-                body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                         f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
-                         f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});",
-                         f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});",
-                         "  }"]
+                body.append(f"  for (uint32_t o = 0; o < {c}u; ++o) {{")
+                if fixed_tanh:
+                    body.append(f"    p{a}[o] = (int16_t)vn_q15_tanh({_to_q20('z[o]', a_conv)}, {self.tanh_table()});")
+                else:
+                    body += [f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
+                             f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});"]
+                body += [f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});", "  }"]
                 if f"{prefix}.residual.weight" in t:
                     a_res = self.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
                                         t[f"{prefix}.residual.bias"], [f_p[i]])
