@@ -17,9 +17,9 @@ sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumula
 Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from vn_q15_tanh, a 513-entry
 int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4),
 sigmoid(b) = (1 + tanh(b/2)) / 2, the product rounded to Q15. The gate is the engine's hottest
-non-MAC work (2C activations per layer per sample); in float (int -> float, two rational
-approximations with a divide, back) it cost wavenet-10x8 about 4,000 of its 14,500
-instructions per sample in QEMU (with the 32-bit rescaling below: 10,400 in all).
+non-MAC work (2C activations per layer per sample): in float (int -> float, two rational
+approximations with a divide, back), replacing it and the int64 rescaling took wavenet-10x8
+from 14,530 to 10,363 instructions per sample in QEMU (docs/int16.md).
 
 NAM's tanh uses the same table (its output Q15, whatever the calibration says: |tanh| < 1).
 Other nonlinear parts IN FLOAT: NAM's other activations (hardtanh, relu, softsign) and the
