@@ -156,6 +156,12 @@ def test_missing_scales_are_refused_by_name() -> None:
         Q15Engine(model)
 
 
+def test_unknown_kinds_are_refused_by_name() -> None:
+    model = ModelFile({"kind": "transformer"}, {}, {"name": "t", "sample_rate": 48000})
+    with pytest.raises(c_code.CodegenError, match="does not support transformer"):
+        c_q15.generate(model, {"x": 14})
+
+
 @pytest.mark.parametrize("kind", ["gated_wavenet", "nam_wavenet", "lstm", "gru"])
 def test_calibration_covers_every_tensor_the_engine_stores(kind: str) -> None:
     fracs = calibrate.scales(model_file(kind), guitar_like(0.5, seed=99))
