@@ -271,3 +271,39 @@ def test_fixed_point_tanh_is_within_1_25e4_and_saturates() -> None:
     assert np.max(np.abs(y - np.tanh(codes / 2.0 ** 20))) <= 1.25e-4
     assert np.all(np.diff(y[:20001]) >= 0)  # monotonic
     assert np.min(y) == -1.0 and np.max(y) == 32767 / 32768  # saturated: the int16 range
+
+
+RESIDUAL_FORMATS = [(29, 11, 11), (29, 11, 12), (29, 12, 11), (12, 11, 12), (45, 10, 2), (20, 0, 16), (31, 14, 0)]
+REQUANT_FORMATS = [(30, 10), (26, 15), (45, 2), (10, 12), (14, 14)]
+
+
+def test_generated_rescaling_rounds_and_saturates_for_every_format_pair() -> None:
+    """The generator's rescaling expressions (32-bit where that cannot overflow, int64 else),
+    compiled, on extreme and random accumulators: h + r within 1 LSB of the exact sum's
+    rounding (two roundings in 32 bits), a requantised accumulator exactly rounded; both
+    saturated, never wrapped."""
+    lines = ['#include "firmware/nn/q15.h"']
+    for n, (rf, hf, of) in enumerate(RESIDUAL_FORMATS):
+        lines.append(f"int32_t res{n}(int32_t r, int16_t h) {{ return {c_q15._add_residual('r', rf, 'h', hf, of)}; }}")
+    for n, (af, f) in enumerate(REQUANT_FORMATS):
+        lines.append(f"int32_t req{n}(int32_t a) {{ return {c_q15._to_q15('a', af, f)}; }}")
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "r.c").write_text("\n".join(lines) + "\n")
+    subprocess.run(["gcc", *HOST_CFLAGS, f"-I{repo_root()}", str(tmp / "r.c"), "-o", str(tmp / "r.so")], check=True)
+    lib = ctypes.CDLL(str(tmp / "r.so"))
+    rng = np.random.default_rng(8)
+    accs = [-2 ** 31, 2 ** 31 - 1, 0, -1, 1] + [int(v) for v in rng.integers(-2 ** 31, 2 ** 31, 200)]
+    accs += [int(v) for v in rng.integers(-2 ** 16, 2 ** 16, 200)]
+    hs = [-32768, 32767, 0, -1] + [int(v) for v in rng.integers(-32768, 32768, 20)]
+    for n, (rf, hf, of) in enumerate(RESIDUAL_FORMATS):
+        f = getattr(lib, f"res{n}")
+        f.argtypes, f.restype = [ctypes.c_int32, ctypes.c_int16], ctypes.c_int32
+        for r in accs[::3]:
+            for h in hs:
+                exact = np.floor((r * 2.0 ** (of - rf) + h * 2.0 ** (of - hf)) + 0.5)
+                assert abs(f(r, h) - np.clip(exact, -32768, 32767)) <= 1, (rf, hf, of, r, h)
+    for n, (af, fr) in enumerate(REQUANT_FORMATS):
+        f = getattr(lib, f"req{n}")
+        f.argtypes, f.restype = [ctypes.c_int32], ctypes.c_int32
+        for a in accs:
+            assert f(a) == np.clip(np.floor(a * 2.0 ** (fr - af) + 0.5), -32768, 32767), (af, fr, a)

@@ -126,7 +126,7 @@ def _to_q15(acc: str, acc_frac: int, frac: int, wide: bool = False) -> str:
     """C: an accumulator at acc_frac bits, rounded and saturated to an int16 at frac bits
     (in 32 bits but when `wide`: an int64 sum, or a left shift that could overflow)."""
     shift = acc_frac - frac
-    if wide or shift < 0:
+    if wide or not 0 <= shift <= 31:
         return f"vn_q15_sat(vn_q_shift({acc}, {shift}))"
     return f"vn_q15_sat32({f'vn_q_rshift32({acc}, {shift})' if shift else acc})"
 
@@ -134,12 +134,13 @@ def _to_q15(acc: str, acc_frac: int, frac: int, wide: bool = False) -> str:
 def _add_residual(r: str, r_frac: int, h: str, h_frac: int, out_frac: int) -> str:
     """C: h + r (an int32 accumulator) to an int16 at out_frac bits. In 32 bits, r and h are
     each rounded to out_frac bits first (two roundings: at most 1 LSB off the exact sum's
-    rounding); int64 where r would need a left shift (an accumulator with few bits)."""
-    if r_frac < out_frac:
+    rounding); int64 where 32 bits could overflow (r not shifted down at least one bit, h
+    shifted up more than 14) or a shift would reach 32."""
+    if not (1 <= r_frac - out_frac <= 31 and out_frac - h_frac <= 14 and h_frac - out_frac <= 31):
         big = max(r_frac, h_frac)
         return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
                 f"{big - out_frac}))")
-    r_term = f"vn_q_rshift32({r}, {r_frac - out_frac})" if r_frac > out_frac else r
+    r_term = f"vn_q_rshift32({r}, {r_frac - out_frac})"
     if h_frac > out_frac:
         h_term = f"vn_q_rshift32({h}, {h_frac - out_frac})"
     elif h_frac < out_frac:
@@ -154,8 +155,8 @@ def _to_q20(acc: str, acc_frac: int, halve: bool = False) -> str:
     `halve`, half the value: tanh(x/2) gives the sigmoid). Truncated, not rounded: 2^-20 is
     far below the table's own error, and it saves two instructions per activation."""
     shift = acc_frac - 20 + int(halve)
-    if shift > 0:
-        return f"({acc} >> {shift})"
+    if shift > 0:  # beyond 31, floor(acc / 2^shift) is 0 or -1: acc >> 31 (|acc| < 2^31)
+        return f"({acc} >> {min(shift, 31)})"
     if shift == 0:
         return acc
     return f"vn_q_sat24((int64_t){acc} * {2 ** -shift})"
