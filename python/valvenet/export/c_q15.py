@@ -21,12 +21,13 @@ non-MAC work (2C activations per layer per sample): in float (int -> float, two 
 approximations with a divide, back), replacing it and the int64 rescaling took wavenet-10x8
 from 14,530 to 10,363 instructions per sample in QEMU (docs/int16.md).
 
-NAM's tanh uses the same table (its output Q15, whatever the calibration says: |tanh| < 1).
-Other nonlinear parts IN FLOAT: NAM's other activations (hardtanh, relu, softsign) and the
-recurrent cells (gates and the element-wise cell update) are computed from the dequantised
-int32 accumulator (one multiply by a power of two) with vn_tanh / vn_sigmoid
-(firmware/nn/activations.h) and requantised (round, saturate); float keeps the LSTM cell's
-recurrence free of fixed-point drift. Not measured yet: the table for the recurrent gates.
+NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use the same table
+(Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
+IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
+c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
+by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
+saturate). Float keeps the cells' recurrences free of fixed-point drift; they are H per
+sample against the matrices' 4H^2.
 
 Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
 for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
@@ -44,10 +45,10 @@ NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
   h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
   head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
   the last array's head times head_scale is the output.
-LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates in float; the cell c is kept as an
+LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates from the table; the cell c is kept as an
   int32 with 16 more fractional bits than an int16 would have (calibrated range): it
   integrates over many samples, so its rounding is kept far below the output's; h is Q15
-  (|o * tanh(c)| < 1). y = dense . h (+ x: the skip adds the float input itself).
+  (|o * tanh(c)| < 1, both Q15). y = dense . h (+ x: the skip adds the float input itself).
 GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
   candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
   only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
@@ -284,6 +285,10 @@ class Q15Generator:
             self.arrays.append(_int_array(name, tanh_table(), "int16_t"))
         return name
 
+    def sigmoid(self, acc: str, acc_frac: int) -> str:
+        """C: sigmoid of an accumulator, Q15 in [0, 32767]: (1 + tanh(x/2)) / 2 from the table."""
+        return f"((32768 + vn_q15_tanh({_to_q20(acc, acc_frac, halve=True)}, {self.tanh_table()})) >> 1)"
+
     def input_q15(self, pair: bool = True) -> list[str]:
         """C: the input x at Q f_x (xq) and, with `pair`, as the pair xv = {x, 0} (the input of
         a one-column matrix)."""
@@ -451,13 +456,13 @@ class Q15Generator:
                 f"s->v[{hp}] = xq;",
                 *self.product("rnn", "z", [("s->v", width)]),
                 f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-                f"  const float i = vn_sigmoid((float)z[o] * {s});",
-                f"  const float f = vn_sigmoid((float)z[o + {n}u] * {s});",
-                f"  const float g = vn_tanh((float)z[o + {2 * n}u] * {s});",
-                f"  const float og = vn_sigmoid((float)z[o + {3 * n}u] * {s});",
-                f"  const float c = f * ((float)s->c[o] * {_pow2(-f_c)}) + i * g;",
+                f"  const int32_t i = {self.sigmoid('z[o]', acc)};",
+                f"  const int32_t f = {self.sigmoid(f'z[o + {n}u]', acc)};",
+                f"  const int32_t g = vn_q15_tanh({_to_q20(f'z[o + {2 * n}u]', acc)}, {self.tanh_table()});",
+                f"  const int32_t og = {self.sigmoid(f'z[o + {3 * n}u]', acc)};",
+                f"  const float c = (float)f * ((float)s->c[o] * {_pow2(-f_c - 15)}) + (float)(i * g) * {_pow2(-30)};",
                 f"  s->c[o] = vn_q31_from_float(c, {_pow2(f_c)});",
-                "  h[o] = vn_q15_from_float(og * vn_tanh(c), 32768.0f);",
+                f"  h[o] = (int16_t)((og * vn_q15_tanh({_to_q20('s->c[o]', f_c)}, {self.tanh_table()}) + 16384) >> 15);",
                 "}",
                 f"memcpy(s->v, h, {2 * n}u);",
                 *self.recurrent_output(hp)]
@@ -476,8 +481,8 @@ class Q15Generator:
                 *self.product("rnn", "z", [("s->v", width)]),
                 *self.product("rnn_in", "u", [("xv", 2)]),
                 f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-                f"  const float z_ = vn_sigmoid((float)z[o] * {s});",
-                f"  const float r = vn_sigmoid((float)z[o + {n}u] * {s});",
+                f"  const float z_ = (float){self.sigmoid('z[o]', acc)} * {_pow2(-15)};",
+                f"  const float r = (float){self.sigmoid(f'z[o + {n}u]', acc)} * {_pow2(-15)};",
                 f"  const float inner = (float)z[o + {2 * n}u] * {s};",
                 f"  const float outer = (float)u[o] * {_pow2(-a_in)};",
                 "  const float candidate = vn_tanh(outer + r * inner);",
