@@ -1,11 +1,11 @@
 """Bazel tool: a model file with seeded random weights for a preset.
 
 Instruction counts do not depend on weight values, so the benchmark zoo and the engine
-tests use these instead of trained models. The int16 engine's scales (metadata
-"int16_scales") are calibrated on calibrate.synthetic_guitar (seeded, 5 s): these models
-have no training data, and a guitar-like signal gives their activations realistic ranges. Weights are Glorot-uniform like Keras's default
+tests use these instead of trained models. Weights are Glorot-uniform like Keras's default
 initialiser (so activations see realistic ranges), biases small; numpy only, so the build
-does not import TensorFlow.
+does not import TensorFlow. The int16 engine's scales (metadata "int16_scales") are
+calibrated on calibrate.synthetic_guitar (seeded, 5 s): these models have no training data,
+and a guitar-like signal gives their activations realistic ranges.
 """
 
 import argparse
