@@ -16,7 +16,8 @@
  *
  * Rounding: right shifts round half up ((v + 2^(s-1)) >> s, arithmetic shift: GCC on ARM and
  * x86), float -> int16 rounds half up via floorf(v * scale + 0.5f); all deterministic IEEE or
- * integer arithmetic, the same on every target.
+ * integer arithmetic, the same on every target. Where the M7 has one instruction for a helper
+ * (SMLAD, SSAT) the portable path computes the same function, so both give the same bits.
  */
 #ifndef VALVENET_FIRMWARE_NN_Q15_H_
 #define VALVENET_FIRMWARE_NN_Q15_H_
@@ -50,19 +51,68 @@ static inline int64_t vn_q_shift(int64_t v, int s) {
   return v * ((int64_t)1 << (-s));
 }
 
-/* round(v * scale) saturated to int16 (NaN gives 0). scale is a power of two: exact. */
+/* Saturate an int32 to int16: one SSAT on the M7, compares elsewhere (the same result). */
+static inline int16_t vn_q15_sat32(int32_t v) {
+#if VN_Q15_USE_SMLAD
+  return (int16_t)__ssat(v, 16);
+#else
+  return (int16_t)(v > INT16_MAX ? INT16_MAX : (v < INT16_MIN ? INT16_MIN : v));
+#endif
+}
+
+/* v * 2^-s rounded half up, for 0 < s < 32, in 32 bits: (v >> s) plus bit s-1 of v (the
+ * first bit shifted out: whether the fraction is at least a half) equals (v + 2^(s-1)) >> s
+ * without its overflow. */
+static inline int32_t vn_q_rshift32(int32_t v, int s) {
+  return (v >> s) + ((v >> (s - 1)) & 1);
+}
+
+/* round(v * scale) saturated to int16 (NaN gives INT16_MIN). scale is a power of two: exact.
+ * Clamped in float (VMAXNM/VMINNM on the M7: no branches), then converted. */
 static inline int16_t vn_q15_from_float(float v, float scale) {
+  const float t = fminf(fmaxf(floorf(v * scale + 0.5f), -32768.0f), 32767.0f);
+  return (int16_t)(int32_t)t;
+}
+
+/* round(v * scale) saturated to int32 (NaN gives 0): state kept finer than an int16 (the
+ * LSTM cell). 2^31 is the first float out of range. */
+static inline int32_t vn_q31_from_float(float v, float scale) {
   const float t = floorf(v * scale + 0.5f);
-  if (t >= 32767.0f) {
-    return INT16_MAX;
+  if (t >= 2147483648.0f) {
+    return INT32_MAX;
   }
-  if (t <= -32768.0f) {
-    return INT16_MIN;
+  if (t <= -2147483648.0f) {
+    return INT32_MIN;
   }
   if (t != t) {
     return 0;
   }
-  return (int16_t)(int32_t)t;
+  return (int32_t)t;
+}
+
+/* An int64 clamped to the 24-bit range vn_q15_tanh reads (its input beyond is saturated anyway). */
+static inline int32_t vn_q_sat24(int64_t v) {
+  return (int32_t)(v > (1 << 23) - 1 ? (1 << 23) - 1 : (v < -(1 << 23) ? -(1 << 23) : v));
+}
+
+/* tanh in fixed point, from a table: x has 20 fractional bits (clamped to [-8, 8)), the
+ * result 15. table[i] = round(tanh(-8 + i / 32) * 2^15) saturated, i = 0..512 (the generator
+ * writes it: python/valvenet/export/c_q15.py); linear interpolation between entries, the
+ * fraction's 15 bits rounded half up. Error against tanh: under 1.25e-4 (the interpolation's
+ * (1/32)^2 / 8 * max|tanh''| = 9.4e-5, plus the table's and the result's rounding; measured
+ * 1.15e-4 by tests/python/test_c_q15.py), all integer arithmetic, so the same bits on every
+ * target. */
+#define VN_Q15_TANH_ENTRIES 513
+static inline int32_t vn_q15_tanh(int32_t x, const int16_t *table) { /* in [-32768, 32767] */
+#if VN_Q15_USE_SMLAD
+  const int32_t u = __ssat(x, 24) + (1 << 23); /* [0, 2^24): 9 bits index, 15 fraction */
+#else
+  const int32_t lo = -(1 << 23), hi = (1 << 23) - 1;
+  const int32_t u = (x < lo ? lo : (x > hi ? hi : x)) - lo;
+#endif
+  const int32_t i = u >> 15, f = u & 0x7FFF;
+  const int32_t a = table[i], b = table[i + 1];
+  return a + (((b - a) * f + (1 << 14)) >> 15);
 }
 
 /* Two adjacent int16 as one 32-bit word (p[0] in the low half: little-endian, as on the M7). */
@@ -90,6 +140,26 @@ static inline int32_t vn_q15_dot(const int16_t *restrict w, const int16_t *restr
     acc = vn_q15_smlad(vn_q15_word(w + 2u * k), vn_q15_word(x + 2u * k), acc);
   }
   return acc;
+}
+
+/* acc[r] += sum over 2*pairs elements of row r's weights * x[i], for four rows r at once: each
+ * input word is loaded once for four dual MACs (a row at a time would load it four times).
+ * Weights interleaved by pair: w[8k + 2r], w[8k + 2r + 1] are row r's elements 2k, 2k + 1. */
+static inline void vn_q15_dot4(const int16_t *restrict w, const int16_t *restrict x, uint32_t pairs,
+                               int32_t *restrict acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  for (uint32_t k = 0; k < pairs; ++k) {
+    const uint32_t xk = vn_q15_word(x + 2u * k);
+    const int16_t *wk = w + 8u * k;
+    a0 = vn_q15_smlad(vn_q15_word(wk), xk, a0);
+    a1 = vn_q15_smlad(vn_q15_word(wk + 2), xk, a1);
+    a2 = vn_q15_smlad(vn_q15_word(wk + 4), xk, a2);
+    a3 = vn_q15_smlad(vn_q15_word(wk + 6), xk, a3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 
 #ifdef __cplusplus

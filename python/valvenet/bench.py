@@ -28,6 +28,8 @@ BUDGETS = {"44.1 kHz": CORE_CLOCK_HZ / 44_100, "48 kHz": CORE_CLOCK_HZ / 48_000}
 BLOCK_SIZES = (32, 48, 64)
 BLOCKS = 16
 RECOMPUTE = "+recompute"  # name suffix of the full receptive-field recompute baseline
+INT16 = "+int16"  # name suffix of the int16 engine (valvenet.export.c_q15.NAME_SUFFIX)
+VARIANT_SYMBOLS = ("_recompute", "_int16")  # the variants' symbol prefixes extend the float model's
 RECOMPUTE_BLOCK = 16  # ~20 M instructions per sample: one short block is enough to measure
 
 
@@ -44,10 +46,11 @@ def symbol_sizes(elf: Path) -> dict[str, tuple[int, str]]:
 
 def flash_bytes(sizes: dict[str, tuple[int, str]], prefix: str) -> int:
     """Code and constant data of one generated model (its symbols share a prefix; the
-    recompute baseline's prefix extends the streaming model's, so it is kept apart)."""
-    other = prefix + "_recompute_"
+    variants' prefixes (recompute baseline, int16 engine) extend the float model's, so they
+    are kept apart)."""
+    others = tuple(prefix + variant + "_" for variant in VARIANT_SYMBOLS if not prefix.endswith(variant))
     return sum(size for name, (size, kind) in sizes.items()
-               if name.startswith(prefix + "_") and kind in "tTrRdD" and (prefix.endswith("_recompute") or not name.startswith(other)))
+               if name.startswith(prefix + "_") and kind in "tTrRdD" and not name.startswith(others))
 
 
 def measure(console: Console, index: int, block: int, blocks: int = BLOCKS) -> dict[str, Any]:
@@ -59,6 +62,17 @@ def measure(console: Console, index: int, block: int, blocks: int = BLOCKS) -> d
             "max": int(fields["max_x10"]) / 10, "state_bytes": int(fields["state"])}
 
 
+def model_names(console: Console) -> list[str]:
+    """The image's models in table order. The `models` reply gives the count; each name comes
+    from a one-sample bench of that model, because the reply line (256 bytes) holds only the
+    first dozen names of an image with float32 and int16 zoos."""
+    listing = console.command("models")
+    count = re.search(r"count=(\d+)", listing)
+    if count is None:
+        raise RuntimeError(f"models: {listing}")
+    return [measure(console, index, 1, 1)["model"] for index in range(int(count.group(1)))]
+
+
 def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
     """Bench every model of the image at each block size; one row per model."""
     sizes = symbol_sizes(firmware)
@@ -66,20 +80,19 @@ def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
     with open_transport("qemu", firmware) as transport:
         console = Console(transport)
         console.wait_for_line(r"^ValveNet ", 30)
-        listing = console.command("models")
-        models = re.findall(r" (\d+):(\S+)", listing)
-        for index, name in models:
+        for index, name in enumerate(model_names(console)):
             recompute = name.endswith(RECOMPUTE)
             if recompute:
-                runs = {RECOMPUTE_BLOCK: measure(console, int(index), RECOMPUTE_BLOCK, 1)}
+                runs = {RECOMPUTE_BLOCK: measure(console, index, RECOMPUTE_BLOCK, 1)}
             else:
-                runs = {block: measure(console, int(index), block) for block in BLOCK_SIZES}
-            cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE)]
+                runs = {block: measure(console, index, block) for block in BLOCK_SIZES}
+            int16 = name.endswith(INT16)
+            cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE).removesuffix(INT16)]
             per_sample = statistics.median(r["median"] for r in runs.values())
             main = runs.get(48) or runs[RECOMPUTE_BLOCK]
             macs = model_config.macs_per_sample(cfg)
             rows.append({
-                "model": name, "precision": "float32, full recompute" if recompute else "float32", "kind": cfg["kind"],
+                "model": name, "precision": "float32, full recompute" if recompute else ("int16" if int16 else "float32"), "kind": cfg["kind"],
                 "parameters": sum(int(np.prod(shape)) for shape in expected_shapes(cfg).values()),
                 "macs_per_sample": macs, "unit": main["unit"],
                 "per_sample_by_block": {str(b): r["median"] for b, r in runs.items()},

@@ -250,6 +250,7 @@ def train(options: TrainOptions) -> Path:
 def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: TrainOptions,
             splits: dict[str, Any], state: dict[str, Any], context: int) -> Path:
     from valvenet.evaluate import evaluate_pair
+    from valvenet.export import calibrate
     from valvenet.export.model_file import ModelFile, save
     from valvenet.models import keras_models
 
@@ -276,7 +277,10 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
             "context": context,
         },
     }
-    model_file = ModelFile(config, keras_models.export_weights(model), metadata)
+    # The int16 engine's scales, calibrated on the training input (see export/calibrate.py).
+    model_file = calibrate.with_scales(ModelFile(config, keras_models.export_weights(model), metadata),
+                                       splits["train"].input)
+    metadata = model_file.metadata
     test = evaluate_pair(model_file, splits["test"], options.pre_emphasis)
     metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc")}
     save(model_file, run.model_file)

@@ -24,6 +24,7 @@ from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
 from valvenet.device.protocol import Client, FirmwareError
 from valvenet.export.c_code import KIND_ENUM, weights_crc32
+from valvenet.export.c_q15 import NAME_SUFFIX, Q15Engine
 from valvenet.export.model_file import load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
@@ -185,11 +186,13 @@ class ValveNetTarget:
         """SELECT a model of the image by index; returns its INFO."""
         return vars(self._require_client().select(int(index)))
 
-    def model_file_info(self, path: str) -> dict[str, object]:
-        """What INFO must say for a model file: the same fields the generated C carries."""
+    def model_file_info(self, path: str, precision: str = "float32") -> dict[str, object]:
+        """What INFO must say for a model file: the same fields the generated C carries (an
+        int16 engine's name carries "+int16", as valvenet.export.c_q15 writes it)."""
         model = load_model(Path(path))
         kind = model.config["kind"]
-        return {"name": model.name, "kind": kind, "kind_enum": KIND_ENUM[kind], "sample_rate": model.sample_rate,
+        name = model.name + (NAME_SUFFIX if precision == "int16" else "")
+        return {"name": name, "kind": kind, "kind_enum": KIND_ENUM[kind], "sample_rate": model.sample_rate,
                 "parameters": model.parameter_count(), "macs_per_sample": model_config.macs_per_sample(model.config),
                 "receptive_field": model_config.receptive_field(model.config), "weights_crc32": weights_crc32(model)}
 
@@ -209,6 +212,12 @@ class ValveNetTarget:
     def oracle_output(self, model_path: str, audio: np.ndarray) -> np.ndarray:
         """The numpy oracle's output for the audio from a reset state."""
         return Oracle(load_model(Path(model_path))).process_all(np.asarray(audio, np.float64))
+
+    def host_int16_output(self, model_path: str, audio: np.ndarray) -> np.ndarray:
+        """The int16 engine compiled for this machine (portable C path, the model file's
+        scales) on the audio from a reset state: what the M7's SMLAD path must equal bit for bit."""
+        engine = Q15Engine(load_model(Path(model_path)))
+        return np.asarray(engine.process_all(np.asarray(audio, np.float32)), np.float32)
 
     def compare_outputs(self, actual: np.ndarray, reference: np.ndarray) -> dict[str, float]:
         """max_abs_error and esr of actual against reference."""

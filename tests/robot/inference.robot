@@ -49,7 +49,7 @@ Every Model Passes Its Boot Self Test
 Info Matches The Model Files
     FOR    ${index}    ${path}    IN ENUMERATE    @{MODEL_FILES}
         ${info}=    Select Model    ${index}
-        ${expected}=    Model File Info    ${path}
+        ${expected}=    Model File Info    ${path}    ${MODEL_PRECISIONS}[${index}]
         Should Be Equal As Integers    ${info}[protocol_version]    1
         Should Be Equal As Integers    ${info}[model_index]    ${index}
         Should Be Equal    ${info}[name]    ${expected}[name]
@@ -74,6 +74,21 @@ Streamed Test Audio Matches The Oracle For Every Model
         ${output}=    Stream Audio    ${audio}    ${BLOCKS}
         Output Should Match Oracle    ${index}    ${audio}    ${output}
     END
+
+Int16 Engines Are Bit Identical To The Host Build
+    [Documentation]    The int16 engine's SMLAD/SSAT path on the Cortex-M7 and its portable C
+    ...    path compiled for this machine give the same bits for the same input.
+    ${audio}=    Load Test Audio    ${AUDIO}    0.25
+    ${checked}=    Set Variable    ${0}
+    FOR    ${index}    IN RANGE    ${{len($MODEL_FILES)}}
+        IF    '${MODEL_PRECISIONS}[${index}]' != 'int16'    CONTINUE
+        Select Model    ${index}
+        ${device}=    Stream Audio    ${audio}    48
+        ${host}=    Host Int16 Output    ${MODEL_FILES}[${index}]    ${audio}
+        Outputs Should Be Identical    ${device}    ${host}
+        ${checked}=    Evaluate    ${checked} + 1
+    END
+    Should Be True    ${checked} > 0    the image holds no int16 model to check
 
 Block Size Does Not Change The Output
     ${audio}=    Load Test Audio    ${AUDIO}    0.1

@@ -4,7 +4,8 @@
 
 generates wavenet_10x8.h/.c with `valvenet export c` (symbol prefix = name) and wraps them
 in a cc_library that depends on the engine (//firmware/nn). `full_recompute = True` generates
-the full receptive-field recompute baseline of the same model instead. random_model_file() makes a
+the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
+the int16 fixed-point engine (python/valvenet/export/c_q15.py). random_model_file() makes a
 model file with seeded random weights for a preset (benchmarks, engine tests).
 """
 
@@ -29,24 +30,29 @@ MODEL_COPTS = [
 ]
 
 def vnet_model_library(name, model, copts = [], full_recompute = False, precision = "float32", **kwargs):
-    """precision: float32 (int16 comes with the int16 engine's export).
-    full_recompute: generate the non-streaming baseline (`valvenet export c --full-recompute`:
-    the whole receptive field through every layer for every output sample)."""
-    if precision != "float32":
-        fail("precision %r: only float32 models can be exported to C yet" % precision)
+    """full_recompute: generate the non-streaming baseline (`valvenet export c --full-recompute`:
+    the whole receptive field through every layer for every output sample).
+    precision: "float32", or "int16" for the fixed-point engine (`--precision int16`), which
+    uses the int16 scales calibrated into the model file (random_model_file and training
+    write them)."""
+    if precision not in ("float32", "int16"):
+        fail("precision must be float32 or int16, got %r" % precision)
     native.genrule(
         name = name + "_sources",
         srcs = [model],
         outs = [name + ".h", name + ".c"],
         cmd = "$(location //tools/codegen:export_c) --model $< --out $(@D) --symbol " + name +
-              (" --full-recompute" if full_recompute else "") + " > /dev/null",
+              (" --full-recompute" if full_recompute else "") + " --precision " + precision + " > /dev/null",
         tools = ["//tools/codegen:export_c"],
     )
     native.cc_library(
         name = name,
         srcs = [name + ".c"],
         hdrs = [name + ".h"],
-        copts = C_OPTS + MODEL_COPTS + copts,
+        # int16: the float steps of the fixed-point engine (some activations, the LSTM/GRU
+        # state updates) must round as on the host, whose compiler has no FMA to contract to:
+        # no contraction, so host and M7 outputs are bit-identical.
+        copts = C_OPTS + MODEL_COPTS + (["-ffp-contract=off"] if precision == "int16" else []) + copts,
         deps = ["//firmware/nn:engine"],
         **kwargs
     )

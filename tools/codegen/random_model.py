@@ -3,7 +3,9 @@
 Instruction counts do not depend on weight values, so the benchmark zoo and the engine
 tests use these instead of trained models. Weights are Glorot-uniform like Keras's default
 initialiser (so activations see realistic ranges), biases small; numpy only, so the build
-does not import TensorFlow.
+does not import TensorFlow. The int16 engine's scales (metadata "int16_scales") are
+calibrated on calibrate.synthetic_guitar (seeded, 5 s): these models have no training data,
+and a guitar-like signal gives their activations realistic ranges.
 """
 
 import argparse
@@ -11,9 +13,12 @@ import sys
 
 import numpy as np
 
+from valvenet.export import calibrate
 from valvenet.export.model_file import ModelFile, save
 from valvenet.models import config
 from valvenet.models.shapes import expected_shapes
+
+CALIBRATION_SECONDS = 5.0
 
 
 def random_tensors(cfg: dict, seed: int) -> dict:
@@ -40,7 +45,9 @@ def main() -> int:
     weights = random_tensors(cfg, args.seed)
     meta = {"name": args.preset, "sample_rate": args.sample_rate, "input_gain": 1.0, "output_gain": 1.0,
             "training": {"random_weights_seed": args.seed}}
-    save(ModelFile(cfg, weights, meta), args.out)
+    model = ModelFile(cfg, weights, meta)
+    audio = calibrate.synthetic_guitar(CALIBRATION_SECONDS, args.sample_rate, seed=args.seed)
+    save(calibrate.with_scales(model, audio), args.out)
     return 0
 
 

@@ -23,6 +23,7 @@ from valvenet.device.protocol import MAX_SAMPLES, Client, FirmwareError, ModelIn
 from valvenet.device.targets import open_transport
 from valvenet.device.transport import TransportError
 from valvenet.export.c_code import weights_crc32
+from valvenet.export.c_q15 import NAME_SUFFIX as INT16_SUFFIX
 from valvenet.export.model_file import ModelFile, ModelFileError, load
 
 # Where `./bazelw build //firmware:amp_<board>` puts the default images.
@@ -59,24 +60,29 @@ def read_input(path: Path, model: ModelFile) -> np.ndarray:
     return audio[:, 0]
 
 
-def select_model(client: Client, model: ModelFile, firmware: str) -> ModelInfo:
-    """SELECT the image's model that is `model` (same name and weights CRC)."""
+def select_model(client: Client, model: ModelFile, firmware: str, precision: str | None = None) -> ModelInfo:
+    """SELECT the image's engine for `model` (same name and weights CRC; of `precision` if
+    given, else the first: an image may hold a model's float32 and int16 engines)."""
     wanted = weights_crc32(model)
+    names = (model.name, model.name + INT16_SUFFIX)
     info = client.info()
     seen = []
     for index in range(info.model_count):
         candidate = client.select(index)
-        if candidate.name == model.name and candidate.weights_crc32 == wanted:
+        if (candidate.name in names and candidate.weights_crc32 == wanted
+                and precision in (None, candidate.precision)):
             return candidate
         seen.append(f"{candidate.name} ({candidate.precision}, CRC {candidate.weights_crc32:08X})")
-    raise RunError(f"{firmware}: the image does not hold model {model.name} (weights CRC {wanted:08X}); it holds: "
+    asked = f"model {model.name}" + (f" in {precision}" if precision else "")
+    raise RunError(f"{firmware}: the image does not hold {asked} (weights CRC {wanted:08X}); it holds: "
                    f"{', '.join(seen) or 'no models'}. Build an image for it: copy the model file to "
                    "models/local/model.vnet and `./bazelw build //models/local:amp_mps2_an500` "
                    "(or amp_nucleo_f767zi for Renode and the board)")
 
 
 def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: Path, out_path: Path,
-                fmt: str = "float32", block: int = MAX_SAMPLES, progress: bool = True) -> RunResult:
+                fmt: str = "float32", block: int = MAX_SAMPLES, progress: bool = True,
+                precision: str | None = None) -> RunResult:
     """Stream in_path through the firmware into out_path (float32 WAV; an earlier out_path
     stays as it was if anything fails)."""
     audio = read_input(in_path, model)
@@ -90,7 +96,7 @@ def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: P
         if not target.startswith("serial:"):
             console.wait_for_line(r"^ValveNet ", BOOT_TIMEOUT_S)
         client = Client(console)
-        info = select_model(client, model, str(firmware or target))
+        info = select_model(client, model, str(firmware or target), precision)
         client.reset()
         bar = None
         if progress:
@@ -117,6 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--firmware", type=Path,
                         help="firmware ELF for qemu/renode (default: bazel-bin/firmware/amp_mps2_an500.elf, "
                              "amp_nucleo_f767zi.elf for renode); a serial board runs what it was flashed with")
+    parser.add_argument("--precision", choices=("float32", "int16"),
+                        help="which engine of the model, where the image holds both (default: the first)")
     parser.add_argument("--format", choices=("float32", "int16"), default="float32", help="sample format on the link")
     parser.add_argument("--block", type=int, default=MAX_SAMPLES, help=f"samples per frame (1..{MAX_SAMPLES})")
     parser.add_argument("input", type=Path, help="input WAV (mono, the model's sample rate)")
@@ -129,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = stream_file(args.target, args.firmware, load(args.model), args.input, args.output,
-                             args.format, args.block)
+                             args.format, args.block, precision=args.precision)
     except (RunError, ModelFileError, TransportError, ProtocolError, FirmwareError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,29 +2,59 @@
 
 Formats: every tensor has a power-of-two scale, stored as its number of fractional bits f
 (value = int16 / 2^f). Weights get theirs from their own range, activations from
-calibration data (valvenet.export.calibrate: the float oracle run on calibration audio).
-Products are int16 x int16 -> int32, two per instruction (SMLAD on the Cortex-M7, the
-bit-identical portable path elsewhere: firmware/nn/q15.h); weights and inputs are laid out
-as int16 pairs, input channels padded to even.
+calibration data (valvenet.export.calibrate: the float oracle run on calibration audio;
+the model file's metadata["int16_scales"] holds them once calibrated). Products are
+int16 x int16 -> int32, two per instruction (SMLAD on the Cortex-M7, the bit-identical
+portable path elsewhere: firmware/nn/q15.h); weights and inputs are laid out as int16 pairs,
+input vectors padded to even length.
 
-No overflow: each matrix's weight scale is the largest for which, for every row,
+Matrices: one int32 accumulator format per matrix, A fractional bits. An input vector may
+mix formats (the NAM conv reads h and the raw input x; the LSTM reads h and x): column j,
+whose input has f_j fractional bits, holds its weights at A - f_j bits, so every product
+lands at A bits. A is the largest for which every weight fits an int16 and, for every row,
 sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumulator.
 
-Gated WaveNet, per sample (so the output is the same for any block size), per layer l:
-  in    = the k taps of h_l (Q f_h[l]), from the layer's ring of (k-1)*d columns
-  acc   = bias + W_conv . in                       (int32, f_conv + f_h[l] fractional bits)
-  gate  = tanh(acc_a * 2^-a) * sigmoid(acc_b * 2^-a), IN FLOAT: the int32 accumulator is
-          dequantised (one multiply by a power of two), vn_tanh / vn_sigmoid
-          (firmware/nn/activations.h), requantised to Q15 (|gate| < 1). This is the chosen
-          trade-off: activations are 2C per layer against 2C * kC MACs, and a table or
-          polynomial in fixed point would add error without removing the float unit's work.
-  acc_r = bias + W_res . gate                      (int32)
-  skip_l = acc_r rescaled to Q f_r[l];  h_{l+1} = h_l + acc_r rescaled to Q f_h[l+1]
-Output: y = (bias + sum_l W_out_l . skip_l) * 2^-K with per-layer weight scales
-f_out_l = K - f_r[l], so one int32 accumulator holds every layer's skip.
+Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from vn_q15_tanh, a 513-entry
+int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4),
+sigmoid(b) = (1 + tanh(b/2)) / 2, the product rounded to Q15. The gate is the engine's hottest
+non-MAC work (2C activations per layer per sample): in float (int -> float, two rational
+approximations with a divide, back), replacing it and the int64 rescaling took wavenet-10x8
+from 14,530 to 10,363 instructions per sample in QEMU (docs/int16.md).
 
-Not yet: LSTM / GRU / NAM WaveNets (CodegenError), the layer-major tiled schedule of the
-float engine (c_code.py); this engine steps sample by sample.
+NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use the same table
+(Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
+IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
+c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
+by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
+saturate). Float keeps the cells' recurrences free of fixed-point drift; they are H per
+sample against the matrices' 4H^2.
+
+Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
+for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
+in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
+overflow, int64 elsewhere (left shifts, the NAM head sum).
+
+Gated WaveNet, per layer l:
+  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32)
+  gate = tanh(acc_a) * sigmoid(acc_b), fixed point (above), Q15
+  r    = bias + W_res . gate;  skip_l = r to Q f_r[l];  h_{l+1} = h_l + r to Q f_h[l+1]
+  y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
+NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
+  acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
+  p_l  = activation(acc) (tanh: the table, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
+  h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
+  head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
+  the last array's head times head_scale is the output.
+LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates from the table; the cell c is kept as an
+  int32 with 16 more fractional bits than an int16 would have (calibrated range): it
+  integrates over many samples, so its rounding is kept far below the output's; h is Q15
+  (|o * tanh(c)| < 1, both Q15). y = dense . h (+ x: the skip adds the float input itself).
+GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
+  candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
+  only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
+
+Every engine steps sample by sample, so the output is the same for any block size.
+Not yet: the layer-major tiled schedule of the float engine (c_code.py).
 """
 
 from __future__ import annotations
@@ -37,32 +67,46 @@ import numpy as np
 
 from valvenet.export import c_code
 from valvenet.export.c_host import CEngine, compile_sources
+from valvenet.export.calibrate import METADATA_KEY as SCALES_KEY
 from valvenet.export.calibrate import frac_bits, scales as calibrate_scales
 from valvenet.export.model_file import ModelFile
 from valvenet.models import config as model_config
 
 ACC_LIMIT = 2 ** 31 - 1
 MAX_WEIGHT_FRAC = 30
+KINDS = ("gated_wavenet", "nam_wavenet", "lstm", "gru")
+NAME_SUFFIX = "+int16"  # model info name suffix: valvenet.bench reads the precision from it
 
 
 def _even(n: int) -> int:
     return n + (n & 1)
 
 
-def quantise_matrix(weight: np.ndarray, bias: np.ndarray | None, f_in: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(int16 weights, int32 biases at f_w + f_in fractional bits, f_w) for rows x inputs `weight`:
-    the most weight bits for which no accumulator can overflow (see the module docstring)."""
+def quantise_columns(weight: np.ndarray, bias: np.ndarray | None,
+                     f_cols: np.ndarray | list[int] | int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(int16 weights, int32 biases, accumulator fractional bits A) for rows x inputs `weight`
+    whose input j has f_cols[j] fractional bits: weights of column j at A - f_cols[j] bits,
+    A the largest for which no accumulator can overflow (see the module docstring)."""
     weight = np.asarray(weight, np.float64)
-    bias = np.zeros(weight.shape[0]) if bias is None else np.asarray(bias, np.float64)
-    peak = float(np.max(np.abs(weight))) if weight.size else 0.0
-    f_w = min(MAX_WEIGHT_FRAC, frac_bits(peak, 1.0)) if peak > 0 else MAX_WEIGHT_FRAC
+    rows, cols = weight.shape
+    f_cols = np.broadcast_to(np.asarray(f_cols, np.int64), (cols,))
+    bias = np.zeros(rows) if bias is None else np.asarray(bias, np.float64)
+    peaks = np.max(np.abs(weight), axis=0) if rows else np.zeros(cols)
+    acc = min((min(MAX_WEIGHT_FRAC, frac_bits(float(p), 1.0)) + int(f) for p, f in zip(peaks, f_cols) if p > 0),
+              default=MAX_WEIGHT_FRAC + int(np.max(f_cols, initial=0)))
     while True:
-        wq = np.clip(np.floor(weight * 2.0 ** f_w + 0.5), -32768, 32767)
-        bq = np.floor(bias * 2.0 ** (f_w + f_in) + 0.5)
+        wq = np.clip(np.floor(weight * np.exp2(acc - f_cols) + 0.5), -32768, 32767)
+        bq = np.floor(bias * 2.0 ** acc + 0.5)
         worst = np.sum(np.abs(wq), axis=1) * 32768.0 + np.abs(bq)
         if worst.size == 0 or float(np.max(worst)) < ACC_LIMIT:
-            return wq.astype(np.int16), bq.astype(np.int64), f_w
-        f_w -= 1
+            return wq.astype(np.int16), bq.astype(np.int64), acc
+        acc -= 1
+
+
+def quantise_matrix(weight: np.ndarray, bias: np.ndarray | None, f_in: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(int16 weights, int32 biases, weight fractional bits) when every input has f_in bits."""
+    wq, bq, acc = quantise_columns(weight, bias, f_in)
+    return wq, bq, acc - f_in
 
 
 def _int_array(name: str, values: np.ndarray, ctype: str) -> str:
@@ -79,99 +123,382 @@ def _pow2(f: int) -> str:
     return c_code._float(2.0 ** f)
 
 
+def _to_q15(acc: str, acc_frac: int, frac: int, wide: bool = False) -> str:
+    """C: an accumulator at acc_frac bits, rounded and saturated to an int16 at frac bits
+    (in 32 bits but when `wide`: an int64 sum, or a left shift that could overflow)."""
+    shift = acc_frac - frac
+    if wide or not 0 <= shift <= 31:
+        return f"vn_q15_sat(vn_q_shift({acc}, {shift}))"
+    return f"vn_q15_sat32({f'vn_q_rshift32({acc}, {shift})' if shift else acc})"
+
+
+def _add_residual(r: str, r_frac: int, h: str, h_frac: int, out_frac: int) -> str:
+    """C: h + r (an int32 accumulator) to an int16 at out_frac bits. In 32 bits, r and h are
+    each rounded to out_frac bits first (two roundings: at most 1 LSB off the exact sum's
+    rounding); int64 where 32 bits could overflow (r not shifted down at least one bit, h
+    shifted up more than 14) or a shift would reach 32."""
+    if not (1 <= r_frac - out_frac <= 31 and out_frac - h_frac <= 14 and h_frac - out_frac <= 31):
+        big = max(r_frac, h_frac)
+        return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
+                f"{big - out_frac}))")
+    r_term = f"vn_q_rshift32({r}, {r_frac - out_frac})"
+    if h_frac > out_frac:
+        h_term = f"vn_q_rshift32({h}, {h_frac - out_frac})"
+    elif h_frac < out_frac:
+        h_term = f"(int32_t){h} * {2 ** (out_frac - h_frac)}"
+    else:
+        h_term = f"(int32_t){h}"
+    return f"vn_q15_sat32({r_term} + {h_term})"
+
+
+def _to_q20(acc: str, acc_frac: int, halve: bool = False) -> str:
+    """C: an accumulator at acc_frac bits as vn_q15_tanh's input (20 fractional bits; with
+    `halve`, half the value: tanh(x/2) gives the sigmoid). Truncated, not rounded: 2^-20 is
+    far below the table's own error, and it saves two instructions per activation."""
+    shift = acc_frac - 20 + int(halve)
+    if shift > 0:  # beyond 31, floor(acc / 2^shift) is 0 or -1: acc >> 31 (|acc| < 2^31)
+        return f"({acc} >> {min(shift, 31)})"
+    if shift == 0:
+        return acc
+    return f"vn_q_sat24((int64_t){acc} * {2 ** -shift})"
+
+
+def tanh_table() -> np.ndarray:
+    """vn_q15_tanh's table (firmware/nn/q15.h): round(tanh(-8 + i/32) * 2^15), saturated."""
+    x = -8.0 + np.arange(513) / 32.0
+    return np.clip(np.floor(np.tanh(x) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
+
+
+def required_scales(config: dict[str, Any]) -> list[str]:
+    """The calibrated tensors (calibrate.py's names) the int16 engine of this config needs."""
+    kind = config["kind"]
+    if kind == "gated_wavenet":
+        n = len(config["dilations"])
+        return ["x"] + [f"h{i}" for i in range(n)] + [f"r{i}" for i in range(n)]
+    if kind == "nam_wavenet":
+        names = ["x"]
+        arrays = config["layer_arrays"]
+        for a, array in enumerate(arrays):
+            n = len(array["dilations"])
+            names += [f"a{a}.h{i}" for i in range(n + (a + 1 < len(arrays)))]
+            names += [f"a{a}.p{i}" for i in range(n)] + [f"a{a}.s"]
+        return names
+    if kind == "lstm":
+        return ["x", "c"]
+    return ["x"]
+
+
 class Q15Generator:
     def __init__(self, model: ModelFile, symbol: str, fracs: dict[str, int]) -> None:
-        if model.config["kind"] != "gated_wavenet":
-            raise c_code.CodegenError(f"the int16 engine does not support {model.config['kind']} models yet")
+        kind = model.config["kind"]
+        if kind not in KINDS:
+            raise c_code.CodegenError(f"the int16 engine does not support {kind} models")
+        if kind == "gated_wavenet" and model.config.get("activation", "tanh") != "tanh":
+            raise c_code.CodegenError("the int16 gated WaveNet supports tanh x sigmoid gates only")
+        if kind == "nam_wavenet":
+            for a, array in enumerate(model.config["layer_arrays"]):
+                if array["activation"] not in c_code.ACTIVATION_EXPRESSION:
+                    raise c_code.CodegenError(f"layer_arrays[{a}]: no int16 engine for activation {array['activation']!r}")
+        missing = [name for name in required_scales(model.config) if name not in fracs]
+        if missing:
+            raise c_code.CodegenError(f"model {model.name!r}: int16 scales lack {', '.join(missing[:6])}"
+                                      " (calibrate again: valvenet.export.calibrate)")
         self.model, self.sym, self.fracs = model, symbol, fracs
         self.arrays: list[str] = []
-        self.formats: dict[str, Any] = {}
+        self.state: list[str] = []
+        self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
+        self.shapes: dict[str, tuple[int, int, int]] = {}  # matrix -> (rows, rows padded, row length)
 
-    def gated_wavenet(self) -> tuple[str, str]:
-        cfg, t, sym, fr = self.model.config, self.model.tensors, self.sym, self.fracs
+    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
+        """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
+        {sym}_{name}_w / _b; returns the accumulator's fractional bits. A one-row matrix is
+        stored as it is; larger ones in groups of four rows interleaved by input pair (rows
+        padded to a multiple of four), the layout vn_q15_dot4 reads."""
+        weight = np.asarray(weight, np.float64)
+        rows, width = weight.shape[0], _even(weight.shape[1])
+        groups = 1 if rows == 1 else -(-rows // 4)
+        padded = np.zeros((1 if rows == 1 else 4 * groups, width))
+        padded[:rows, :weight.shape[1]] = weight
+        full_bias = np.zeros(padded.shape[0])
+        if bias is not None:
+            full_bias[:rows] = np.asarray(bias, np.float64)
+        f_cols = list(f_cols) + [f_cols[-1]] * (width - len(f_cols))
+        wq, bq, acc = quantise_columns(padded, full_bias, f_cols)
+        if rows > 1:  # (groups, 4 rows, pairs, 2) -> (groups, pairs, 4 rows, 2)
+            wq = wq.reshape(groups, 4, width // 2, 2).transpose(0, 2, 1, 3)
+        self.arrays += [_int_array(f"{self.sym}_{name}_w", wq, "int16_t"),
+                        _int_array(f"{self.sym}_{name}_b", bq, "int32_t")]
+        self.formats["accumulators"][name] = acc
+        self.shapes[name] = (rows, padded.shape[0], width)
+        return acc
+
+    def product(self, name: str, out: str, segments: list[tuple[str, int]]) -> list[str]:
+        """C: declares int32_t out[rows, padded to 4] = bias + W . v, where the input v is the
+        concatenation of `segments` (vector, length: even): each segment is read where it
+        lies (a layer's taps in its ring, say), never copied into one vector."""
+        rows, padded, width = self.shapes[name]
+        w, b = f"{self.sym}_{name}_w", f"{self.sym}_{name}_b"
+        lines = [f"int32_t {out}[{padded}] __attribute__((aligned(8)));",
+                 f"memcpy({out}, {b}, {4 * padded}u);",
+                 f"for (uint32_t grp = 0; grp < {padded // 4}u; ++grp) {{"]
+        offset = 0
+        for vector, length in segments:
+            lines.append(f"  vn_q15_dot4({w} + grp * {4 * width}u + {4 * offset}u, {vector}, {length // 2}u, {out} + 4u * grp);")
+            offset += length
+        assert offset == width, (name, offset, width)
+        return lines + ["}"]
+
+    def dot(self, name: str, segments: list[tuple[str, int]]) -> str:
+        """C: the int32 bias + W . v of a one-row matrix (v: the concatenated segments)."""
+        rows, _, width = self.shapes[name]
+        assert rows == 1
+        expression, offset = f"{self.sym}_{name}_b[0]", 0
+        for vector, length in segments:
+            expression = f"vn_q15_dot({self.sym}_{name}_w + {offset}u, {vector}, {length // 2}u, {expression})"
+            offset += length
+        assert offset == width, (name, offset, width)
+        return expression
+
+    def taps(self, ring: str, k: int, d: int, cp: int, src: str) -> tuple[list[str], list[str], list[str]]:
+        """The k taps (dilation d) of a layer input src[cp]: (C lines that find them, the k
+        tap pointers, C lines to run once they are read, which store src as the newest column
+        in place of the oldest). The layer's ring holds the (k-1)*d past columns."""
+        span = (k - 1) * d
+        if not span:
+            return [], [src], []
+        self.state += [f"int16_t {ring}[{span * cp}] __attribute__((aligned(8)));", f"uint32_t {ring}_pos;"]
+        find = [f"const uint32_t {ring}_p = s->{ring}_pos;"]
+        pointers = []
+        for j in range(k - 1):
+            if j:
+                find += [f"uint32_t {ring}_q{j} = {ring}_p + {j * d}u;",
+                         f"if ({ring}_q{j} >= {span}u) {ring}_q{j} -= {span}u;"]
+            pointers.append(f"s->{ring} + {f'{ring}_q{j}' if j else f'{ring}_p'} * {cp}u")
+        commit = [f"memcpy(s->{ring} + {ring}_p * {cp}u, {src}, {2 * cp}u);",
+                  f"s->{ring}_pos = {ring}_p + 1u == {span}u ? 0u : {ring}_p + 1u;"]
+        return find, pointers + [src], commit
+
+    def tanh_table(self) -> str:
+        """The name of vn_q15_tanh's table, written into the model's source once."""
+        name = f"{self.sym}_tanh_table"
+        if not any(f" {name}[" in array for array in self.arrays):
+            self.arrays.append(_int_array(name, tanh_table(), "int16_t"))
+        return name
+
+    def sigmoid(self, acc: str, acc_frac: int) -> str:
+        """C: sigmoid of an accumulator, Q15 in [0, 32767]: (1 + tanh(x/2)) / 2 from the table."""
+        return f"((32768 + vn_q15_tanh({_to_q20(acc, acc_frac, halve=True)}, {self.tanh_table()})) >> 1)"
+
+    def input_q15(self, pair: bool = True) -> list[str]:
+        """C: the input x at Q f_x (xq) and, with `pair`, as the pair xv = {x, 0} (the input of
+        a one-column matrix)."""
+        lines = [f"const int16_t xq = vn_q15_from_float(x, {_pow2(self.fracs['x'])});"]
+        return lines + (["const int16_t xv[2] __attribute__((aligned(4))) = {xq, 0};"] if pair else [])
+
+    def gated_wavenet(self) -> list[str]:
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
         c, k, dils = cfg["channels"], cfg["kernel_size"], cfg["dilations"]
         n, cp = len(dils), _even(c)
         f_x = fr["x"]
         f_h = [fr[f"h{i}"] for i in range(n)]
         f_r = [fr[f"r{i}"] for i in range(n)]
-        # input layer: 1 -> C
-        w_in, b_in, fw_in = quantise_matrix(t["input.weight"].T, t["input.bias"], f_x)
-        self.arrays += [_int_array(f"{sym}_in_w", w_in[:, 0], "int16_t"), _int_array(f"{sym}_in_b", b_in, "int32_t")]
-        state = []
-        body = [f"  int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  int16_t in[{k * cp}] __attribute__((aligned(8)));",
-                f"  int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
-                f"  const int16_t xq = vn_q15_from_float(x, {_pow2(f_x)});",
-                f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                f"    h[o] = vn_q15_sat(vn_q_shift((int64_t){sym}_in_b[o] + (int32_t){sym}_in_w[o] * xq, {fw_in + f_x - f_h[0]}));",
-                "  }"]
-        # output layer: per-layer weight scales sharing the accumulator's K fractional bits
-        w_out = np.asarray(t["output.weight"], np.float64)[:, 0].reshape(n, c)
-        fw_max = [frac_bits(float(np.max(np.abs(w_out[i]))), 1.0) if np.any(w_out[i]) else MAX_WEIGHT_FRAC for i in range(n)]
-        big_k = min(f_r[i] + min(fw_max[i], MAX_WEIGHT_FRAC) for i in range(n))
-        while True:
-            wq = np.zeros((n, cp))
-            for i in range(n):
-                wq[i, :c] = np.clip(np.floor(w_out[i] * 2.0 ** (big_k - f_r[i]) + 0.5), -32768, 32767)
-            bq = np.floor(float(t["output.bias"][0]) * 2.0 ** big_k + 0.5)
-            if np.sum(np.abs(wq)) * 32768.0 + abs(bq) < ACC_LIMIT:
-                break
-            big_k -= 1
-        self.arrays.append(_int_array(f"{sym}_out_w", wq.reshape(-1), "int16_t"))
-        layers = []
+        a_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
+        body = [f"int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
+                f"int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
+                f"int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
+                *self.input_q15(),
+                "{",
+                *("  " + line for line in self.product("in", "z", [("xv", 2)])),
+                f"  for (uint32_t o = 0; o < {c}u; ++o) h[o] = {_to_q15('z[o]', a_in, f_h[0])};",
+                "}"]
         for i, d in enumerate(dils):
-            span = (k - 1) * d
             conv = np.zeros((2 * c, k * cp))
             wc = np.asarray(t[f"layer{i}.conv.weight"], np.float64)  # (k, in, out)
             for j in range(k):
                 conv[:, j * cp:j * cp + c] = wc[j].T
-            cw, cb, fw_c = quantise_matrix(conv, t[f"layer{i}.conv.bias"], f_h[i])
-            res = np.zeros((c, cp))
-            res[:, :c] = np.asarray(t[f"layer{i}.residual.weight"], np.float64).T
-            rw, rb, fw_r = quantise_matrix(res, t[f"layer{i}.residual.bias"], 15)
-            self.arrays += [_int_array(f"{sym}_l{i}_cw", cw, "int16_t"), _int_array(f"{sym}_l{i}_cb", cb, "int32_t"),
-                            _int_array(f"{sym}_l{i}_rw", rw, "int16_t"), _int_array(f"{sym}_l{i}_rb", rb, "int32_t")]
-            a_conv, a_res = fw_c + f_h[i], fw_r + 15
-            layers.append({"conv_frac": fw_c, "res_frac": fw_r})
-            lines = [f"  /* layer {i}: dilation {d}; h Q{f_h[i]}, conv weights Q{fw_c}, residual weights Q{fw_r} */", "  {"]
-            if span:
-                state.append(f"int16_t ring{i}[{span * cp}] __attribute__((aligned(8)));")
-                state.append(f"uint32_t pos{i};")
-                lines.append(f"    const uint32_t p = s->pos{i};")
-                for j in range(k - 1):
-                    q = f"(p + {j * d}u) % {span}u" if j else "p"
-                    lines.append(f"    memcpy(in + {j * cp}, s->ring{i} + ({q}) * {cp}u, {2 * cp}u);")
-                lines += [f"    memcpy(s->ring{i} + p * {cp}u, h, {2 * cp}u);",
-                          f"    s->pos{i} = p + 1u == {span}u ? 0u : p + 1u;"]
-            lines.append(f"    memcpy(in + {(k - 1) * cp}, h, {2 * cp}u);")
-            lines += [f"    for (uint32_t o = 0; o < {c}u; ++o) {{",
-                      f"      const int32_t za = vn_q15_dot({sym}_l{i}_cw + o * {k * cp}u, in, {k * cp // 2}u, {sym}_l{i}_cb[o]);",
-                      f"      const int32_t zb = vn_q15_dot({sym}_l{i}_cw + (o + {c}u) * {k * cp}u, in, {k * cp // 2}u, {sym}_l{i}_cb[o + {c}u]);",
-                      f"      const float gate = vn_tanh((float)za * {_pow2(-a_conv)}) * vn_sigmoid((float)zb * {_pow2(-a_conv)});",
-                      "      g[o] = vn_q15_from_float(gate, 32768.0f);",
-                      "    }"]
-            lines += [f"    for (uint32_t o = 0; o < {c}u; ++o) {{",
-                      f"      const int32_t r = vn_q15_dot({sym}_l{i}_rw + o * {cp}u, g, {cp // 2}u, {sym}_l{i}_rb[o]);",
-                      f"      skip[{i * cp}u + o] = vn_q15_sat(vn_q_shift(r, {a_res - f_r[i]}));"]
+            a_conv = self.matrix(f"l{i}_conv", conv, t[f"layer{i}.conv.bias"], [f_h[i]])
+            a_res = self.matrix(f"l{i}_res", np.asarray(t[f"layer{i}.residual.weight"]).T,
+                                t[f"layer{i}.residual.bias"], [15])
+            find, pointers, commit = self.taps(f"ring{i}", k, d, cp, "h")
+            body += [f"/* layer {i}: dilation {d} */", "{"]
+            body += ["  " + line for line in find + self.product(f"l{i}_conv", "z", [(q, cp) for q in pointers]) + commit]
+            table = self.tanh_table()
+            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"    const int32_t t = vn_q15_tanh({_to_q20('z[o]', a_conv)}, {table});",
+                     f"    const int32_t sig = (32768 + vn_q15_tanh({_to_q20(f'z[o + {c}u]', a_conv, halve=True)}, {table})) >> 1;",
+                     "    g[o] = (int16_t)((t * sig + 16384) >> 15);",
+                     "  }"]
+            body += ["  " + line for line in self.product(f"l{i}_res", "r", [("g", cp)])]
+            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
+                     f"    skip[{i * cp}u + o] = {_to_q15('r[o]', a_res, f_r[i])};"]
             if i + 1 < n:
-                big_f = max(a_res, f_h[i])
-                lines.append(f"      h[o] = vn_q15_sat(vn_q_shift(vn_q_shift(r, {a_res - big_f}) + vn_q_shift(h[o], {f_h[i] - big_f}), "
-                             f"{big_f - f_h[i + 1]}));")
-            lines += ["    }", "  }"]
-            body += lines
-        body += [f"  const int32_t acc = vn_q15_dot({sym}_out_w, skip, {n * cp // 2}u, {int(bq)});",
-                 f"  return (float)acc * {_pow2(-big_k)};"]
-        self.formats = {"activations": dict(fr), "input_weights": fw_in, "layers": layers, "output_acc": big_k}
-        if not state:
-            state.append("uint32_t unused;")
-        step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
-                + "\n".join(body) + "\n}\n")
-        return "\n".join(f"  {line}" for line in state), step
+                body.append(f"    h[o] = {_add_residual('r[o]', a_res, 'h[o]', f_h[i], f_h[i + 1])};")
+            body += ["  }", "}"]
+        # output: one accumulator over every layer's skip, each with its own format
+        w_out = np.zeros((1, n * cp))
+        for i in range(n):
+            w_out[0, i * cp:i * cp + c] = np.asarray(t["output.weight"])[i * c:(i + 1) * c, 0]
+        a_out = self.matrix("out", w_out, t["output.bias"], [f_r[i] for i in range(n) for _ in range(cp)])
+        body += [f"const int32_t acc = {self.dot('out', [('skip', n * cp)])};",
+                 f"return (float)acc * {_pow2(-a_out)};"]
+        return body
+
+    def nam_wavenet(self) -> list[str]:
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
+        arrays = cfg["layer_arrays"]
+        f_x = fr["x"]
+        body = self.input_q15()
+        previous: dict[str, Any] = {}
+        for a, array in enumerate(arrays):
+            c, k, dils, head_size = array["channels"], array["kernel_size"], array["dilations"], array["head_size"]
+            n, cp, last = len(dils), _even(c), a + 1 == len(arrays)
+            f_h = [fr[f"a{a}.h{i}"] for i in range(n + (not last))]
+            fixed_tanh = array["activation"] == "tanh"  # the table (Q15 out), else float
+            f_p = [15 if fixed_tanh else fr[f"a{a}.p{i}"] for i in range(n)]
+            f_s = fr[f"a{a}.s"]
+            act = c_code.ACTIVATION_EXPRESSION[array["activation"]]
+            rechannel = np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T  # (c, in)
+            body += [f"/* layer array {a}: {c} channels, {array['activation']} */",
+                     f"int16_t h{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int16_t p{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int16_t hs{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
+                     f"int64_t sum{a}[{c}];"]
+            if a == 0:
+                a_re = self.matrix(f"a{a}_rechannel", rechannel, None, [f_x])
+                source = [("xv", 2)]
+            else:
+                a_re = self.matrix(f"a{a}_rechannel", rechannel, None, [previous["f_out"]])
+                source = [(f"h{a - 1}", _even(arrays[a - 1]["channels"]))]
+            body += ["{", *("  " + line for line in self.product(f"a{a}_rechannel", "z", source)),
+                     f"  for (uint32_t o = 0; o < {c}u; ++o) h{a}[o] = {_to_q15('z[o]', a_re, f_h[0])};", "}"]
+            # the head sum, exact in int64 at big_f >= every term's fractional bits
+            big_f = max(f_p + ([previous["a_head"]] if a else []))
+            if a == 0:
+                body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = 0;")
+            else:
+                body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = "
+                            f"vn_q_shift(head{a - 1}[o], {previous['a_head'] - big_f});")
+            for i, d in enumerate(dils):
+                prefix = f"array{a}.layer{i}"
+                conv = np.zeros((c, k * cp + 1))
+                wc = np.asarray(t[f"{prefix}.conv.weight"], np.float64)  # (k, in, out)
+                for j in range(k):
+                    conv[:, j * cp:j * cp + c] = wc[j].T
+                conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]  # the input mixer
+                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"], [f_h[i]] * (k * cp) + [f_x])
+                find, pointers, commit = self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}")
+                segments = [(q, cp) for q in pointers] + [("xv", 2)]
+                body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
+                body += ["  " + line for line in find + self.product(f"a{a}_l{i}_conv", "z", segments) + commit]
+                body.append(f"  for (uint32_t o = 0; o < {c}u; ++o) {{")
+                if fixed_tanh:
+                    body.append(f"    p{a}[o] = (int16_t)vn_q15_tanh({_to_q20('z[o]', a_conv)}, {self.tanh_table()});")
+                else:
+                    body += [f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
+                             f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});"]
+                body += [f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});", "  }"]
+                if f"{prefix}.residual.weight" in t:
+                    a_res = self.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
+                                        t[f"{prefix}.residual.bias"], [f_p[i]])
+                    body += ["  " + line for line in self.product(f"a{a}_l{i}_res", "r", [(f"p{a}", cp)])]
+                    body += [f"  for (uint32_t o = 0; o < {c}u; ++o) "
+                             f"h{a}[o] = {_add_residual('r[o]', a_res, f'h{a}[o]', f_h[i], f_h[i + 1])};"]
+                body.append("}")
+            head_bias = t.get(f"array{a}.head.bias")
+            a_head = self.matrix(f"a{a}_head", np.asarray(t[f"array{a}.head.weight"]).T, head_bias, [f_s])
+            body += [f"for (uint32_t o = 0; o < {c}u; ++o) hs{a}[o] = {_to_q15(f'sum{a}[o]', big_f, f_s, wide=True)};"]
+            if last:
+                scale = c_code._float(float(cfg["head_scale"]) * 2.0 ** -a_head)
+                body += [f"return (float)({self.dot(f'a{a}_head', [(f'hs{a}', cp)])}) * {scale};"]
+            else:
+                body += [f"int32_t head{a}[{head_size}];",
+                         "{", *("  " + line for line in self.product(f"a{a}_head", "z", [(f"hs{a}", cp)])),
+                         f"  memcpy(head{a}, z, {4 * head_size}u);", "}"]
+                previous = {"a_head": a_head, "f_out": f_h[n]}
+        return body
+
+    def recurrent_matrix(self, hidden: int) -> tuple[int, int, int]:
+        """Quantises the recurrent matrix over [h (Q15, padded to hp), x]; returns (hp, its
+        accumulator's fractional bits, the input's length)."""
+        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
+        hp = _even(hidden)
+        kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
+        recurrent = np.asarray(t["rnn.recurrent_kernel"], np.float64)
+        rows = kernel.size if cfg["kind"] == "lstm" else 3 * hidden
+        weight = np.zeros((rows, hp + 1))
+        weight[:, :hidden] = recurrent.T
+        if cfg["kind"] == "lstm":
+            weight[:, hp] = kernel
+            bias = np.asarray(t["rnn.bias"], np.float64)
+        else:  # GRU: the candidate's input part is separate (the reset gate scales only R_h . h)
+            b = np.asarray(t["rnn.bias"], np.float64)
+            weight[:2 * hidden, hp] = kernel[:2 * hidden]
+            bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
+        acc = self.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
+        return hp, acc, hp + 2
+
+    def recurrent_output(self, hp: int) -> list[str]:
+        t = self.model.tensors
+        acc = self.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
+        y = f"(float)({self.dot('dense', [('s->v', hp)])}) * {_pow2(-acc)}"
+        return [f"return {y}{' + x' if self.model.config.get('skip', True) else ''};"]
+
+    def lstm(self) -> list[str]:
+        n = self.model.config["hidden"]
+        hp, acc, width = self.recurrent_matrix(n)
+        f_c = min(self.fracs["c"] + 16, 30)
+        self.state += [f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */",
+                       f"int32_t c[{n}];  /* the cell, Q{f_c} */"]
+        self.formats["cell"] = f_c
+        s = _pow2(-acc)
+        return [*self.input_q15(pair=False),
+                f"int16_t h[{n}];",
+                f"s->v[{hp}] = xq;",
+                *self.product("rnn", "z", [("s->v", width)]),
+                f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+                f"  const int32_t i = {self.sigmoid('z[o]', acc)};",
+                f"  const int32_t f = {self.sigmoid(f'z[o + {n}u]', acc)};",
+                f"  const int32_t g = vn_q15_tanh({_to_q20(f'z[o + {2 * n}u]', acc)}, {self.tanh_table()});",
+                f"  const int32_t og = {self.sigmoid(f'z[o + {3 * n}u]', acc)};",
+                f"  const float c = (float)f * ((float)s->c[o] * {_pow2(-f_c - 15)}) + (float)(i * g) * {_pow2(-30)};",
+                f"  s->c[o] = vn_q31_from_float(c, {_pow2(f_c)});",
+                f"  h[o] = (int16_t)((og * vn_q15_tanh({_to_q20('s->c[o]', f_c)}, {self.tanh_table()}) + 16384) >> 15);",
+                "}",
+                f"memcpy(s->v, h, {2 * n}u);",
+                *self.recurrent_output(hp)]
+
+    def gru(self) -> list[str]:
+        n, t = self.model.config["hidden"], self.model.tensors
+        hp, acc, width = self.recurrent_matrix(n)
+        kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
+        a_in = self.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
+                           [self.fracs["x"]])
+        self.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
+        s = _pow2(-acc)
+        return [*self.input_q15(),
+                f"int16_t h[{n}];",
+                f"s->v[{hp}] = xq;",
+                *self.product("rnn", "z", [("s->v", width)]),
+                *self.product("rnn_in", "u", [("xv", 2)]),
+                f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+                f"  const float z_ = (float){self.sigmoid('z[o]', acc)} * {_pow2(-15)};",
+                f"  const float r = (float){self.sigmoid(f'z[o + {n}u]', acc)} * {_pow2(-15)};",
+                f"  const float inner = (float)z[o + {2 * n}u] * {s};",
+                f"  const float outer = (float)u[o] * {_pow2(-a_in)};",
+                "  const float candidate = vn_tanh(outer + r * inner);",
+                f"  const float previous = (float)s->v[o] * {_pow2(-15)};",
+                "  h[o] = vn_q15_from_float(z_ * previous + (1.0f - z_) * candidate, 32768.0f);",
+                "}",
+                f"memcpy(s->v, h, {2 * n}u);",
+                *self.recurrent_output(hp)]
 
     def generate(self) -> tuple[str, str]:
         sym, meta, cfg = self.sym, self.model.metadata, self.model.config
-        fields, step = self.gated_wavenet()
+        body = getattr(self, cfg["kind"])()
+        fields = "\n".join(f"  {line}" for line in (self.state or ["uint32_t unused;"]))
+        step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
+                + ("  (void)s;\n" if not self.state else "")
+                + "\n".join(f"  {line}" for line in body) + "\n}\n")
         in_gain, out_gain = c_code._float(meta.get("input_gain", 1.0)), c_code._float(meta.get("output_gain", 1.0))
         guard = f"VALVENET_MODEL_{sym.upper()}_H"
         header = f"""/* Generated by valvenet.export.c_q15 from model "{self.model.name}" (int16 engine). Do not edit. */
@@ -193,7 +520,9 @@ extern const vn_model_t {sym}_model;
 #endif /* {guard} */
 """
         info = {
-            "name": f'"{self.model.name}+q15"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
+            # The variant says so in its name ("wavenet-10x8+int16"), as the float recompute
+            # baseline does ("+recompute"): a firmware's `models` listing tells them apart.
+            "name": f'"{self.model.name}{NAME_SUFFIX}"', "kind": c_code.KIND_ENUM[cfg["kind"]], "precision": "VN_PRECISION_Q15",
             "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{self.model.parameter_count()}u",
             "macs_per_sample": f"{model_config.macs_per_sample(cfg)}u",
             "receptive_field": f"{model_config.receptive_field(cfg)}u",
@@ -243,6 +572,21 @@ def generate(model: ModelFile, fracs: dict[str, int], symbol: str | None = None)
     return symbol, header, source, gen.formats
 
 
+def stored_scales(model: ModelFile) -> dict[str, int] | None:
+    """The calibrated fractional bits in the model file's metadata, if any."""
+    stored = model.metadata.get(SCALES_KEY)
+    return None if stored is None else {str(k): int(v) for k, v in stored.items()}
+
+
+def write(model: ModelFile, fracs: dict[str, int], out: Path, symbol: str | None = None) -> tuple[Path, Path]:
+    """Write SYMBOL.h and SYMBOL.c (the int16 engine) into out; return their paths."""
+    symbol, header, source, _ = generate(model, fracs, symbol)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{symbol}.h").write_text(header)
+    (out / f"{symbol}.c").write_text(source)
+    return out / f"{symbol}.h", out / f"{symbol}.c"
+
+
 def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bool = False) -> Path:
     symbol, header, source, _ = generate(model, fracs, "vn_host_model")
     return compile_sources(symbol, header, source, exact_activations, kind="q15")
@@ -250,14 +594,18 @@ def compile_model(model: ModelFile, fracs: dict[str, int], exact_activations: bo
 
 class Q15Engine(CEngine):
     """The int16 engine on the host (same API as CEngine and the oracle). Scales come from
-    `fracs` (calibrate.scales) or are calibrated here on `calibration_audio`."""
+    `fracs` (calibrate.scales), else are calibrated here on `calibration_audio`, else come
+    from the model file (metadata["int16_scales"])."""
 
     def __init__(self, model: ModelFile, calibration_audio: np.ndarray | None = None,
                  fracs: dict[str, int] | None = None, exact_activations: bool = False) -> None:
         if fracs is None:
-            if calibration_audio is None:
-                raise ValueError("Q15Engine needs calibration_audio or fracs")
-            fracs = calibrate_scales(model, calibration_audio)
+            if calibration_audio is not None:
+                fracs = calibrate_scales(model, calibration_audio)
+            else:
+                fracs = stored_scales(model)
+            if fracs is None:
+                raise ValueError(f"model {model.name!r} has no int16 scales: give Q15Engine calibration_audio or fracs")
         self.fracs = fracs
         self.formats = generate(model, fracs, "vn_host_model")[3]
         self.library = ctypes.CDLL(str(compile_model(model, fracs, exact_activations)))

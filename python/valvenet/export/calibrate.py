@@ -1,14 +1,30 @@
 """Activation scales for the int16 engine, from data.
 
-Runs the float oracle (valvenet.models.oracle, float64) on calibration audio, records the
-largest magnitude of every tensor the int16 engine stores (per layer), and picks for each a
+Runs the float oracle's arithmetic (valvenet.models.oracle, float64) on calibration audio,
+records the largest magnitude of every tensor the int16 engine stores, and picks for each a
 power-of-two scale: f fractional bits, the most for which max * HEADROOM * 2^f still fits
 an int16. HEADROOM leaves room for audio somewhat louder than the calibration set; beyond it
 the engine saturates (never wraps).
 
-Gated WaveNet tensors (per layer l): "h{l}" the layer input (h0 = input layer output; h{L}
-is not stored), "r{l}" the residual/skip output. "x" is the model input after the input gain.
-The gate output is always Q15 (|tanh * sigmoid| < 1) and needs no calibration.
+Tensor names (the keys of `ranges` and `scales`; "x" is the model input after the input
+gain, "y" the model output, for every kind):
+- gated WaveNet, per layer l: "h{l}" the layer input (h0 = input layer output), "r{l}" the
+  residual/skip output, "z{l}" the conv output (reported, not stored). The gate output is
+  always Q15 (|tanh * sigmoid| < 1) and needs no calibration.
+- NAM WaveNet, per layer array a and layer l: "a{a}.h{l}" the layer input (h0 = rechannel
+  output, h{n} the array's output, the next array's input), "a{a}.p{l}" the activation output,
+  "a{a}.s" the head sum (array a's head input: the previous array's head output plus the sum
+  of the activations).
+- LSTM: "c" the cell state. The hidden state is always Q15 (|o * tanh(c)| < 1).
+- GRU: nothing beyond x and y: the hidden state is Q15 (a convex mix of itself and a tanh).
+
+The recurrent models step sample by sample in Python here (about 10 us a sample): a few
+seconds to 30 s of audio is plenty and keeps calibration under a minute.
+
+The scales travel in the model file: metadata["int16_scales"] = {tensor: fractional bits},
+written by training (calibrated on the training input, `with_scales`) and by the benchmark
+zoo's random models (calibrated on `synthetic_guitar`), read by `valvenet export c
+--precision int16`.
 """
 
 from __future__ import annotations
@@ -22,6 +38,8 @@ from valvenet.models.oracle import Oracle, _apply, _sigmoid
 
 HEADROOM = 2.0
 MAX_FRAC = 24  # tensors that are all but zero: still a sane shift
+METADATA_KEY = "int16_scales"
+TRAINING_SECONDS = 30.0  # of training input: covers the dataset's dynamics, calibrates in < 1 min
 
 
 def frac_bits(max_abs: float, headroom: float = HEADROOM) -> int:
@@ -31,37 +49,114 @@ def frac_bits(max_abs: float, headroom: float = HEADROOM) -> int:
     return min(MAX_FRAC, math.floor(math.log2(32767.0 / (max_abs * headroom))))
 
 
+class _Peaks(dict):
+    """name -> largest |value| seen so far."""
+
+    def see(self, name: str, values: np.ndarray) -> None:
+        self[name] = max(self.get(name, 0.0), float(np.max(np.abs(values))) if np.size(values) else 0.0)
+
+
+def _gated_wavenet(core, x: np.ndarray, peaks: _Peaks) -> np.ndarray:  # type: ignore[no-untyped-def]
+    c = core.channels
+    h = _apply(core.input, x[:, None])
+    skips = []
+    for i, (conv, residual) in enumerate(zip(core.convs, core.residuals)):
+        peaks.see(f"h{i}", h)
+        z = conv(h)
+        peaks.see(f"z{i}", z)
+        r = _apply(residual, np.tanh(z[:, :c]) * _sigmoid(z[:, c:]))
+        peaks.see(f"r{i}", r)
+        skips.append(r)
+        h = h + r
+    return _apply(core.output, np.concatenate(skips, axis=1))[:, 0]
+
+
+def _nam_wavenet(core, x: np.ndarray, peaks: _Peaks) -> np.ndarray:  # type: ignore[no-untyped-def]
+    condition = x[:, None]
+    y, head = condition, None
+    for a, array in enumerate(core.arrays):
+        h = y @ array["rechannel"]
+        for i, (conv, mixer, residual) in enumerate(array["layers"]):
+            peaks.see(f"a{a}.h{i}", h)
+            post = array["activation"](conv(h) + condition @ mixer)
+            peaks.see(f"a{a}.p{i}", post)
+            head = post if head is None else head + post
+            if residual is not None:
+                h = h + _apply(residual, post)
+        peaks.see(f"a{a}.h{len(array['layers'])}", h)
+        peaks.see(f"a{a}.s", head)
+        head = _apply(array["head"], head)
+        y = h
+    return core.head_scale * head[:, 0]
+
+
+def _recurrent(core, x: np.ndarray, peaks: _Peaks) -> None:  # type: ignore[no-untyped-def]
+    if core.kind == "lstm":  # the cell state's range needs the steps (the oracle's arithmetic)
+        n, h, c = core.hidden, core.h, core.c
+        inputs = x[:, None] * core.kernel + core.bias
+        peak = peaks.get("c", 0.0)
+        for t in range(x.shape[0]):
+            z = inputs[t] + h @ core.recurrent
+            c = _sigmoid(z[n:2 * n]) * c + _sigmoid(z[:n]) * np.tanh(z[2 * n:3 * n])
+            h = _sigmoid(z[3 * n:]) * np.tanh(c)
+            peak = max(peak, float(np.max(np.abs(c))))
+        core.h, core.c = h, c
+        peaks["c"] = peak
+    return None  # the recurrent engines do not store y (a float from the dense accumulator)
+
+
+_KINDS = {"gated_wavenet": _gated_wavenet, "nam_wavenet": _nam_wavenet, "lstm": _recurrent, "gru": _recurrent}
+
+
 def ranges(model: ModelFile, audio: np.ndarray, block_size: int = 4096) -> dict[str, float]:
     """Largest |value| of each stored tensor, over the float oracle's run on `audio`."""
-    kind = model.config["kind"]
-    if kind != "gated_wavenet":
-        raise NotImplementedError(f"calibration for {kind} models")
     oracle = Oracle(model)
-    core = oracle.core
-    c = core.channels
-    n = len(core.convs)
-    out: dict[str, float] = {"x": 0.0, "y": 0.0, **{f"h{i}": 0.0 for i in range(n)}, **{f"r{i}": 0.0 for i in range(n)},
-                             **{f"z{i}": 0.0 for i in range(n)}}
+    forward = _KINDS[model.config["kind"]]
+    peaks = _Peaks()
     audio = np.asarray(audio, np.float64).reshape(-1) * oracle.input_gain
     for start in range(0, audio.size, block_size):
         x = audio[start:start + block_size]
-        out["x"] = max(out["x"], float(np.max(np.abs(x))))
-        h = _apply(core.input, x[:, None])
-        skips = []
-        for i, (conv, residual) in enumerate(zip(core.convs, core.residuals)):
-            out[f"h{i}"] = max(out[f"h{i}"], float(np.max(np.abs(h))))
-            z = conv(h)
-            out[f"z{i}"] = max(out[f"z{i}"], float(np.max(np.abs(z))))
-            gated = np.tanh(z[:, :c]) * _sigmoid(z[:, c:])
-            r = _apply(residual, gated)
-            out[f"r{i}"] = max(out[f"r{i}"], float(np.max(np.abs(r))))
-            skips.append(r)
-            h = h + r
-        y = _apply(core.output, np.concatenate(skips, axis=1))[:, 0]
-        out["y"] = max(out["y"], float(np.max(np.abs(y))))
-    return out
+        peaks.see("x", x)
+        y = forward(oracle.core, x, peaks)
+        if y is not None:
+            peaks.see("y", y)
+    return dict(peaks)
 
 
 def scales(model: ModelFile, audio: np.ndarray, headroom: float = HEADROOM) -> dict[str, int]:
     """Fractional bits per stored tensor (see the module docstring for the names)."""
     return {name: frac_bits(value, headroom) for name, value in ranges(model, audio).items()}
+
+
+def with_scales(model: ModelFile, audio: np.ndarray, seconds: float = TRAINING_SECONDS) -> ModelFile:
+    """The model with its int16 scales, calibrated on the first `seconds` of `audio`, in its metadata."""
+    audio = np.asarray(audio).reshape(-1)[:int(seconds * model.sample_rate)]
+    return ModelFile(model.config, model.tensors, {**model.metadata, METADATA_KEY: scales(model, audio)})
+
+
+def synthetic_guitar(seconds: float, rate: int = 48000, seed: int = 0) -> np.ndarray:
+    """A deterministic guitar-like calibration signal, for models without their training data
+    (the benchmark zoo's random weights): plucked notes and three-note chords in the guitar's
+    range (82-660 Hz), each a few decaying harmonics lasting one 0.3 s slot (muted by a 5 ms
+    release), at levels from soft to 0.9 peak; every fourth slot silent. Seeded: the same seed
+    gives the same samples on every machine."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    out = np.zeros(n)
+    slot = 0.3
+    length = int(slot * rate)
+    release = np.minimum(1.0, (length - np.arange(length)) / (0.005 * rate))
+    for index, start in enumerate(np.arange(0.0, seconds, slot)):
+        if index % 4 == 3:
+            continue
+        begin = int(start * rate)
+        local = t[begin:begin + length] - start
+        level = rng.uniform(0.1, 0.9)
+        notes = 82.41 * 2.0 ** (rng.integers(0, 36, size=3 if rng.random() < 0.4 else 1) / 12.0)
+        tone = np.zeros(local.size)
+        for f in notes:
+            for harmonic, weight in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
+                tone += weight * np.sin(2 * np.pi * f * harmonic * local) * np.exp(-local * (3.0 + 2.0 * harmonic))
+        out[begin:begin + local.size] += level * release[:local.size] * tone / max(float(np.max(np.abs(tone))), 1e-9)
+    return (0.9 * out / max(float(np.max(np.abs(out))), 0.9)).astype(np.float32)
