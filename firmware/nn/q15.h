@@ -168,6 +168,29 @@ static inline uint32_t vn_q15_word(const int16_t *p) {
   return w;
 }
 
+/* Four adjacent int16 (8-byte aligned) as two 32-bit words, p[0..1] in lo: one LDRD. */
+#if defined(__GNUC__)
+typedef uint64_t vn_q15_quad_t __attribute__((may_alias, aligned(8)));
+#else
+typedef uint64_t vn_q15_quad_t;
+#endif
+static inline void vn_q15_words2(const int16_t *p, uint32_t *lo, uint32_t *hi) {
+  const uint64_t v = *(const vn_q15_quad_t *)p;
+  *lo = (uint32_t)v;
+  *hi = (uint32_t)(v >> 32);
+}
+
+/* The top halves of hi and lo in one word, (hi & 0xFFFF0000) | (lo >> 16): one PKHTB. */
+static inline uint32_t vn_q15_pack_top(const int32_t hi, const int32_t lo) {
+#if VN_Q15_USE_SMLAD
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+  return r;
+#else
+  return ((uint32_t)hi & 0xFFFF0000u) | ((uint32_t)lo >> 16);
+#endif
+}
+
 /* acc + lo(a)*lo(b) + hi(a)*hi(b), wrapping modulo 2^32 (SMLAD). */
 static inline int32_t vn_q15_smlad(uint32_t a, uint32_t b, int32_t acc) {
 #if VN_Q15_USE_SMLAD

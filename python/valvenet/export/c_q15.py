@@ -305,9 +305,10 @@ class GatedBlocks:
         for p in range(words):
             lines += [f"{{ const uint32_t x{s} = {word(s, p)};" if s == 0 else f"  const uint32_t x{s} = {word(s, p)};"
                       for s in range(samples)]
-            for r in range(4):
-                lines.append(f"  const uint32_t w{r} = vn_q15_word({weight} + {8 * p + 2 * r}u);")
-                lines += [f"  a{s}_{r} = vn_q15_smlad(w{r}, x{s}, a{s}_{r});" for s in range(samples)]
+            for r in range(0, 4, 2):
+                lines.append(f"  uint32_t w{r}, w{r + 1};")
+                lines.append(f"  vn_q15_words2({weight} + {8 * p + 2 * r}u, &w{r}, &w{r + 1});")
+                lines += [f"  a{s}_{r + h} = vn_q15_smlad(w{r + h}, x{s}, a{s}_{r + h});" for h in range(2) for s in range(samples)]
             lines[-1] += " }"
         return lines
 
@@ -343,10 +344,11 @@ class GatedBlocks:
         ta = [_table_index(f"a{r}", acc, kt, nt) for r in range(2)]
         sb = [_table_index(f"b{r}", acc, ks, ns) for r in range(2)]
         self.functions.append(
-            f"static inline uint32_t {sym}_gate{i}(const int32_t a0, const int32_t a1, const int32_t b0, const int32_t b1) {{\n"
-            f"  const int32_t p0 = (int32_t){self.tanh_mid}[{ta[0]}] * (int32_t){self.sig_mid}[{sb[0]}];\n"
-            f"  const int32_t p1 = (int32_t){self.tanh_mid}[{ta[1]}] * (int32_t){self.sig_mid}[{sb[1]}];\n"
-            "  return ((uint32_t)p1 & 0xFFFF0000u) | ((uint32_t)p0 >> 16);\n}\n")
+            f"static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid, const uint16_t *sig_mid,\n"
+            "                                  const int32_t a0, const int32_t a1, const int32_t b0, const int32_t b1) {\n"
+            f"  const int32_t p0 = (int32_t)tanh_mid[{ta[0]}] * (int32_t)sig_mid[{sb[0]}];\n"
+            f"  const int32_t p1 = (int32_t)tanh_mid[{ta[1]}] * (int32_t)sig_mid[{sb[1]}];\n"
+            "  return vn_q15_pack_top(p1, p0);\n}\n")
         words = k * cq // 2
         taps = ", ".join(f"const int16_t *const t{j}" for j in range(k))
 
@@ -356,11 +358,14 @@ class GatedBlocks:
 
         def body(samples: int) -> list[str]:
             lines = self.tile(samples, words, "w", word, "b")
-            return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
+            return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(tm, sm, a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
                             for s in range(samples)]
 
         setup = [f"const int16_t *w = {sym}_l{i}_conv_w + q * {4 * k * cq}u;",
-                 f"const int32_t *const b = {sym}_l{i}_conv_b + 4u * q;"]
+                 f"const int32_t *const b = {sym}_l{i}_conv_b + 4u * q;",
+                 f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
+                 f"const uint16_t *sm = {self.sig_mid};",
+                 "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
         self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
                               + "\n".join("  " + x for x in self.loops(gw, "", setup, body)) + "\n}\n")
 
