@@ -14,31 +14,34 @@ whose input has f_j fractional bits, holds its weights at A - f_j bits, so every
 lands at A bits. A is the largest for which every weight fits an int16 and, for every row,
 sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumulator.
 
-Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from vn_q15_tanh, a 513-entry
-int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4),
-sigmoid(b) = (1 + tanh(b/2)) / 2, the product rounded to Q15. The gate is the engine's hottest
-non-MAC work (2C activations per layer per sample): in float (int -> float, two rational
-approximations with a divide, back), replacing it and the int64 rescaling took wavenet-10x8
-from 14,530 to 10,363 instructions per sample in QEMU (docs/int16.md).
+Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from two tables without
+interpolation (gate_tables: tanh in Q15, 4,096 entries on [-4, 4); sigmoid in Q16, 2,048 on
+[-8, 8)), the Q31 product's top half is the gate in Q15; within 1.31e-3 of the exact gate.
+Five instructions a gate on the M7 (two SSATs with a shift give the indices, two loads, a
+multiply) and half a PKHTB. It was 30 with the interpolated vn_q15_tanh (below), the engine's
+hottest non-MAC work (2C activations per layer per sample); docs/int16.md has the steps.
 
-NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use the same table
-(Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
+NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use vn_q15_tanh, a
+513-entry int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error
+< 1.25e-4; Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
 IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
 c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
 by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
 saturate). Float keeps the cells' recurrences free of fixed-point drift; they are H per
 sample against the matrices' 4H^2.
 
-Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
-for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
-in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
+Matrix-vector products run four rows at a time (vn_q15_dot4, or the gated WaveNet's tiles:
+each input word loaded once for four SMLADs; weights stored interleaved for it) and read a
+layer's taps where they lie in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
 overflow, int64 elsewhere (left shifts, the NAM head sum).
 
-Gated WaveNet, per layer l:
-  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32)
-  gate = tanh(acc_a) * sigmoid(acc_b), fixed point (above), Q15
-  r    = bias + W_res . gate;  skip_l = r to Q f_r[l];  h_{l+1} = h_l + r to Q f_h[l+1]
-  y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
+Gated WaveNet (GatedBlocks: layer-major sub-blocks, 4 x 2 register tiles), per layer l:
+  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32; the bias holds the
+         tables' index rounding)
+  gate = tanh(acc_a) * sigmoid(acc_b) from the tables (above), Q15
+  h_{l+1} = h_l + (bias + W_res . gate) to Q f_h[l+1]            (the rounding in the bias)
+  y    = (b_out + sum_l W_out_l b_res_l) + sum_l (W_out_l W_res_l) . gate_l   (the skips folded
+         into one output row over every layer's gates, one accumulator; no skip is stored)
 NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
   acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
   p_l  = activation(acc) (tanh: the table, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
@@ -53,8 +56,10 @@ GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the re
   candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
   only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
 
-Every engine steps sample by sample, so the output is the same for any block size.
-Not yet: the layer-major tiled schedule of the float engine (c_code.py).
+The gated WaveNet runs layer-major over sub-blocks of SUB_BLOCK samples; the other engines
+step sample by sample. Either way each sample's integer arithmetic is the same whatever the
+block it falls in, so the output is the same for any block size. Not yet: the layer-major
+schedule for the NAM WaveNet.
 """
 
 from __future__ import annotations
@@ -197,10 +202,13 @@ GATE_SIGMOID = (7, 11)  # sigmoid table: index round(b * 2^7), 11 bits (2,048 en
 def gate_tables() -> tuple[np.ndarray, np.ndarray]:
     """The gated WaveNet's gate tables, no interpolation: tanh(i / 2^k) in Q15 (int16) and
     sigmoid(i / 2^k) in Q16 (uint16: sigmoid < 1), i from -2^(n-1) to 2^(n-1) - 1, rounded and
-    saturated. The index rounds the value to the table's step, so the error is at most half a
-    step times the slope (tanh: 2^-10 = 9.8e-4, sigmoid: 2^-10 / 4 = 2.4e-4) plus the
-    saturation beyond the range (1 - tanh(4) = 6.7e-4, 1 - sigmoid(8) = 3.4e-4) and the entry's
-    rounding (2^-16, 2^-17)."""
+    saturated. The index rounds the value to the table's step, so each table's error is at
+    most half a step times its slope (tanh: 2^-10 * 1, sigmoid: 2^-8 / 4: both 9.8e-4) plus the
+    entry's rounding (2^-16, 2^-17); beyond the ranges, the saturation's (1 - tanh(4) = 6.7e-4,
+    1 - sigmoid(8) = 3.4e-4). The gate tanh(a) * sigmoid(b) from them, truncated to Q15: within
+    1.31e-3 of the exact gate (tests/python/test_c_q15.py), against 1.25e-4 per activation for
+    the interpolated vn_q15_tanh; wavenet-10x8's ESR against the float oracle went from about
+    1e-6 to 2e-5 (the bound: 1e-3)."""
     kt, nt = GATE_TANH
     i = np.arange(-2 ** (nt - 1), 2 ** (nt - 1), dtype=np.float64)
     tanh = np.clip(np.floor(np.tanh(i * 2.0 ** -kt) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
@@ -312,7 +320,7 @@ class GatedBlocks:
             lines[-1] += " }"
         return lines
 
-    def loops(self, groups: int, step: str, setup: list[str], body: Any) -> list[str]:
+    def loops(self, groups: int, setup: list[str], body: Any) -> list[str]:
         """C: for each group of 4 rows, pairs of samples, then the odd last sample."""
         lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", *("  " + x for x in setup),
                  "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {", "    VN_Q15_OPAQUE(w);"]
@@ -367,7 +375,7 @@ class GatedBlocks:
                  f"const uint16_t *sm = {self.sig_mid};",
                  "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
         self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
-                              + "\n".join("  " + x for x in self.loops(gw, "", setup, body)) + "\n}\n")
+                              + "\n".join("  " + x for x in self.loops(gw, setup, body)) + "\n}\n")
 
     def mix(self, i: int) -> None:
         sym, cq, gw = self.gen.sym, self.cq, self.gw
@@ -417,7 +425,7 @@ class GatedBlocks:
                  f"const int32_t *const b = {sym}_l{i}_res_b + 4u * q;"]
         self.functions.append(
             f"VN_HOT_TEXT static void {sym}_res{i}(const uint32_t *restrict g, const int16_t *h, int16_t *out, const uint32_t m) {{\n"
-            + "\n".join("  " + x for x in self.loops(cq // 4, "", setup, body)) + "\n}\n")
+            + "\n".join("  " + x for x in self.loops(cq // 4, setup, body)) + "\n}\n")
 
     def text(self, in_gain: str, out_gain: str) -> tuple[str, str]:
         """(the model's functions and its block function, the body of process)."""
