@@ -271,20 +271,28 @@ class GatedBlocks:
             total += (cap + B) * cq
         gen.state += [f"int16_t ring[{total}] __attribute__((aligned(8)));", f"uint32_t pos[{n}];"]
         # tables
-        tanh, sig = gate_tables()
+        sig = gate_tables()[1]
         kt, nt = GATE_TANH
         ks, ns = GATE_SIGMOID
-        gen.arrays += [_int_array(f"{sym}_gate_tanh", tanh, "int16_t"), _int_array(f"{sym}_gate_sigmoid", sig, "uint16_t")]
-        self.tanh_mid = f"({sym}_gate_tanh + {2 ** (nt - 1)})"
+        gen.arrays.append(_int_array(f"{sym}_gate_sigmoid", sig, "uint16_t"))
+        self.tanh_mid = gen.lookup_tanh()
         self.sig_mid = f"({sym}_gate_sigmoid + {2 ** (ns - 1)})"
         # input 1x1
         w_in = np.zeros((cq, 1))
         w_in[:c, 0] = np.asarray(t["input.weight"], np.float64).reshape(-1)
         b_in = np.zeros(cq)
         b_in[:c] = np.asarray(t["input.bias"], np.float64)
-        wq, bq, a_in = quantise_columns(w_in, b_in, [f_x])
+        wq, bq, a_in = quantise_columns(w_in, b_in + 2.0 ** (-f_h[0] - 1), [f_x])  # the rounding in the bias
+        if 1 <= a_in - f_h[0] <= 31:
+            def to_h(acc: str) -> str:
+                return f"vn_q15_sat32({acc} >> {a_in - f_h[0]})"
+        else:
+            wq, bq, a_in = quantise_columns(w_in, b_in, [f_x])
+
+            def to_h(acc: str) -> str:
+                return _to_q15(acc, a_in, f_h[0])
         gen.formats["accumulators"]["in"] = a_in
-        self.input_lines = [f"h[{ch}] = {_to_q15(f'({int(bq[ch])} + {int(wq[ch, 0])} * (int32_t)xq)', a_in, f_h[0])};"
+        self.input_lines = [f"h[{ch}] = {to_h(f'({int(bq[ch])} + {int(wq[ch, 0])} * (int32_t)xq)')};"
                             if ch < c else f"h[{ch}] = 0;" for ch in range(cq)]
         # output: every layer's gates through W_out_l W_res_l, one accumulator
         w_out = np.asarray(t["output.weight"], np.float64).reshape(-1)
@@ -562,6 +570,14 @@ class Q15Generator:
             self.arrays.append(_int_array(name, tanh_table(), "int16_t"))
         return name
 
+    def lookup_tanh(self) -> str:
+        """C: the middle of the gate's tanh table (gate_tables: no interpolation; index
+        _table_index), written into the model's source once."""
+        name = f"{self.sym}_gate_tanh"
+        if not any(f" {name}[" in array for array in self.arrays):
+            self.arrays.append(_int_array(name, gate_tables()[0], "int16_t"))
+        return f"({name} + {2 ** (GATE_TANH[1] - 1)})"
+
     def sigmoid(self, acc: str, acc_frac: int) -> str:
         """C: sigmoid of an accumulator, Q15 in [0, 32767]: (1 + tanh(x/2)) / 2 from the table."""
         return f"((32768 + vn_q15_tanh({_to_q20(acc, acc_frac, halve=True)}, {self.tanh_table()})) >> 1)"
@@ -619,14 +635,17 @@ class Q15Generator:
                 for j in range(k):
                     conv[:, j * cp:j * cp + c] = wc[j].T
                 conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]  # the input mixer
-                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"], [f_h[i]] * (k * cp) + [f_x])
+                conv_bias = np.asarray(t[f"{prefix}.conv.bias"], np.float64)
+                if fixed_tanh:  # the tanh table's index rounding (half a step) in the bias
+                    conv_bias = conv_bias + 2.0 ** (-GATE_TANH[0] - 1)
+                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, conv_bias, [f_h[i]] * (k * cp) + [f_x])
                 find, pointers, commit = self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}")
                 segments = [(q, cp) for q in pointers] + [("xv", 2)]
                 body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
                 body += ["  " + line for line in find + self.product(f"a{a}_l{i}_conv", "z", segments) + commit]
                 body.append(f"  for (uint32_t o = 0; o < {c}u; ++o) {{")
                 if fixed_tanh:
-                    body.append(f"    p{a}[o] = (int16_t)vn_q15_tanh({_to_q20('z[o]', a_conv)}, {self.tanh_table()});")
+                    body.append(f"    p{a}[o] = {self.lookup_tanh()}[{_table_index('z[o]', a_conv, *GATE_TANH)}];")
                 else:
                     body += [f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
                              f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});"]
