@@ -21,9 +21,11 @@ Five instructions a gate on the M7 (two SSATs with a shift give the indices, two
 multiply) and half a PKHTB. It was 30 with the interpolated vn_q15_tanh (below), the engine's
 hottest non-MAC work (2C activations per layer per sample); docs/int16.md has the steps.
 
-NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use vn_q15_tanh, a
-513-entry int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error
-< 1.25e-4; Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
+NAM's tanh uses the gate's tanh table the same way (the index rounding in the conv bias; error
+<= 9.9e-4 within [-4, 4), 6.7e-4 beyond; Q15 out whatever the calibration says: |tanh| < 1).
+The LSTM's gates and tanh(c) and the GRU's z and r gates use vn_q15_tanh, a 513-entry int16
+table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4): a
+recurrence integrates its errors, so they keep the finer one.
 IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
 c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
 by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
@@ -44,7 +46,7 @@ Gated WaveNet (GatedBlocks: layer-major sub-blocks, 4 x 2 register tiles), per l
          into one output row over every layer's gates, one accumulator; no skip is stored)
 NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
   acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
-  p_l  = activation(acc) (tanh: the table, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
+  p_l  = activation(acc) (tanh: the table lookup, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
   h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
   head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
   the last array's head times head_scale is the output.
