@@ -115,11 +115,80 @@ static inline int32_t vn_q15_tanh(int32_t x, const int16_t *table) { /* in [-327
   return a + (((b - a) * f + (1 << 14)) >> 15);
 }
 
+/* floor(x / 2^s) saturated to `bits` signed bits (a table index): one SSAT with a shifted
+ * operand on the M7, compares elsewhere (the same result). s (1..31) and bits are literals. */
+#if VN_Q15_USE_SMLAD
+#define VN_Q_INDEX(x, s, bits) ((int32_t)__ssat((int32_t)(x) >> (s), (bits)))
+#else
+#define VN_Q_INDEX(x, s, bits) vn_q_clamp((int32_t)(x) >> (s), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
+#endif
+static inline int32_t vn_q_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* x * 2^s (s >= 0, an int64 product: exact) saturated to `bits` signed bits: VN_Q_INDEX for
+ * an accumulator with fewer fractional bits than the table's step (rare formats). */
+static inline int32_t vn_q_index_up(int32_t x, int s, int bits) {
+  const int64_t v = (int64_t)x * ((int64_t)1 << s), hi = ((int64_t)1 << (bits - 1)) - 1;
+  return (int32_t)(v > hi ? hi : (v < -hi - 1 ? -hi - 1 : v));
+}
+
+/* Restores the mirror of an int16 history buffer after the columns at physical positions
+ * [p, p + m) were written (the float engine's vn_ring_mirror, firmware/nn/layers.h): R =
+ * `capacity` logical columns stored in R + `mirrored` physical ones, physical column R + k
+ * mirroring column k, so every window of at most `mirrored` consecutive logical columns is
+ * contiguous. `channels` int16 per column. p < R, m <= mirrored. */
+static inline void vn_q15_ring_mirror(int16_t *columns, const uint32_t p, const uint32_t m, const uint32_t capacity,
+                                      const uint32_t mirrored, const uint32_t channels) {
+  if (p + m > capacity) { /* written past the end: those columns are also the first ones */
+    memcpy(columns, columns + capacity * channels, (p + m - capacity) * channels * sizeof(int16_t));
+  }
+  if (p < mirrored) { /* written among the first columns: refresh their mirror */
+    const uint32_t end = p + m < mirrored ? p + m : mirrored;
+    memcpy(columns + (capacity + p) * channels, columns + p * channels, (end - p) * channels * sizeof(int16_t));
+  }
+}
+
+/* Logical column p - lag of a history buffer of `capacity` columns (lag <= capacity). */
+static inline uint32_t vn_q15_ring_back(const uint32_t p, const uint32_t lag, const uint32_t capacity) {
+  return p >= lag ? p - lag : p + capacity - lag;
+}
+
+/* An empty asm that "may change" p: loads through p may not be hoisted out of the loop that
+ * holds it (the generated tiles reload their weights per pair of samples rather than keep
+ * them all live, which would spill). No instruction is emitted. */
+#if defined(__GNUC__)
+#define VN_Q15_OPAQUE(p) __asm__ volatile("" : "+r"(p))
+#else
+#define VN_Q15_OPAQUE(p) ((void)0)
+#endif
+
 /* Two adjacent int16 as one 32-bit word (p[0] in the low half: little-endian, as on the M7). */
 static inline uint32_t vn_q15_word(const int16_t *p) {
   uint32_t w;
   memcpy(&w, p, sizeof w);
   return w;
+}
+
+/* Four adjacent int16 (8-byte aligned) as two 32-bit words, p[0..1] in lo: one LDRD. */
+#if defined(__GNUC__)
+typedef uint64_t vn_q15_quad_t __attribute__((may_alias, aligned(8)));
+#else
+typedef uint64_t vn_q15_quad_t;
+#endif
+static inline void vn_q15_words2(const int16_t *p, uint32_t *lo, uint32_t *hi) {
+  const uint64_t v = *(const vn_q15_quad_t *)p;
+  *lo = (uint32_t)v;
+  *hi = (uint32_t)(v >> 32);
+}
+
+/* The top halves of hi and lo in one word, (hi & 0xFFFF0000) | (lo >> 16): one PKHTB. */
+static inline uint32_t vn_q15_pack_top(const int32_t hi, const int32_t lo) {
+#if VN_Q15_USE_SMLAD
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+  return r;
+#else
+  return ((uint32_t)hi & 0xFFFF0000u) | ((uint32_t)lo >> 16);
+#endif
 }
 
 /* acc + lo(a)*lo(b) + hi(a)*hi(b), wrapping modulo 2^32 (SMLAD). */

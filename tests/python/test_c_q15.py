@@ -307,3 +307,44 @@ def test_generated_rescaling_rounds_and_saturates_for_every_format_pair() -> Non
         f.argtypes, f.restype = [ctypes.c_int32], ctypes.c_int32
         for a in accs:
             assert f(a) == np.clip(np.floor(a * 2.0 ** (fr - af) + 0.5), -32768, 32767), (af, fr, a)
+
+
+def test_gated_wavenet_gate_tables_are_within_1_35e3() -> None:
+    """The gated WaveNet's gate (c_q15.GatedBlocks): tanh(a) (Q15) times sigmoid(b) (Q16) from
+    two tables without interpolation, the index the value rounded to the table's step and
+    saturated, the Q31 product's top half (Q15, truncated). Error against the exact gate: half
+    a step times the slope, 2^-10 for each table (tanh: slope 1 at 0, where the sigmoid error
+    counts little; sigmoid: slope 1/4), the entries' and the product's rounding; measured
+    1.31e-3 at most (saturation beyond the tables' ranges included)."""
+    tanh, sig = c_q15.gate_tables()
+    (kt, nt), (ks, ns) = c_q15.GATE_TANH, c_q15.GATE_SIGMOID
+    assert tanh.size == 2 ** nt and sig.size == 2 ** ns
+
+    def lookup(table: np.ndarray, v: np.ndarray, k: int, n: int) -> np.ndarray:
+        index = np.clip(np.floor(v * 2.0 ** k + 0.5), -2 ** (n - 1), 2 ** (n - 1) - 1).astype(np.int64)
+        return table[index + 2 ** (n - 1)].astype(np.int64)
+
+    a, b = np.meshgrid(np.linspace(-10.0, 10.0, 1201), np.linspace(-12.0, 12.0, 1201))
+    gate = (lookup(tanh, a, kt, nt) * lookup(sig, b, ks, ns)) >> 16
+    exact = np.tanh(a) / (1.0 + np.exp(-b))
+    assert np.max(np.abs(gate / 32768.0 - exact)) <= 1.35e-3
+    assert lookup(tanh, np.zeros(1), kt, nt)[0] == 0  # a zero input gives a zero gate
+
+
+def test_table_index_shifts_floors_and_saturates() -> None:
+    """VN_Q_INDEX (SSAT with a shift on the M7) and vn_q_index_up on the host path."""
+    source = ('#include "firmware/nn/q15.h"\n'
+              "int32_t idx(int32_t x) { return VN_Q_INDEX(x, 17, 12); }\n"
+              "int32_t up(int32_t x) { return vn_q_index_up(x, 3, 11); }\n")
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "i.c").write_text(source)
+    subprocess.run(["gcc", *HOST_CFLAGS, f"-I{repo_root()}", str(tmp / "i.c"), "-o", str(tmp / "i.so")], check=True)
+    lib = ctypes.CDLL(str(tmp / "i.so"))
+    for name in ("idx", "up"):
+        getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_int32], ctypes.c_int32
+    rng = np.random.default_rng(3)
+    values = [-2 ** 31, 2 ** 31 - 1, 0, -1, 1, 2 ** 17, -2 ** 17 - 1] + [int(v) for v in rng.integers(-2 ** 31, 2 ** 31, 300)]
+    values += [int(v) for v in rng.integers(-2 ** 10, 2 ** 10, 300)]
+    for v in values:
+        assert lib.idx(v) == min(max(v >> 17, -2048), 2047)
+        assert lib.up(v) == min(max(v * 8, -1024), 1023)

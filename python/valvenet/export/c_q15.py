@@ -14,34 +14,39 @@ whose input has f_j fractional bits, holds its weights at A - f_j bits, so every
 lands at A bits. A is the largest for which every weight fits an int16 and, for every row,
 sum |w_q| * 32768 + |bias_q| < 2^31: no input whatever can overflow the accumulator.
 
-Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from vn_q15_tanh, a 513-entry
-int16 table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4),
-sigmoid(b) = (1 + tanh(b/2)) / 2, the product rounded to Q15. The gate is the engine's hottest
-non-MAC work (2C activations per layer per sample): in float (int -> float, two rational
-approximations with a divide, back), replacing it and the int64 rescaling took wavenet-10x8
-from 14,530 to 10,363 instructions per sample in QEMU (docs/int16.md).
+Gate of the gated WaveNet IN FIXED POINT: tanh(a) * sigmoid(b) from two tables without
+interpolation (gate_tables: tanh in Q15, 4,096 entries on [-4, 4); sigmoid in Q16, 2,048 on
+[-8, 8)), the Q31 product's top half is the gate in Q15; within 1.31e-3 of the exact gate.
+Five instructions a gate on the M7 (two SSATs with a shift give the indices, two loads, a
+multiply) and half a PKHTB. It was 30 with the interpolated vn_q15_tanh (below), the engine's
+hottest non-MAC work (2C activations per layer per sample); docs/int16.md has the steps.
 
-NAM's tanh, the LSTM's gates and tanh(c), and the GRU's z and r gates use the same table
-(Q15 out; NAM's tanh output is Q15 whatever the calibration says: |tanh| < 1).
+NAM's tanh uses the gate's tanh table the same way (the index rounding in the conv bias; error
+<= 9.9e-4 within [-4, 4), 6.7e-4 beyond; Q15 out whatever the calibration says: |tanh| < 1).
+The LSTM's gates and tanh(c) and the GRU's z and r gates use vn_q15_tanh, a 513-entry int16
+table of tanh on [-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4): a
+recurrence integrates its errors, so they keep the finer one.
 IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
 c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
 by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
 saturate). Float keeps the cells' recurrences free of fixed-point drift; they are H per
 sample against the matrices' 4H^2.
 
-Matrix-vector products run four rows at a time (vn_q15_dot4: each input word loaded once
-for four SMLADs; weights stored interleaved for it) and read a layer's taps where they lie
-in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
+Matrix-vector products run four rows at a time (vn_q15_dot4, or the gated WaveNet's tiles:
+each input word loaded once for four SMLADs; weights stored interleaved for it) and read a
+layer's taps where they lie in its ring (no copies of the taps; the new column is stored once). Rescaling is 32-bit (rounding shift, SSAT) wherever it cannot
 overflow, int64 elsewhere (left shifts, the NAM head sum).
 
-Gated WaveNet, per layer l:
-  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32)
-  gate = tanh(acc_a) * sigmoid(acc_b), fixed point (above), Q15
-  r    = bias + W_res . gate;  skip_l = r to Q f_r[l];  h_{l+1} = h_l + r to Q f_h[l+1]
-  y    = bias + W_out . [skip_0 .. skip_{L-1}]  (per-column formats: one accumulator)
+Gated WaveNet (GatedBlocks: layer-major sub-blocks, 4 x 2 register tiles), per layer l:
+  acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32; the bias holds the
+         tables' index rounding)
+  gate = tanh(acc_a) * sigmoid(acc_b) from the tables (above), Q15
+  h_{l+1} = h_l + (bias + W_res . gate) to Q f_h[l+1]            (the rounding in the bias)
+  y    = (b_out + sum_l W_out_l b_res_l) + sum_l (W_out_l W_res_l) . gate_l   (the skips folded
+         into one output row over every layer's gates, one accumulator; no skip is stored)
 NAM WaveNet, per layer array a, per layer l (x: the raw input, Q f_x):
   acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
-  p_l  = activation(acc) (tanh: the table, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
+  p_l  = activation(acc) (tanh: the table lookup, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
   h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
   head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
   the last array's head times head_scale is the output.
@@ -53,8 +58,10 @@ GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the re
   candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
   only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
 
-Every engine steps sample by sample, so the output is the same for any block size.
-Not yet: the layer-major tiled schedule of the float engine (c_code.py).
+The gated WaveNet runs layer-major over sub-blocks of SUB_BLOCK samples; the other engines
+step sample by sample. Either way each sample's integer arithmetic is the same whatever the
+block it falls in, so the output is the same for any block size. Not yet: the layer-major
+schedule for the NAM WaveNet.
 """
 
 from __future__ import annotations
@@ -188,6 +195,285 @@ def required_scales(config: dict[str, Any]) -> list[str]:
     return ["x"]
 
 
+
+SUB_BLOCK = 16  # samples per sub-block of the gated WaveNet (layer-major, as the float engine)
+GATE_TANH = (9, 12)  # tanh table: index round(a * 2^9) saturated to 12 bits (4,096 entries, [-4, 4))
+GATE_SIGMOID = (7, 11)  # sigmoid table: index round(b * 2^7), 11 bits (2,048 entries, [-8, 8))
+
+
+def gate_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The gated WaveNet's gate tables, no interpolation: tanh(i / 2^k) in Q15 (int16) and
+    sigmoid(i / 2^k) in Q16 (uint16: sigmoid < 1), i from -2^(n-1) to 2^(n-1) - 1, rounded and
+    saturated. The index rounds the value to the table's step, so each table's error is at
+    most half a step times its slope (tanh: 2^-10 * 1, sigmoid: 2^-8 / 4: both 9.8e-4) plus the
+    entry's rounding (2^-16, 2^-17); beyond the ranges, the saturation's (1 - tanh(4) = 6.7e-4,
+    1 - sigmoid(8) = 3.4e-4). The gate tanh(a) * sigmoid(b) from them, truncated to Q15: within
+    1.31e-3 of the exact gate (tests/python/test_c_q15.py), against 1.25e-4 per activation for
+    the interpolated vn_q15_tanh; wavenet-10x8's ESR against the float oracle went from about
+    1e-6 to 2e-5 (the bound: 1e-3)."""
+    kt, nt = GATE_TANH
+    i = np.arange(-2 ** (nt - 1), 2 ** (nt - 1), dtype=np.float64)
+    tanh = np.clip(np.floor(np.tanh(i * 2.0 ** -kt) * 32768.0 + 0.5), -32768, 32767).astype(np.int16)
+    ks, ns = GATE_SIGMOID
+    i = np.arange(-2 ** (ns - 1), 2 ** (ns - 1), dtype=np.float64)
+    sig = np.clip(np.floor(65536.0 / (1.0 + np.exp(-i * 2.0 ** -ks)) + 0.5), 0, 65535).astype(np.uint16)
+    return tanh, sig
+
+
+def _table_index(acc: str, acc_frac: int, step_bits: int, bits: int) -> str:
+    """C: the table index of an accumulator at acc_frac bits whose bias holds the rounding
+    offset (half a step): floor(acc / 2^(acc_frac - step_bits)), saturated to `bits` bits."""
+    shift = acc_frac - step_bits
+    if shift >= 1:
+        return f"VN_Q_INDEX({acc}, {shift}, {bits})"
+    return f"vn_q_index_up({acc}, {-shift}, {bits})"
+
+
+class GatedBlocks:
+    """The gated WaveNet's int16 engine, layer-major: `process` cuts its input into sub-blocks
+    of SUB_BLOCK samples and runs each layer over the whole sub-block before the next.
+
+    - Every layer input lives in a mirrored ring (firmware/nn/q15.h, vn_q15_ring_mirror):
+      the k taps of a sub-block are k contiguous arrays of columns (cq int16 per sample, the
+      channels padded to a multiple of 4).
+    - Products in register tiles of 4 rows x 2 samples: each weight word loaded feeds two
+      samples' SMLADs, each input word four rows'.
+    - The gate from two tables without interpolation (gate_tables): tanh(a) (Q15) times
+      sigmoid(b) (Q16) is a Q31 product whose top half is the gate in Q15 (truncated); two
+      channels' gates packed into one word (PKHTB). The tables' index rounding is folded into
+      the convolution's bias (half a step), so the index is one SSAT with a shift.
+    - The skips are folded into the output: y = b_out + sum_l W_out_l (W_res_l g_l + b_res_l)
+      = (b_out + sum_l W_out_l b_res_l) + sum_l (W_out_l W_res_l) g_l, one int32 accumulator
+      per sample over every layer's gates (one row, one format). The last layer needs no
+      residual at all.
+    - The residual's rounding (half an LSB of h) is folded into its bias too: h_{l+1} =
+      SSAT((r >> s) + h_l), the same value as the rounded shift.
+
+    Each sample's integer arithmetic does not depend on the sub-block or the tile it falls in
+    (integer sums: exact, in any order), so the output is the same for any block size."""
+
+    def __init__(self, gen: Any) -> None:
+        self.gen = gen
+        cfg, t, fr = gen.model.config, gen.model.tensors, gen.fracs
+        c, k, dils = cfg["channels"], cfg["kernel_size"], list(cfg["dilations"])
+        n = len(dils)
+        cq = -(-c // 4) * 4
+        gw = cq // 2  # gate words per sample
+        self.c, self.k, self.dils, self.n, self.cq, self.gw = c, k, dils, n, cq, gw
+        sym, B = gen.sym, SUB_BLOCK
+        f_x = fr["x"]
+        f_h = [fr[f"h{i}"] for i in range(n)]
+        self.functions: list[str] = []
+        # rings
+        self.offsets, self.caps, total = [], [], 0
+        for d in dils:
+            cap = (k - 1) * d + B
+            self.offsets.append(total)
+            self.caps.append(cap)
+            total += (cap + B) * cq
+        gen.state += [f"int16_t ring[{total}] __attribute__((aligned(8)));", f"uint32_t pos[{n}];"]
+        # tables
+        sig = gate_tables()[1]
+        kt, nt = GATE_TANH
+        ks, ns = GATE_SIGMOID
+        gen.arrays.append(_int_array(f"{sym}_gate_sigmoid", sig, "uint16_t"))
+        self.tanh_mid = gen.lookup_tanh()
+        self.sig_mid = f"({sym}_gate_sigmoid + {2 ** (ns - 1)})"
+        # input 1x1
+        w_in = np.zeros((cq, 1))
+        w_in[:c, 0] = np.asarray(t["input.weight"], np.float64).reshape(-1)
+        b_in = np.zeros(cq)
+        b_in[:c] = np.asarray(t["input.bias"], np.float64)
+        wq, bq, a_in = quantise_columns(w_in, b_in + 2.0 ** (-f_h[0] - 1), [f_x])  # the rounding in the bias
+        if 1 <= a_in - f_h[0] <= 31:
+            def to_h(acc: str) -> str:
+                return f"vn_q15_sat32({acc} >> {a_in - f_h[0]})"
+        else:
+            wq, bq, a_in = quantise_columns(w_in, b_in, [f_x])
+
+            def to_h(acc: str) -> str:
+                return _to_q15(acc, a_in, f_h[0])
+        gen.formats["accumulators"]["in"] = a_in
+        self.input_lines = [f"h[{ch}] = {to_h(f'({int(bq[ch])} + {int(wq[ch, 0])} * (int32_t)xq)')};"
+                            if ch < c else f"h[{ch}] = 0;" for ch in range(cq)]
+        # output: every layer's gates through W_out_l W_res_l, one accumulator
+        w_out = np.asarray(t["output.weight"], np.float64).reshape(-1)
+        fold = np.zeros((1, n * cq))
+        y_bias = float(np.asarray(t["output.bias"], np.float64).reshape(-1)[0])
+        for i in range(n):
+            res_w = np.asarray(t[f"layer{i}.residual.weight"], np.float64)  # (in, out)
+            out_l = w_out[i * c:(i + 1) * c]
+            fold[0, i * cq:i * cq + c] = res_w @ out_l
+            y_bias += float(out_l @ np.asarray(t[f"layer{i}.residual.bias"], np.float64))
+        fq, fb, self.a_out = quantise_columns(fold, np.array([y_bias]), [15])
+        self.y_bias = int(fb[0])
+        gen.arrays.append(_int_array(f"{sym}_fold_w", fq, "int16_t"))
+        gen.formats["accumulators"]["out"] = self.a_out
+        for i in range(n):
+            self.conv(i, f_h[i])
+            self.mix(i)
+            if i + 1 < n:
+                self.residual(i, f_h[i], f_h[i + 1])
+
+    def tile(self, samples: int, words: int, weight: str, word: Any, bias: str) -> list[str]:
+        """C: accumulators a{s}_{r} (4 rows r, `samples` samples s) = bias + W . input, where
+        word(s, p) is the C expression of sample s's input pair p; weights interleaved by pair
+        (4 row words per pair) from `weight`."""
+        lines = [f"int32_t a{s}_{r} = {bias}[{r}];" for s in range(samples) for r in range(4)]
+        for p in range(words):
+            lines += [f"{{ const uint32_t x{s} = {word(s, p)};" if s == 0 else f"  const uint32_t x{s} = {word(s, p)};"
+                      for s in range(samples)]
+            for r in range(0, 4, 2):
+                lines.append(f"  uint32_t w{r}, w{r + 1};")
+                lines.append(f"  vn_q15_words2({weight} + {8 * p + 2 * r}u, &w{r}, &w{r + 1});")
+                lines += [f"  a{s}_{r + h} = vn_q15_smlad(w{r + h}, x{s}, a{s}_{r + h});" for h in range(2) for s in range(samples)]
+            lines[-1] += " }"
+        return lines
+
+    def loops(self, groups: int, setup: list[str], body: Any) -> list[str]:
+        """C: for each group of 4 rows, pairs of samples, then the odd last sample."""
+        lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", *("  " + x for x in setup),
+                 "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {", "    VN_Q15_OPAQUE(w);"]
+        lines += ["    " + x for x in body(2)] + ["  }", "  if (j < m) {"] + ["    " + x for x in body(1)] + ["  }", "}"]
+        return lines
+
+    def conv(self, i: int, f_in: int) -> None:
+        gen, t, c, k, cq, gw, d = self.gen, self.gen.model.tensors, self.c, self.k, self.cq, self.gw, self.dils[i]
+        sym = gen.sym
+        kt, nt = GATE_TANH
+        ks, ns = GATE_SIGMOID
+        wc = np.asarray(t[f"layer{i}.conv.weight"], np.float64)  # (k, in, 2c)
+        bc = np.asarray(t[f"layer{i}.conv.bias"], np.float64)
+        conv = np.zeros((2 * cq, k * cq))
+        bias = np.zeros(2 * cq)
+        for q in range(gw):  # rows: tanh halves of channels 2q, 2q + 1, then their gate halves
+            for half, ch in enumerate((2 * q, 2 * q + 1)):
+                if ch < c:
+                    for j in range(k):
+                        conv[4 * q + half, j * cq:j * cq + c] = wc[j][:, ch]
+                        conv[4 * q + 2 + half, j * cq:j * cq + c] = wc[j][:, c + ch]
+                    bias[4 * q + half], bias[4 * q + 2 + half] = bc[ch], bc[c + ch]
+                bias[4 * q + half] += 2.0 ** (-kt - 1)  # the tables' index rounding
+                bias[4 * q + 2 + half] += 2.0 ** (-ks - 1)
+        wq, bq, acc = quantise_columns(conv, bias, [f_in] * (k * cq))
+        wq = wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3)
+        gen.arrays += [_int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"), _int_array(f"{sym}_l{i}_conv_b", bq, "int32_t")]
+        gen.formats["accumulators"][f"l{i}_conv"] = acc
+        ta = [_table_index(f"a{r}", acc, kt, nt) for r in range(2)]
+        sb = [_table_index(f"b{r}", acc, ks, ns) for r in range(2)]
+        self.functions.append(
+            f"static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid, const uint16_t *sig_mid,\n"
+            "                                  const int32_t a0, const int32_t a1, const int32_t b0, const int32_t b1) {\n"
+            f"  const int32_t p0 = (int32_t)tanh_mid[{ta[0]}] * (int32_t)sig_mid[{sb[0]}];\n"
+            f"  const int32_t p1 = (int32_t)tanh_mid[{ta[1]}] * (int32_t)sig_mid[{sb[1]}];\n"
+            "  return vn_q15_pack_top(p1, p0);\n}\n")
+        words = k * cq // 2
+        taps = ", ".join(f"const int16_t *const t{j}" for j in range(k))
+
+        def word(s: int, p: int) -> str:
+            j, pp = divmod(p, cq // 2)
+            return f"vn_q15_word(t{j} + (j + {s}u) * {cq}u + {2 * pp}u)"
+
+        def body(samples: int) -> list[str]:
+            lines = self.tile(samples, words, "w", word, "b")
+            return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(tm, sm, a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
+                            for s in range(samples)]
+
+        setup = [f"const int16_t *w = {sym}_l{i}_conv_w + q * {4 * k * cq}u;",
+                 f"const int32_t *const b = {sym}_l{i}_conv_b + 4u * q;",
+                 f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
+                 f"const uint16_t *sm = {self.sig_mid};",
+                 "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
+        self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
+                              + "\n".join("  " + x for x in self.loops(gw, setup, body)) + "\n}\n")
+
+    def mix(self, i: int) -> None:
+        sym, cq, gw = self.gen.sym, self.cq, self.gw
+        lines = [f"VN_HOT_TEXT static void {sym}_mix{i}(const uint32_t *restrict g, int32_t *restrict y, const uint32_t m) {{"]
+        lines += [f"  const uint32_t f{p} = vn_q15_word({sym}_fold_w + {i * cq + 2 * p}u);" for p in range(gw)]
+        lines += ["#pragma GCC unroll 1", f"  for (uint32_t j = 0; j < m; ++j, g += {gw}u) {{", "    int32_t a = y[j];"]
+        lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
+        lines += ["    y[j] = a;", "  }", "}", ""]
+        self.functions.append("\n".join(lines))
+
+    def residual(self, i: int, f_h: int, f_out: int) -> None:
+        gen, t, c, cq, gw = self.gen, self.gen.model.tensors, self.c, self.cq, self.gw
+        sym = gen.sym
+        weight = np.zeros((cq, cq))
+        weight[:c, :c] = np.asarray(t[f"layer{i}.residual.weight"], np.float64).T
+        bias = np.zeros(cq)
+        bias[:c] = np.asarray(t[f"layer{i}.residual.bias"], np.float64)
+        wq, bq, acc = quantise_columns(weight, bias + 2.0 ** (-f_out - 1), [15])  # the rounding in the bias
+        shift = acc - f_out
+        fast = 1 <= shift <= 31 and f_out - f_h <= 14 and f_h - f_out <= 31
+        if not fast:
+            wq, bq, acc = quantise_columns(weight, bias, [15])
+        wq = wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3)
+        gen.arrays += [_int_array(f"{sym}_l{i}_res_w", wq, "int16_t"), _int_array(f"{sym}_l{i}_res_b", bq, "int32_t")]
+        gen.formats["accumulators"][f"l{i}_res"] = acc
+
+        def update(r: str, h: str) -> str:
+            if not fast:
+                return _add_residual(r, acc, h, f_h, f_out)
+            if f_h > f_out:
+                h_term = f"vn_q_rshift32({h}, {f_h - f_out})"
+            elif f_h < f_out:
+                h_term = f"(int32_t){h} * {2 ** (f_out - f_h)}"
+            else:
+                h_term = f"(int32_t){h}"
+            return f"vn_q15_sat32(({r} >> {shift}) + {h_term})"
+
+        def body(samples: int) -> list[str]:
+            lines = self.tile(samples, gw, "w", lambda s, p: f"g[(j + {s}u) * {gw}u + {p}u]", "b")
+            for s in range(samples):
+                for r in range(4):
+                    at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
+                    lines.append(f"out[{at}] = {update(f'a{s}_{r}', f'h[{at}]')};")
+            return lines
+
+        setup = [f"const int16_t *w = {sym}_l{i}_res_w + q * {4 * cq}u;",
+                 f"const int32_t *const b = {sym}_l{i}_res_b + 4u * q;"]
+        self.functions.append(
+            f"VN_HOT_TEXT static void {sym}_res{i}(const uint32_t *restrict g, const int16_t *h, int16_t *out, const uint32_t m) {{\n"
+            + "\n".join("  " + x for x in self.loops(cq // 4, setup, body)) + "\n}\n")
+
+    def text(self, in_gain: str, out_gain: str) -> tuple[str, str]:
+        """(the model's functions and its block function, the body of process)."""
+        gen, sym, B, cq, gw, k, n = self.gen, self.gen.sym, SUB_BLOCK, self.cq, self.gw, self.k, self.n
+        lines = [f"VN_HOT_TEXT static void {sym}_block({sym}_state_t *s, const float *x, float *y, const uint32_t m) {{",
+                 f"  uint32_t g[{B * gw}] __attribute__((aligned(8)));",
+                 f"  int32_t acc[{B}];",
+                 "  {",
+                 f"    int16_t *h = s->ring + s->pos[0] * {cq}u;",
+                 f"    for (uint32_t j = 0; j < m; ++j, h += {cq}u) {{",
+                 f"      const int16_t xq = vn_q15_from_float({in_gain} * x[j], {_pow2(gen.fracs['x'])});",
+                 *("      " + x for x in self.input_lines),
+                 "    }",
+                 f"    vn_q15_ring_mirror(s->ring, s->pos[0], m, {self.caps[0]}u, {B}u, {cq}u);",
+                 "  }",
+                 f"  for (uint32_t j = 0; j < m; ++j) acc[j] = {self.y_bias};"]
+        for i, d in enumerate(self.dils):
+            cap = self.caps[i]
+            lines += [f"  {{ /* layer {i}: dilation {d} */",
+                      f"    int16_t *const base = s->ring + {self.offsets[i]}u;",
+                      f"    const uint32_t p = s->pos[{i}];"]
+            taps = [f"base + vn_q15_ring_back(p, {(k - 1 - j) * d}u, {cap}u) * {cq}u" if j < k - 1 else f"base + p * {cq}u"
+                    for j in range(k)]
+            lines.append(f"    {sym}_conv{i}({', '.join(taps)}, g, m);")
+            lines.append(f"    {sym}_mix{i}(g, acc, m);")
+            if i + 1 < n:
+                nxt = f"s->ring + {self.offsets[i + 1]}u"
+                lines += [f"    {sym}_res{i}(g, base + p * {cq}u, {nxt} + s->pos[{i + 1}] * {cq}u, m);",
+                          f"    vn_q15_ring_mirror({nxt}, s->pos[{i + 1}], m, {self.caps[i + 1]}u, {B}u, {cq}u);"]
+            lines += [f"    s->pos[{i}] = p + m >= {cap}u ? p + m - {cap}u : p + m;", "  }"]
+        lines += [f"  for (uint32_t j = 0; j < m; ++j) y[j] = {out_gain} * ((float)acc[j] * {_pow2(-self.a_out)});", "}", ""]
+        process = [f"  while (n > 0u) {{ /* in and out may alias: a sub-block reads all its input first */",
+                   f"    const uint32_t m = n < {B}u ? n : {B}u;",
+                   f"    {sym}_block(s, in, out, m);",
+                   "    in += m;", "    out += m;", "    n -= m;", "  }"]
+        return "\n".join(self.functions + lines), "\n".join(process)
+
+
 class Q15Generator:
     def __init__(self, model: ModelFile, symbol: str, fracs: dict[str, int]) -> None:
         kind = model.config["kind"]
@@ -208,6 +494,7 @@ class Q15Generator:
         self.state: list[str] = []
         self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
         self.shapes: dict[str, tuple[int, int, int]] = {}  # matrix -> (rows, rows padded, row length)
+        self.blocks: GatedBlocks | None = None
 
     def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
         """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
@@ -285,6 +572,14 @@ class Q15Generator:
             self.arrays.append(_int_array(name, tanh_table(), "int16_t"))
         return name
 
+    def lookup_tanh(self) -> str:
+        """C: the middle of the gate's tanh table (gate_tables: no interpolation; index
+        _table_index), written into the model's source once."""
+        name = f"{self.sym}_gate_tanh"
+        if not any(f" {name}[" in array for array in self.arrays):
+            self.arrays.append(_int_array(name, gate_tables()[0], "int16_t"))
+        return f"({name} + {2 ** (GATE_TANH[1] - 1)})"
+
     def sigmoid(self, acc: str, acc_frac: int) -> str:
         """C: sigmoid of an accumulator, Q15 in [0, 32767]: (1 + tanh(x/2)) / 2 from the table."""
         return f"((32768 + vn_q15_tanh({_to_q20(acc, acc_frac, halve=True)}, {self.tanh_table()})) >> 1)"
@@ -296,52 +591,9 @@ class Q15Generator:
         return lines + (["const int16_t xv[2] __attribute__((aligned(4))) = {xq, 0};"] if pair else [])
 
     def gated_wavenet(self) -> list[str]:
-        cfg, t, fr = self.model.config, self.model.tensors, self.fracs
-        c, k, dils = cfg["channels"], cfg["kernel_size"], cfg["dilations"]
-        n, cp = len(dils), _even(c)
-        f_x = fr["x"]
-        f_h = [fr[f"h{i}"] for i in range(n)]
-        f_r = [fr[f"r{i}"] for i in range(n)]
-        a_in = self.matrix("in", np.asarray(t["input.weight"]).T, t["input.bias"], [f_x])
-        body = [f"int16_t h[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"int16_t g[{cp}] __attribute__((aligned(8))) = {{0}};",
-                f"int16_t skip[{n * cp}] __attribute__((aligned(8))) = {{0}};",
-                *self.input_q15(),
-                "{",
-                *("  " + line for line in self.product("in", "z", [("xv", 2)])),
-                f"  for (uint32_t o = 0; o < {c}u; ++o) h[o] = {_to_q15('z[o]', a_in, f_h[0])};",
-                "}"]
-        for i, d in enumerate(dils):
-            conv = np.zeros((2 * c, k * cp))
-            wc = np.asarray(t[f"layer{i}.conv.weight"], np.float64)  # (k, in, out)
-            for j in range(k):
-                conv[:, j * cp:j * cp + c] = wc[j].T
-            a_conv = self.matrix(f"l{i}_conv", conv, t[f"layer{i}.conv.bias"], [f_h[i]])
-            a_res = self.matrix(f"l{i}_res", np.asarray(t[f"layer{i}.residual.weight"]).T,
-                                t[f"layer{i}.residual.bias"], [15])
-            find, pointers, commit = self.taps(f"ring{i}", k, d, cp, "h")
-            body += [f"/* layer {i}: dilation {d} */", "{"]
-            body += ["  " + line for line in find + self.product(f"l{i}_conv", "z", [(q, cp) for q in pointers]) + commit]
-            table = self.tanh_table()
-            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                     f"    const int32_t t = vn_q15_tanh({_to_q20('z[o]', a_conv)}, {table});",
-                     f"    const int32_t sig = (32768 + vn_q15_tanh({_to_q20(f'z[o + {c}u]', a_conv, halve=True)}, {table})) >> 1;",
-                     "    g[o] = (int16_t)((t * sig + 16384) >> 15);",
-                     "  }"]
-            body += ["  " + line for line in self.product(f"l{i}_res", "r", [("g", cp)])]
-            body += [f"  for (uint32_t o = 0; o < {c}u; ++o) {{",
-                     f"    skip[{i * cp}u + o] = {_to_q15('r[o]', a_res, f_r[i])};"]
-            if i + 1 < n:
-                body.append(f"    h[o] = {_add_residual('r[o]', a_res, 'h[o]', f_h[i], f_h[i + 1])};")
-            body += ["  }", "}"]
-        # output: one accumulator over every layer's skip, each with its own format
-        w_out = np.zeros((1, n * cp))
-        for i in range(n):
-            w_out[0, i * cp:i * cp + c] = np.asarray(t["output.weight"])[i * c:(i + 1) * c, 0]
-        a_out = self.matrix("out", w_out, t["output.bias"], [f_r[i] for i in range(n) for _ in range(cp)])
-        body += [f"const int32_t acc = {self.dot('out', [('skip', n * cp)])};",
-                 f"return (float)acc * {_pow2(-a_out)};"]
-        return body
+        """Layer-major sub-blocks (see GatedBlocks): the step function is not used."""
+        self.blocks = GatedBlocks(self)
+        return []
 
     def nam_wavenet(self) -> list[str]:
         cfg, t, fr = self.model.config, self.model.tensors, self.fracs
@@ -385,14 +637,17 @@ class Q15Generator:
                 for j in range(k):
                     conv[:, j * cp:j * cp + c] = wc[j].T
                 conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]  # the input mixer
-                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, t[f"{prefix}.conv.bias"], [f_h[i]] * (k * cp) + [f_x])
+                conv_bias = np.asarray(t[f"{prefix}.conv.bias"], np.float64)
+                if fixed_tanh:  # the tanh table's index rounding (half a step) in the bias
+                    conv_bias = conv_bias + 2.0 ** (-GATE_TANH[0] - 1)
+                a_conv = self.matrix(f"a{a}_l{i}_conv", conv, conv_bias, [f_h[i]] * (k * cp) + [f_x])
                 find, pointers, commit = self.taps(f"ring{a}_{i}", k, d, cp, f"h{a}")
                 segments = [(q, cp) for q in pointers] + [("xv", 2)]
                 body += [f"/* array {a} layer {i}: dilation {d} */", "{"]
                 body += ["  " + line for line in find + self.product(f"a{a}_l{i}_conv", "z", segments) + commit]
                 body.append(f"  for (uint32_t o = 0; o < {c}u; ++o) {{")
                 if fixed_tanh:
-                    body.append(f"    p{a}[o] = (int16_t)vn_q15_tanh({_to_q20('z[o]', a_conv)}, {self.tanh_table()});")
+                    body.append(f"    p{a}[o] = {self.lookup_tanh()}[{_table_index('z[o]', a_conv, *GATE_TANH)}];")
                 else:
                     body += [f"    const float v = (float)z[o] * {_pow2(-a_conv)};",
                              f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {_pow2(f_p[i])});"]
@@ -496,10 +751,18 @@ class Q15Generator:
         sym, meta, cfg = self.sym, self.model.metadata, self.model.config
         body = getattr(self, cfg["kind"])()
         fields = "\n".join(f"  {line}" for line in (self.state or ["uint32_t unused;"]))
-        step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
-                + ("  (void)s;\n" if not self.state else "")
-                + "\n".join(f"  {line}" for line in body) + "\n}\n")
         in_gain, out_gain = c_code._float(meta.get("input_gain", 1.0)), c_code._float(meta.get("output_gain", 1.0))
+        if self.blocks is not None:  # layer-major sub-blocks
+            step, loop = self.blocks.text(in_gain, out_gain)
+            process_comment = ("Layer-major sub-blocks, each sample's integer arithmetic the same in any of them: the\n"
+                               " * output does not depend on the block size; in and out may alias.")
+        else:
+            step = (f"VN_HOT_TEXT static float {sym}_step({sym}_state_t *s, const float x) {{\n"
+                    + ("  (void)s;\n" if not self.state else "")
+                    + "\n".join(f"  {line}" for line in body) + "\n}\n")
+            loop = (f"  for (uint32_t i = 0; i < n; ++i) {{\n"
+                    f"    out[i] = {out_gain} * {sym}_step(s, {in_gain} * in[i]);\n  }}")
+            process_comment = "Sample by sample: the output does not depend on the block size; in and out may alias."
         guard = f"VALVENET_MODEL_{sym.upper()}_H"
         header = f"""/* Generated by valvenet.export.c_q15 from model "{self.model.name}" (int16 engine). Do not edit. */
 #ifndef {guard}
@@ -545,12 +808,10 @@ extern const vn_model_t {sym}_model;
 {step}
 void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}
 
-/* Sample by sample: the output does not depend on the block size; in and out may alias. */
+/* {process_comment} */
 void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
   {sym}_state_t *s = ({sym}_state_t *)state;
-  for (uint32_t i = 0; i < n; ++i) {{
-    out[i] = {out_gain} * {sym}_step(s, {in_gain} * in[i]);
-  }}
+{loop}
 }}
 
 const vn_model_t {sym}_model = {{
