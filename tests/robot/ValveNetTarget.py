@@ -22,7 +22,7 @@ from robot.libraries.BuiltIn import BuiltIn
 import valvenet
 from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
-from valvenet.device.protocol import Client, FirmwareError
+from valvenet.device.protocol import Client
 from valvenet.export.c_code import KIND_ENUM, weights_crc32
 from valvenet.export.c_q15 import NAME_SUFFIX, Q15Engine
 from valvenet.export.model_file import load as load_model
