@@ -75,8 +75,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "wavenet1": gated_wavenet(10, 16),
     "wavenet2": gated_wavenet(18, 8, _doubling(9) * 2),
     "wavenet3": gated_wavenet(18, 16, _doubling(9) * 2),
-    # Sizes for the microcontroller.
+    # Sizes for the microcontroller. wavenet-10x8 (WN10), wavenet-12x8 (WN12) and wavenet2 (WN18)
+    # are the three layer counts of the published TFLite Micro / X-Cube-AI comparison (docs/results.md).
     "wavenet-10x8": gated_wavenet(10, 8),
+    "wavenet-12x8": gated_wavenet(12, 8),
     "wavenet-10x4": gated_wavenet(10, 4),
     # Neural Amp Modeler A1 WaveNet sizes.
     "nam-standard": nam_wavenet((16, 8), _NAM_LONG),
