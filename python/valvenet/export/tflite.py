@@ -155,13 +155,24 @@ def _tflm(tflite: bytes, arena_size: int):  # type: ignore[no-untyped-def]
 
 def arena_size(tflite: bytes, granularity: int = 16) -> int:
     """The smallest tensor arena (bytes, a multiple of `granularity`) in which the TFLM
-    Python interpreter allocates the model (host build: 64-bit pointers)."""
+    Python interpreter allocates the model (host build: 64-bit pointers). TFLM's messages
+    about the failed tries (printed by its C++ code to file descriptor 2) are silenced."""
+    import os
+    import sys
+
     def fits(size: int) -> bool:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
         try:
             _tflm(tflite, size)
             return True
         except Exception:  # noqa: BLE001 (TFLM reports a failed allocation as a RuntimeError)
             return False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
     high = 1024
     while not fits(high):
