@@ -17,12 +17,14 @@ TFLM_OPS = {"ADD", "CONCATENATION", "CONV_2D", "DEQUANTIZE", "LOGISTIC", "MUL", 
             "STRIDED_SLICE", "TANH"}
 BLOCK = 64
 # ESR bounds of the quantized models against the oracle on the test signal. Measured (LiteRT and
-# TFLM agree): int16x8 2.2e-4 gated, 9e-6 NAM; int8 3.6e-3 gated, 5.2e-3 NAM.
-INT16X8_ESR = 1e-3
+# TFLM agree): int16x8 8.7e-4 gated (12 layers), 9e-6 NAM; int8 9.9e-3 gated, 5.2e-3 NAM.
+# int16x8 still has int8 weights: most of its error here is the weights'.
+INT16X8_ESR = 5e-3
 INT8_ESR = 5e-2
 
 CONFIGS = {
-    "gated": model_config.gated_wavenet(3, 4, [1, 2, 4]),
+    # 12 layers: more skips than TFLM's CONCATENATION takes at once (10), as WN12 and WN18 have.
+    "gated": model_config.gated_wavenet(12, 3, [1, 2, 4] * 4),
     "nam": model_config.nam_wavenet((4, 2), [[1, 2], [1, 2]], head_scale=0.5),
 }
 

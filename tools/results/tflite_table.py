@@ -18,7 +18,8 @@ Each run folder holds model.vnet and options.json (its dataset pair name and pre
 - reasons for the conversion error, one number each (ESR against the oracle): int8 with
   float32 input/output (only the activations quantized inside) next to int8 I/O; the input's
   int8 quantization alone (oracle on the int8-quantized input); windows without carried context
-  (oracle reset every 64 samples, and every `block`) against overlap-save's exact streaming.
+  (oracle reset every 64 samples, and every `block`) against overlap-save's exact streaming;
+  the weights rounded to int8 per output channel alone (int16x8 and int8 both have them).
 """
 
 import argparse
@@ -88,6 +89,8 @@ def row(run: Path, data: Path, seconds: float | None, block: int) -> dict:
                 y = tflite.overlap_save(tflite.WindowRunner(float_io["tflite"], "litert"), x, window, block)
                 result["reasons"]["int8_float_io_litert"] = esr(reference[skip:], y[skip:])
                 result["reasons"]["int8_int_io_litert"] = entry["litert"]["esr_vs_oracle"]
+    y = Oracle(tflite.int8_weights(model)).process_all(x)
+    result["reasons"]["int8_weights_only"] = esr(reference[skip:], y[skip:])
     for hop in (SHORT_HOP, block):
         y = tflite.stateless(model, x, hop)
         result["reasons"][f"no_context_hop_{hop}"] = esr(reference[skip:], y[skip:])

@@ -46,6 +46,7 @@ DEFAULT_BLOCK = 1024
 REPRESENTATIVE_WINDOWS = 32
 REPRESENTATIVE_SEED = 0
 WAVENETS = ("gated_wavenet", "nam_wavenet")
+TFLM_MAX_CONCAT_INPUTS = 10  # kMaxInputNum of TFLite Micro's CONCATENATION kernel
 
 
 class TFLiteExportError(ValueError):
@@ -97,7 +98,7 @@ def keras_window_model(model: ModelFile, window: int, block: int):  # type: igno
     from valvenet.models import keras_models
 
     config, tensors = folded_weights(model)
-    net = keras_models.build(config, length=window)
+    net = keras_models.build(config, length=window, max_concat_inputs=TFLM_MAX_CONCAT_INPUTS)
     keras_models.import_weights(net, tensors)
     inputs = keras.Input(shape=(window, 1), batch_size=1, name="audio")
     outputs = net(inputs)[:, window - block:, :]
@@ -279,6 +280,20 @@ def stateless(model: ModelFile, audio: np.ndarray, hop: int) -> np.ndarray:
         oracle.reset()
         out.append(oracle.process(audio[i:i + hop]))
     return np.concatenate(out)
+
+
+def int8_weights(model: ModelFile) -> ModelFile:
+    """The model with every weight matrix rounded as the converter's int8 weights are
+    (symmetric, one scale per output channel; biases kept): the weights' share of the
+    quantized models' error, measured with the oracle."""
+    tensors = {}
+    for name, value in model.tensors.items():
+        if name.endswith(".weight"):
+            scale = np.max(np.abs(value.reshape(-1, value.shape[-1])), axis=0) / 127.0
+            scale = np.where(scale > 0, scale, 1.0)
+            value = (np.round(value / scale) * scale).astype(np.float32)
+        tensors[name] = value
+    return ModelFile(model.config, tensors, model.metadata)
 
 
 def c_symbol(name: str) -> str:
