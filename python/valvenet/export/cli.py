@@ -1,4 +1,4 @@
-"""`valvenet export c|...`: what leaves training for the device (C code today).
+"""`valvenet export c|tflite`: what leaves training for the device (C code; TFLite in export/tflite.py).
 
 `export c --precision float32` (the default) runs the float engine's generator (c_code.py);
 `--precision int16` the int16 engine's (c_q15.py), with the model file's calibrated scales
@@ -48,7 +48,23 @@ def run_c(args: argparse.Namespace) -> int:
     return 0
 
 
-FORMATS = {"c": (add_c_arguments, run_c, "C source for the streaming engine (firmware and host)")}
+def add_tflite_arguments(parser: argparse.ArgumentParser) -> None:
+    from valvenet.export import tflite
+
+    tflite.add_arguments(parser)
+
+
+def run_tflite(args: argparse.Namespace) -> int:
+    from valvenet.export import tflite
+
+    return tflite.run(args)
+
+
+FORMATS = {
+    "c": (add_c_arguments, run_c, "C source for the streaming engine (firmware and host)"),
+    "tflite": (add_tflite_arguments, run_tflite,
+               "a fixed-window TensorFlow Lite model (float32, int16x8, int8) and its C array for TFLite Micro"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

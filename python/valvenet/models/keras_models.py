@@ -71,9 +71,10 @@ def _conv(filters: int, kernel: int, name: str, dilation: int = 1, bias: bool = 
     return layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="causal", use_bias=bias, name=name)
 
 
-def _gated_wavenet(config: dict[str, Any]) -> keras.Model:
+def _gated_wavenet(config: dict[str, Any], length: int | None = None,
+                   max_concat_inputs: int | None = None) -> keras.Model:
     c, k = config["channels"], config["kernel_size"]
-    x = keras.Input(shape=(None, 1), name="audio")
+    x = keras.Input(shape=(length, 1), name="audio")
     h = _conv(c, 1, "input")(x)
     skips = []
     for i, d in enumerate(config["dilations"]):
@@ -82,13 +83,19 @@ def _gated_wavenet(config: dict[str, Any]) -> keras.Model:
         r = _conv(c, 1, f"layer{i}.residual")(g)
         skips.append(r)
         h = layers.Add(name=f"layer{i}.add")([h, r])
+    if max_concat_inputs and len(skips) > max_concat_inputs:
+        # Same channel order, concatenated in groups (TFLite Micro's CONCATENATION takes <= 10 inputs).
+        groups = [skips[i:i + max_concat_inputs] for i in range(0, len(skips), max_concat_inputs)]
+        skips = [layers.Concatenate(name=f"skips.group{g}")(group) if len(group) > 1 else group[0]
+                 for g, group in enumerate(groups)]
     mixed = layers.Concatenate(name="skips")(skips) if len(skips) > 1 else skips[0]
     y = _conv(1, 1, "output")(mixed)
     return keras.Model(x, y, name="gated_wavenet")
 
 
-def _nam_wavenet(config: dict[str, Any]) -> keras.Model:
-    x = keras.Input(shape=(None, 1), name="audio")
+def _nam_wavenet(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
+                 ) -> keras.Model:
+    x = keras.Input(shape=(length, 1), name="audio")
     y, head = x, None
     for a, array in enumerate(config["layer_arrays"]):
         c, k = array["channels"], array["kernel_size"]
@@ -106,8 +113,9 @@ def _nam_wavenet(config: dict[str, Any]) -> keras.Model:
     return keras.Model(x, out, name="nam_wavenet")
 
 
-def _recurrent(config: dict[str, Any]) -> keras.Model:
-    x = keras.Input(shape=(None, 1), name="audio")
+def _recurrent(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
+               ) -> keras.Model:
+    x = keras.Input(shape=(length, 1), name="audio")
     rnn_layer = layers.LSTM if config["kind"] == "lstm" else layers.GRU
     h = rnn_layer(config["hidden"], return_sequences=True, name="rnn")(x)
     y = layers.Dense(1, name="dense")(h)
@@ -116,11 +124,17 @@ def _recurrent(config: dict[str, Any]) -> keras.Model:
     return keras.Model(x, y, name=config["kind"])
 
 
-def build(config: dict[str, Any], seed: int = 0) -> keras.Model:
-    """A Keras model for the config (time-major input (batch, time, 1)), seeded weights."""
+def build(config: dict[str, Any], seed: int = 0, length: int | None = None,
+          max_concat_inputs: int | None = None) -> keras.Model:
+    """A Keras model for the config (time-major input (batch, time, 1)), seeded weights.
+
+    `length` fixes the time axis (None: any length); the TFLite export needs it fixed.
+    `max_concat_inputs` splits a gated WaveNet's skip concatenation into nested groups of at
+    most that many inputs (the same values; for TFLite Micro).
+    """
     keras.utils.set_random_seed(seed)
     builders = {"gated_wavenet": _gated_wavenet, "nam_wavenet": _nam_wavenet, "lstm": _recurrent, "gru": _recurrent}
-    return builders[config["kind"]](config)
+    return builders[config["kind"]](config, length, max_concat_inputs)
 
 
 def _tensor_names(layer: layers.Layer, count: int) -> list[str]:
