@@ -27,7 +27,7 @@ import soundfile as sf
 
 from valvenet.device import Console, TransportError, open_transport
 from valvenet.device.protocol import Client, FirmwareError, ProtocolError
-from valvenet.device.stream import read_input, select_model
+from valvenet.device.stream import read_input, stream_audio
 from valvenet.export.model_file import ModelFile, load
 from valvenet.losses import scores
 from valvenet.models import config as model_config
@@ -90,8 +90,6 @@ def build_firmware(root: Path, model_path: Path) -> dict[str, Path]:
 
 def run_on_device(target: str, firmware: Path, model: ModelFile, audio: np.ndarray) -> dict[str, Any]:
     """Boot, self-test line, stream the audio, BENCH; returns outputs and figures."""
-    from tqdm import tqdm
-
     with open_transport(target, firmware if not target.startswith("serial:") else None) as transport:
         console = Console(transport)
         client = Client(console)
@@ -100,11 +98,8 @@ def run_on_device(target: str, firmware: Path, model: ModelFile, audio: np.ndarr
         else:
             console.wait_for_line(r"^ValveNet ", 120.0)
             selftest = console.wait_for_line(r"^SELFTEST ", 120.0).string
-        info = select_model(client, model, str(firmware))
-        client.reset()
         started = time.monotonic()
-        with tqdm(total=audio.size, unit="sample", unit_scale=True, desc=f"{info.board}: {info.name}") as bar:
-            output = client.process_stream(audio, 1024, progress=bar.update)
+        output, info = stream_audio(client, model, audio, str(firmware))
         seconds = time.monotonic() - started
         bench = client.bench(48, 16)
         stats = client.stats()

@@ -80,6 +80,25 @@ def select_model(client: Client, model: ModelFile, firmware: str, precision: str
                    "(or amp_nucleo_f767zi for Renode and the board)")
 
 
+def stream_audio(client: Client, model: ModelFile, audio: np.ndarray, source: str, fmt: str = "float32",
+                 block: int = MAX_SAMPLES, precision: str | None = None,
+                 progress: bool = True) -> tuple[np.ndarray, ModelInfo]:
+    """SELECT the image's engine for `model`, RESET it and stream `audio` through PROCESS
+    frames of `block` samples (with a progress bar); returns the output and the engine's INFO."""
+    info = select_model(client, model, source, precision)
+    client.reset()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=audio.size, unit="sample", unit_scale=True, desc=f"{info.board}: {info.name}")
+    try:
+        return client.process_stream(audio, block, fmt, progress=bar.update if bar else None), info
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: Path, out_path: Path,
                 fmt: str = "float32", block: int = MAX_SAMPLES, progress: bool = True,
                 precision: str | None = None) -> RunResult:
@@ -96,18 +115,7 @@ def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: P
         if not target.startswith("serial:"):
             console.wait_for_line(r"^ValveNet ", BOOT_TIMEOUT_S)
         client = Client(console)
-        info = select_model(client, model, str(firmware or target), precision)
-        client.reset()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=audio.size, unit="sample", unit_scale=True, desc=f"{info.board}: {info.name}")
-        try:
-            output = client.process_stream(audio, block, fmt, progress=bar.update if bar else None)
-        finally:
-            if bar is not None:
-                bar.close()
+        output, info = stream_audio(client, model, audio, str(firmware or target), fmt, block, precision, progress)
     tmp = out_path.with_name(out_path.name + ".tmp.wav")
     try:
         sf.write(str(tmp), output, model.sample_rate, subtype="FLOAT")
