@@ -51,6 +51,69 @@ board_counter_unit_t board_counter_unit(void);
  * subtraction) is the work done between them, valid up to 2^32 units. */
 uint32_t board_counter_read(void);
 
+/* ---- Audio I/O: double-buffered blocks, one interrupt per block period ----------------------
+ *
+ * The board moves audio between its converters and two halves of a ring (circular DMA on the
+ * NUCLEO: SAI1 with half- and full-transfer interrupts). Every block period it calls `event`
+ * from the interrupt: input half (n & 1) of event n has just been filled with `block` new
+ * frames, and output half (n & 1) is free to be written; the transmitter plays it starting at
+ * event n + 1, so event n + 1 is the deadline for the block of event n. Halves alternate
+ * starting with half 0.
+ *
+ * BOARD_AUDIO_SOFTWARE is the same path without converters: a timer interrupt with the same
+ * period copies the next block of `soft_source` into the input half (zeros after its end) and
+ * appends the output half the "DAC" starts playing to `soft_sink` (until it is full). The
+ * emulators run it (QEMU's timer, Renode's), and so can a board with no codec wired. */
+
+#define BOARD_AUDIO_MIN_BLOCK 16u
+#define BOARD_AUDIO_MAX_BLOCK 128u
+
+typedef enum {
+  BOARD_AUDIO_CODEC = 1,   /* the board's audio interface (SAI + DMA on the NUCLEO) */
+  BOARD_AUDIO_SOFTWARE = 2 /* timer-paced source and sink in memory */
+} board_audio_source_t;
+
+typedef struct {
+  board_audio_source_t source;
+  uint32_t sample_rate;      /* requested frame rate: 44100 or 48000 */
+  uint32_t block;            /* frames per half, BOARD_AUDIO_MIN_BLOCK..BOARD_AUDIO_MAX_BLOCK */
+  const float *soft_source;  /* BOARD_AUDIO_SOFTWARE: input samples in [-1, 1] */
+  uint32_t soft_source_length;
+  float *soft_sink;          /* BOARD_AUDIO_SOFTWARE: where the played output goes */
+  uint32_t soft_sink_capacity;
+} board_audio_config_t;
+
+typedef struct {
+  uint32_t rate_millihz;  /* the frame rate the clocks really give, in mHz */
+  uint32_t period_counts; /* one block period in board_counter_read() units; 0 without a counter */
+} board_audio_timing_t;
+
+/* Called from the audio interrupt once per block period (see above). */
+typedef void (*board_audio_event_fn)(void *context);
+
+typedef enum {
+  BOARD_AUDIO_OK = 0,
+  BOARD_AUDIO_UNSUPPORTED_SOURCE = -1, /* e.g. no codec on this board */
+  BOARD_AUDIO_UNSUPPORTED_RATE = -2,
+  BOARD_AUDIO_BAD_BLOCK = -3
+} board_audio_status_t;
+
+/* Stops any running stream, then starts this one: both halves of the output start silent. */
+board_audio_status_t board_audio_start(const board_audio_config_t *config, board_audio_event_fn event,
+                                       void *context, board_audio_timing_t *timing);
+
+/* Stops the stream (no more events); safe to call when none runs. */
+void board_audio_stop(void);
+
+/* The n frames of input half `half`, as mono samples in [-1, 1). */
+void board_audio_read(uint32_t half, float *in, uint32_t n);
+
+/* Writes n mono samples to output half `half`, saturated to the converter's range. */
+void board_audio_write(uint32_t half, const float *out, uint32_t n);
+
+/* Samples BOARD_AUDIO_SOFTWARE has appended to soft_sink since it started. */
+uint32_t board_audio_sink_length(void);
+
 /* Ends the run: semihosting exit code under QEMU, a system reset on hardware. */
 void board_exit(int code) __attribute__((noreturn));
 
