@@ -14,13 +14,17 @@ firmware_image: NAME.elf/.bin/.hex/.map/.size.txt.
 
 load("//firmware/boards:boards.bzl", "BOARDS")
 load("//firmware/toolchain:firmware.bzl", "firmware_image")
-load("//tools/codegen:model_library.bzl", "model_table", "selftest_clip", "vnet_model_library")
+load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "cabinet_table", "model_table", "pedal_boot", "selftest_clip", "vnet_model_library")
 
 SELFTEST_AUDIO = "//data:builtin_short_test_input"
 
-def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, model_copts = [], **kwargs):
-    """model_copts: extra compile options for the models (e.g. -DVN_NO_PLACEMENT for an
-    image whose models together would not fit the TCMs)."""
+def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_taps = 256, autostart = None,
+                      selftest_audio = SELFTEST_AUDIO, model_copts = [], **kwargs):
+    """cabinet: the pedal's cabinet IR (cabinet_table(): a WAV label, one of guitarix-common's
+    IR names, or None), cut to cabinet_taps at the first model's rate.
+    model_copts: extra compile options for the models (e.g. -DVN_NO_PLACEMENT for an
+    image whose models together would not fit the TCMs).
+    autostart: None, or (sample rate, block) to start the codec stream at boot (the pedal)."""
     if board not in BOARDS:
         fail("unknown board %r; boards: %s" % (board, ", ".join(BOARDS.keys())))
     libraries = []
@@ -47,6 +51,16 @@ def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, mode
         clips = clips,
         copts = model_copts,
     )
+    cabinet_table(
+        name = name + "_cabinet",
+        ir = cabinet,
+        model = models[0][0] if models else None,
+        taps = cabinet_taps,
+    )
+    pedal_boot(
+        name = name + "_boot",
+        autostart = autostart,
+    )
     spec = BOARDS[board]
     firmware_image(
         name = name,
@@ -54,6 +68,8 @@ def valvenet_firmware(name, board, models, selftest_audio = SELFTEST_AUDIO, mode
         memory_regions = spec.memory_regions,
         deps = [
             ":" + name + "_models",
+            ":" + name + "_cabinet",
+            ":" + name + "_boot",
             "//firmware/app:main",
             spec.library,
         ],

@@ -1,5 +1,6 @@
 /*
- * main.c - the ValveNet firmware application: banner, self-test, then the console loop.
+ * main.c - the ValveNet firmware application: banner, self-test, then the main loop, which
+ * serves the pedal's audio blocks first (firmware/app/pedal.h) and the UART between them.
  *
  * One UART carries both the text console (people, boot checks) and the binary protocol
  * (programs): between lines, the byte 0xA5 starts a frame (docs/protocol.md), anything
@@ -10,9 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "firmware/app/cabinet_table.h"
 #include "firmware/app/commands.h"
 #include "firmware/app/line_reader.h"
 #include "firmware/app/model_table.h"
+#include "firmware/app/pedal.h"
+#include "firmware/app/pedal_boot.h"
 #include "firmware/app/protocol.h"
 #include "firmware/app/selftest.h"
 #include "firmware/boards/board.h"
@@ -51,19 +55,42 @@ static void console_byte(line_reader_t *reader, uint8_t byte, char *reply, size_
   }
 }
 
+/* The pedal on the first model and the image's cabinet; NULL in an image without models. The
+ * NUCLEO amp image starts its codec stream here (pedal_boot). */
+static pedal_t *pedal_boot_up(pedal_t *pedal, char *line, size_t capacity) {
+  if (model_table_count == 0u) {
+    return NULL;
+  }
+  pedal_init(pedal, model_table[0].model, model_table_state(), &cabinet_table);
+  if (pedal_boot.sample_rate != 0u) {
+    const board_audio_status_t status = pedal_start(pedal, BOARD_AUDIO_CODEC, pedal_boot.sample_rate, pedal_boot.block, 0u);
+    write_line(line, (size_t)snprintf(line, capacity, "PEDAL %s rate=%u block=%u cabinet=%s",
+                                      status == BOARD_AUDIO_OK ? "started" : "failed to start",
+                                      (unsigned)pedal_boot.sample_rate, (unsigned)pedal_boot.block,
+                                      cabinet_table.length > 0u ? cabinet_table.name : "none"));
+  }
+  return pedal;
+}
+
 int main(void) {
   static char reply[COMMANDS_REPLY_CAPACITY];
   static line_reader_t reader;
   static protocol_t protocol;
+  static pedal_t pedal_storage;
 
   board_init();
   write_line(reply, commands_banner(reply, sizeof reply));
   boot_selftest(reply, sizeof reply);
 
   line_reader_reset(&reader);
-  protocol_init(&protocol, board_uart_write);
+  pedal_t *pedal = pedal_boot_up(&pedal_storage, reply, sizeof reply);
+  protocol_init(&protocol, board_uart_write, pedal);
   for (;;) {
     board_watchdog_kick();
+    if (pedal != NULL && pedal_poll(pedal)) {
+      continue; /* a block was due: check for the next before serving the UART */
+    }
+    protocol_poll(&protocol);
     uint8_t byte;
     if (!board_uart_read_byte(&byte)) {
       protocol_poll_idle(&protocol);

@@ -167,14 +167,35 @@ static bool handle_bench(protocol_t *p) {
   return true;
 }
 
+static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
+
+static float get_f32(const uint8_t *p) {
+  const uint32_t bits = get_u32(p);
+  float value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+/* Nine link counters, then the audio stream's: running, events, processed, missed deadlines
+ * (late + dropped: output underruns), dropped (input overruns), load average and maximum
+ * (ppm), block period (counter units), counter unit, samples in the software sink. */
 static bool handle_stats(protocol_t *p) {
   const protocol_stats_t *s = &p->stats;
-  const uint32_t values[9] = {s->frames_ok,          s->rejected_sync,    s->rejected_length,
-                              s->rejected_crc,       s->rejected_truncated, s->rejected_type,
-                              s->rejected_payload,   board_uart_overruns(), s->samples_processed};
+  pedal_stats_t a = {0};
+  if (p->pedal != NULL) {
+    pedal_stats(p->pedal, &a);
+  }
+  const bool running = p->pedal != NULL && p->pedal->running;
+  const uint32_t values[19] = {s->frames_ok,          s->rejected_sync,      s->rejected_length,
+                               s->rejected_crc,       s->rejected_truncated, s->rejected_type,
+                               s->rejected_payload,   board_uart_overruns(), s->samples_processed,
+                               running ? 1u : 0u,     a.events,              a.processed,
+                               a.late + a.dropped,    a.dropped,             a.load_avg_ppm,
+                               a.load_max_ppm,        a.period_counts,       (uint32_t)board_counter_unit(),
+                               board_audio_sink_length()};
   uint8_t reply[sizeof values];
   writer_t w = {reply, 0u, sizeof reply};
-  for (uint32_t i = 0; i < 9u; ++i) {
+  for (uint32_t i = 0; i < sizeof values / sizeof values[0]; ++i) {
     put_u32(&w, values[i]);
   }
   frame_write(p->write, MSG_STATS | MSG_REPLY, p->parser.sequence, reply, w.length);
@@ -204,15 +225,144 @@ static bool handle_select(protocol_t *p) {
   }
   p->model = p->parser.payload[0];
   model_table[p->model].model->reset(model_table_state());
+  if (p->pedal != NULL) {
+    pedal_set_model(p->pedal, model_table[p->model].model, model_table_state());
+  }
   reply_info(p, MSG_SELECT | MSG_REPLY);
   return true;
 }
 
+static bool audio_running(const protocol_t *p) { return p->pedal != NULL && p->pedal->running; }
+
+static bool handle_audio_start(protocol_t *p) {
+  const uint8_t *payload = p->parser.payload;
+  if (p->parser.length != 12u || payload[1] != 0u) {
+    reject_payload(p, "AUDIO_START needs source, 0, u16 block, u32 rate, u32 blocks");
+    return false;
+  }
+  const uint32_t source = payload[0], block = get_u16(payload + 2), rate = get_u32(payload + 4);
+  if ((source != BOARD_AUDIO_CODEC && source != BOARD_AUDIO_SOFTWARE) || (rate != 44100u && rate != 48000u) ||
+      block < BOARD_AUDIO_MIN_BLOCK || block > BOARD_AUDIO_MAX_BLOCK) {
+    reject_payload(p, "AUDIO_START needs source 1 (codec) or 2 (software), block 16..128, rate 44100 or 48000");
+    return false;
+  }
+  const board_audio_status_t status =
+      pedal_start(p->pedal, (board_audio_source_t)source, rate, block, get_u32(payload + 8));
+  if (status != BOARD_AUDIO_OK) {
+    p->stats.rejected_payload++;
+    reply_error(p, PROTOCOL_ERR_AUDIO, MSG_AUDIO_START, p->parser.sequence,
+                status == BOARD_AUDIO_UNSUPPORTED_SOURCE ? "this board has no such audio source"
+                                                         : "this board cannot run that rate or block");
+    return false;
+  }
+  const pedal_t *pedal = p->pedal;
+  const uint32_t taps = pedal->has_cabinet ? pedal->cabinet.length : 0u;
+  uint8_t reply[20 + 256];
+  writer_t w = {reply, 0u, sizeof reply};
+  put_u8(&w, source);
+  put_u8(&w, (uint32_t)board_counter_unit());
+  put_u16(&w, block);
+  put_u32(&w, pedal->timing.rate_millihz);
+  put_u32(&w, pedal->timing.period_counts);
+  put_u32(&w, taps);
+  put_u32(&w, pedal->cabinet_ir->taps_crc32);
+  put_string(&w, pedal->cabinet_ir->name);
+  frame_write(p->write, MSG_AUDIO_START | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
+}
+
+static bool handle_param(protocol_t *p) {
+  const uint8_t *payload = p->parser.payload;
+  const pedal_change_t change = {
+      .param = payload[0], .sequence = p->parser.sequence, .value = get_f32(payload + 4),
+      .at_block = get_u32(payload + 8), .applied_block = 0u};
+  if (p->parser.length != 12u || !pedal_param_valid(p->pedal, change.param, change.value)) {
+    reject_payload(p, "PARAM needs a known parameter id, 0, 0, a value in its range, u32 block");
+    return false;
+  }
+  if (!pedal_change(p->pedal, &change)) {
+    reject_payload(p, "PARAM queue full: wait for the replies of earlier changes");
+    return false;
+  }
+  return true; /* answered by protocol_poll() once applied */
+}
+
+static bool handle_source(protocol_t *p) {
+  uint8_t *payload = p->parser.payload;
+  const uint32_t length = p->parser.length;
+  const uint32_t width = length >= 8u && payload[0] == SAMPLE_FLOAT32 ? 4u : 2u;
+  const uint32_t count = length >= 8u ? get_u16(payload + 2) : 0u;
+  const uint32_t offset = length >= 8u ? get_u32(payload + 4) : 0u;
+  if (length < 8u || (payload[0] != SAMPLE_FLOAT32 && payload[0] != SAMPLE_INT16) || payload[1] != 0u ||
+      count > PROTOCOL_MAX_SAMPLES || length != 8u + count * width) {
+    reject_payload(p, "SOURCE needs format, 0, u16 count, u32 offset, count samples");
+    return false;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t *sample = payload + 8u + width * i;
+    p->audio[i] = width == 4u ? get_f32(sample) : (float)(int16_t)get_u16(sample) * (1.0f / 32768.0f);
+  }
+  if (!pedal_load_source(p->pedal, offset, p->audio, count)) {
+    reject_payload(p, "SOURCE must continue the source contiguously within 16384 samples");
+    return false;
+  }
+  uint8_t reply[4];
+  writer_t w = {reply, 0u, sizeof reply};
+  put_u32(&w, p->pedal->source_length);
+  frame_write(p->write, MSG_SOURCE | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
+}
+
+/* SINK: `what` 0 reads the software sink (float32 samples), 1 the per-block status log. */
+static bool handle_sink(protocol_t *p) {
+  const uint8_t *request = p->parser.payload;
+  const uint32_t what = request[0], count = get_u16(request + 2), offset = get_u32(request + 4);
+  const uint32_t available = what == 0u ? board_audio_sink_length() : PEDAL_LOG_CAPACITY;
+  if (p->parser.length != 8u || what > 1u || request[1] != 0u || count > PROTOCOL_MAX_SAMPLES ||
+      offset > available || count > available - offset) {
+    reject_payload(p, "SINK needs what (0 audio, 1 block log), 0, u16 count <= 1024, u32 offset within it");
+    return false;
+  }
+  uint8_t *reply = p->parser.payload; /* the request has been read: reuse its buffer */
+  writer_t w = {reply, 0u, FRAME_MAX_PAYLOAD};
+  put_u8(&w, what);
+  put_u8(&w, 0u);
+  put_u16(&w, count);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (what == 0u) {
+      put_f32(&w, p->pedal->sink[offset + i]);
+    } else {
+      put_u8(&w, p->pedal->log[offset + i]);
+    }
+  }
+  frame_write(p->write, MSG_SINK | MSG_REPLY, p->parser.sequence, reply, w.length);
+  return true;
+}
+
+static bool handle_pedal(protocol_t *p, uint8_t type) {
+  switch (type) {
+    case MSG_AUDIO_START:
+      return handle_audio_start(p);
+    case MSG_AUDIO_STOP:
+      pedal_stop(p->pedal);
+      frame_write(p->write, MSG_AUDIO_STOP | MSG_REPLY, p->parser.sequence, NULL, 0u);
+      return true;
+    case MSG_PARAM:
+      return handle_param(p);
+    case MSG_SOURCE:
+      return handle_source(p);
+    default:
+      return handle_sink(p);
+  }
+}
+
 static void dispatch(protocol_t *p) {
   const uint8_t type = p->parser.type;
-  const bool audio = type == MSG_RESET || type == MSG_PROCESS || type == MSG_BENCH || type == MSG_SELFTEST ||
+  const bool model = type == MSG_RESET || type == MSG_PROCESS || type == MSG_BENCH || type == MSG_SELFTEST ||
                      type == MSG_SELECT;
-  if (type < MSG_INFO || type > MSG_SELECT) {
+  const bool pedal = type >= MSG_AUDIO_START && type <= MSG_SINK;
+  const bool audio = model || pedal;
+  if (type < MSG_INFO || type > MSG_SINK) {
     p->stats.rejected_type++;
     reply_error(p, PROTOCOL_ERR_TYPE, type, p->parser.sequence, "unknown message type");
     return;
@@ -222,9 +372,19 @@ static void dispatch(protocol_t *p) {
     reply_error(p, PROTOCOL_ERR_NO_MODEL, type, p->parser.sequence, "no models in this firmware");
     return;
   }
-  const bool empty = type == MSG_INFO || type == MSG_RESET || type == MSG_STATS || type == MSG_SELFTEST;
+  if ((model && audio_running(p)) || (type == MSG_SOURCE && audio_running(p))) {
+    p->stats.rejected_payload++;
+    reply_error(p, PROTOCOL_ERR_BUSY, type, p->parser.sequence, "the audio stream is running: AUDIO_STOP first");
+    return;
+  }
+  const bool empty = type == MSG_INFO || type == MSG_RESET || type == MSG_STATS || type == MSG_SELFTEST ||
+                     type == MSG_AUDIO_STOP;
   if (empty && p->parser.length != 0u) {
     reject_payload(p, "this message takes no payload");
+    return;
+  }
+  if (pedal) {
+    p->stats.frames_ok += handle_pedal(p, type) && type != MSG_PARAM ? 1u : 0u;
     return;
   }
   bool answered = true;
@@ -256,10 +416,11 @@ static void dispatch(protocol_t *p) {
   p->stats.frames_ok += answered ? 1u : 0u;
 }
 
-void protocol_init(protocol_t *p, frame_write_fn write) {
+void protocol_init(protocol_t *p, frame_write_fn write, pedal_t *pedal) {
   memset(&p->stats, 0, sizeof p->stats);
   frame_parser_reset(&p->parser);
   p->write = write;
+  p->pedal = pedal;
   p->model = 0u;
   p->idle_polls = 0u;
   if (model_table_count > 0u) {
@@ -304,4 +465,19 @@ void protocol_poll_idle(protocol_t *p) {
   const uint8_t type = p->parser.type, sequence = p->parser.sequence;
   frame_parser_abort(&p->parser);
   reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+}
+
+void protocol_poll(protocol_t *p) {
+  pedal_change_t change;
+  while (p->pedal != NULL && pedal_take_applied(p->pedal, &change)) {
+    uint8_t reply[12];
+    writer_t w = {reply, 0u, sizeof reply};
+    put_u8(&w, change.param);
+    put_u8(&w, 0u);
+    put_u16(&w, 0u);
+    put_f32(&w, change.value);
+    put_u32(&w, change.applied_block);
+    frame_write(p->write, MSG_PARAM | MSG_REPLY, change.sequence, reply, w.length);
+    p->stats.frames_ok++;
+  }
 }

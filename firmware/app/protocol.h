@@ -1,6 +1,7 @@
 /*
  * protocol.h - the binary UART protocol's messages (docs/protocol.md): INFO, RESET,
- * PROCESS, BENCH, STATS, SELFTEST, SELECT, and ERROR replies.
+ * PROCESS, BENCH, STATS, SELFTEST, SELECT; the pedal's AUDIO_START, AUDIO_STOP, PARAM, SOURCE,
+ * SINK; and ERROR replies.
  *
  * Board-neutral (replies go through a write function) so host tests drive it byte by byte.
  * A rejected frame only increments its STATS counter and gets an ERROR reply: the model's
@@ -13,8 +14,9 @@
 #include <stdint.h>
 
 #include "firmware/app/frame.h"
+#include "firmware/app/pedal.h"
 
-#define PROTOCOL_VERSION 1u
+#define PROTOCOL_VERSION 2u
 #define PROTOCOL_MAX_SAMPLES 1024u
 /* Main-loop polls without a byte after which a partial frame counts as truncated
  * (about 0.1-0.2 s on the NUCLEO at 216 MHz and in QEMU; a frame's bytes arrive back to back). */
@@ -28,6 +30,11 @@ enum {
   MSG_STATS = 0x05,
   MSG_SELFTEST = 0x06,
   MSG_SELECT = 0x07,
+  MSG_AUDIO_START = 0x08,
+  MSG_AUDIO_STOP = 0x09,
+  MSG_PARAM = 0x0A,
+  MSG_SOURCE = 0x0B,
+  MSG_SINK = 0x0C,
   MSG_REPLY = 0x80, /* reply type = request type | MSG_REPLY */
   MSG_ERROR = 0xFF
 };
@@ -41,7 +48,9 @@ typedef enum {
   PROTOCOL_ERR_TRUNCATED = 4,
   PROTOCOL_ERR_TYPE = 5,
   PROTOCOL_ERR_PAYLOAD = 6,
-  PROTOCOL_ERR_NO_MODEL = 7
+  PROTOCOL_ERR_NO_MODEL = 7,
+  PROTOCOL_ERR_BUSY = 8, /* needs the model while the audio stream runs */
+  PROTOCOL_ERR_AUDIO = 9 /* the board cannot start that stream */
 } protocol_error_t;
 
 typedef struct {
@@ -59,13 +68,15 @@ typedef struct {
   frame_parser_t parser;
   protocol_stats_t stats;
   frame_write_fn write;
+  pedal_t *pedal;      /* the audio stream and its chain (NULL: no pedal messages) */
   uint32_t model;      /* selected entry of model_table */
   uint32_t idle_polls; /* polls without a byte while a frame is partial */
   float audio[PROTOCOL_MAX_SAMPLES];
 } protocol_t;
 
-/* Selects model 0 (reset) and clears the counters. */
-void protocol_init(protocol_t *protocol, frame_write_fn write);
+/* Selects model 0 (reset) and clears the counters. The pedal (already initialised with model
+ * 0) may be NULL in an image without models. */
+void protocol_init(protocol_t *protocol, frame_write_fn write, pedal_t *pedal);
 
 /* True between frames: the next byte belongs to the text console unless it is FRAME_SYNC0. */
 bool protocol_idle(const protocol_t *protocol);
@@ -76,5 +87,8 @@ void protocol_feed(protocol_t *protocol, uint8_t byte);
 /* One main-loop poll without a byte: a frame left partial for PROTOCOL_IDLE_POLL_LIMIT
  * polls is dropped and answered with ERROR TRUNCATED. */
 void protocol_poll_idle(protocol_t *protocol);
+
+/* Every main-loop turn: sends the replies of PARAM changes the pedal has applied since. */
+void protocol_poll(protocol_t *protocol);
 
 #endif /* VALVENET_APP_PROTOCOL_H */

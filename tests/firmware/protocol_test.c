@@ -57,10 +57,13 @@ static void capture(const uint8_t *data, size_t length) {
 
 static protocol_t protocol;
 static frame_parser_t reply_parser;
+static pedal_t pedal;
+static const cabinet_table_t no_cabinet = {"", NULL, 0u, 0u, 0u, NULL};
 
 static void setup_protocol(void) {
   out_length = 0u;
-  protocol_init(&protocol, capture);
+  pedal_init(&pedal, model_table[0].model, model_table_state(), &no_cabinet);
+  protocol_init(&protocol, capture, &pedal);
 }
 
 static void send_bytes(const uint8_t *data, size_t length) {
@@ -103,7 +106,7 @@ static uint32_t u32_at(const uint8_t *p) {
 static uint32_t stat(uint32_t index) {
   send_frame(MSG_STATS, 99, NULL, 0u);
   assert_int_equal(take_reply(), MSG_STATS | MSG_REPLY);
-  assert_int_equal(reply_parser.length, 36u);
+  assert_int_equal(reply_parser.length, 19u * 4u); /* nine link counters, ten of the audio stream */
   return u32_at(reply_parser.payload + 4u * index);
 }
 
@@ -231,12 +234,113 @@ static void link_errors_are_counted_by_kind(void **state) {
   assert_int_equal(stat(4), 1u);
 }
 
+static void put32(uint8_t *p, uint32_t value) {
+  for (uint32_t i = 0; i < 4u; ++i) {
+    p[i] = (uint8_t)(value >> (8u * i));
+  }
+}
+
+static void send_param(uint8_t sequence, uint8_t id, float value, uint32_t at_block) {
+  uint8_t payload[12] = {id, 0, 0, 0};
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  put32(payload + 4, bits);
+  put32(payload + 8, at_block);
+  send_frame(MSG_PARAM, sequence, payload, sizeof payload);
+}
+
+/* Without a stream, a PARAM applies at once and protocol_poll() sends its reply with block
+ * PEDAL_NOW; a value outside its range or an unknown id is rejected and changes nothing. */
+static void param_changes_are_validated_and_answered_when_applied(void **state) {
+  (void)state;
+  setup_protocol();
+  send_param(21, CHAIN_OUTPUT_GAIN_DB, -6.0f, PEDAL_NOW);
+  assert_int_equal(out_length, 0u); /* no reply until applied */
+  protocol_poll(&protocol);
+  assert_int_equal(take_reply(), MSG_PARAM | MSG_REPLY);
+  assert_int_equal(reply_parser.sequence, 21);
+  assert_int_equal(reply_parser.payload[0], CHAIN_OUTPUT_GAIN_DB);
+  assert_int_equal(u32_at(reply_parser.payload + 8), PEDAL_NOW);
+  assert_true(pedal.params[CHAIN_OUTPUT_GAIN_DB] == -6.0f);
+
+  send_param(22, CHAIN_OUTPUT_GAIN_DB, 40.0f, PEDAL_NOW); /* above +12 dB */
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
+  send_param(23, 99, 0.0f, PEDAL_NOW);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  send_param(24, CHAIN_CABINET, 1.0f, PEDAL_NOW); /* this image has no cabinet */
+  assert_int_equal(take_reply(), MSG_ERROR);
+  send_param(25, CHAIN_BYPASS, 0.5f, PEDAL_NOW); /* a switch: 0 or 1 */
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_true(pedal.params[CHAIN_OUTPUT_GAIN_DB] == -6.0f);
+  assert_int_equal(stat(6), 4u); /* four bad payloads */
+}
+
+/* The host board has no audio: AUDIO_START is refused with ERROR AUDIO, bad arguments with
+ * ERROR PAYLOAD, and nothing runs (STATS says so). */
+static void audio_start_reports_what_the_board_refuses(void **state) {
+  (void)state;
+  setup_protocol();
+  uint8_t start[12] = {BOARD_AUDIO_SOFTWARE, 0, 48, 0};
+  put32(start + 4, 48000u);
+  put32(start + 8, 10u);
+  send_frame(MSG_AUDIO_START, 31, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_AUDIO);
+  start[2] = 8; /* block 8 < 16 */
+  send_frame(MSG_AUDIO_START, 32, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
+  start[2] = 48;
+  put32(start + 4, 32000u);
+  send_frame(MSG_AUDIO_START, 33, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
+  assert_int_equal(stat(9), 0u); /* not running */
+  send_frame(MSG_AUDIO_STOP, 34, NULL, 0u);
+  assert_int_equal(take_reply(), MSG_AUDIO_STOP | MSG_REPLY);
+}
+
+/* SOURCE fills the software source contiguously (int16 as Q15), refuses gaps and overflow;
+ * SINK reads the block log and refuses reads past what exists. */
+static void source_and_sink_frames(void **state) {
+  (void)state;
+  setup_protocol();
+  uint8_t load[8 + 2 * 4] = {SAMPLE_INT16, 0, 4, 0};
+  put32(load + 4, 0u);
+  const int16_t samples[4] = {16384, -16384, 0, 32767};
+  memcpy(load + 8, samples, sizeof samples);
+  send_frame(MSG_SOURCE, 41, load, sizeof load);
+  assert_int_equal(take_reply(), MSG_SOURCE | MSG_REPLY);
+  assert_int_equal(u32_at(reply_parser.payload), 4u);
+  assert_true(pedal.source[0] == 0.5f && pedal.source[1] == -0.5f);
+  put32(load + 4, 6u); /* a gap after sample 4 */
+  send_frame(MSG_SOURCE, 42, load, sizeof load);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  put32(load + 4, PEDAL_SOFT_CAPACITY - 2u);
+  send_frame(MSG_SOURCE, 43, load, sizeof load);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(pedal.source_length, 4u);
+
+  uint8_t read[8] = {1, 0, 16, 0};
+  put32(read + 4, 0u);
+  send_frame(MSG_SINK, 44, read, sizeof read);
+  assert_int_equal(take_reply(), MSG_SINK | MSG_REPLY);
+  assert_int_equal(reply_parser.length, 4u + 16u);
+  read[0] = 0; /* audio: the host board's sink is empty */
+  send_frame(MSG_SINK, 45, read, sizeof read);
+  assert_int_equal(take_reply(), MSG_ERROR);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(info_describes_the_selected_model),
       cmocka_unit_test(process_float_and_int16_frames),
       cmocka_unit_test(bad_payloads_are_rejected_and_leave_the_state),
       cmocka_unit_test(link_errors_are_counted_by_kind),
+      cmocka_unit_test(param_changes_are_validated_and_answered_when_applied),
+      cmocka_unit_test(audio_start_reports_what_the_board_refuses),
+      cmocka_unit_test(source_and_sink_frames),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,3 +39,31 @@ board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 uint32_t board_counter_read(void) { return 0u; }
 
 void board_exit(int code) { exit(code); }
+
+/* No audio interface and no timer to pace a software one: every start is refused. */
+board_audio_status_t board_audio_start(const board_audio_config_t *config, board_audio_event_fn event,
+                                       void *context, board_audio_timing_t *timing) {
+  (void)config;
+  (void)event;
+  (void)context;
+  timing->rate_millihz = 0u;
+  timing->period_counts = 0u;
+  return BOARD_AUDIO_UNSUPPORTED_SOURCE;
+}
+
+void board_audio_stop(void) {}
+
+void board_audio_read(uint32_t half, float *in, uint32_t n) {
+  (void)half;
+  for (uint32_t i = 0; i < n; ++i) {
+    in[i] = 0.0f;
+  }
+}
+
+void board_audio_write(uint32_t half, const float *out, uint32_t n) {
+  (void)half;
+  (void)out;
+  (void)n;
+}
+
+uint32_t board_audio_sink_length(void) { return 0u; }

@@ -7,9 +7,15 @@
  * below reports instructions. SysTick is only 24 bits wide, so its wrap interrupt
  * extends it into a 32-bit count.
  * Exit: ARM semihosting SYS_EXIT_EXTENDED carries the exit code to QEMU's exit status.
+ * Audio: no converters, so only BOARD_AUDIO_SOFTWARE, paced by CMSDK TIMER0 (IRQ 8). Its
+ * period is set in instructions as if each were one cycle of the NUCLEO's 216 MHz core, so
+ * the application's load meter and deadlines see the M7's cycle budget per block (4,500 per
+ * sample at 48 kHz): what runs in time here runs in time on the board if its cycles per
+ * instruction stay at or under 1.
  */
 #include "firmware/boards/board.h"
 
+#include "firmware/boards/common/soft_audio.h"
 #include "firmware/boards/common/startup.h"
 
 /* CMSDK APB UART (ARM DDI 0479C, 4.3): DATA, STATE, CTRL, INTSTATUS, BAUDDIV. */
@@ -96,6 +102,81 @@ uint32_t board_counter_read(void) {
   return ticks * INSTRUCTIONS_PER_TICK;
 }
 
+/* CMSDK APB timer 0 (ARM DDI 0479C, 4.4): CTRL, VALUE, RELOAD, INTSTATUS/INTCLEAR. It counts
+ * down at the 25 MHz APB clock and raises IRQ 8 when it reaches zero. */
+#define TIMER0_BASE 0x40000000u
+#define TIMER0_CTRL (*(volatile uint32_t *)(TIMER0_BASE + 0x00u))
+#define TIMER0_VALUE (*(volatile uint32_t *)(TIMER0_BASE + 0x04u))
+#define TIMER0_RELOAD (*(volatile uint32_t *)(TIMER0_BASE + 0x08u))
+#define TIMER0_INTCLEAR (*(volatile uint32_t *)(TIMER0_BASE + 0x0Cu))
+#define TIMER_CTRL_ENABLE (1u << 0)
+#define TIMER_CTRL_IRQ_ENABLE (1u << 3)
+#define TIMER0_IRQ 8u
+#define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
+#define NVIC_ICER0 (*(volatile uint32_t *)0xE000E180u)
+#define NVIC_ICPR0 (*(volatile uint32_t *)0xE000E280u)
+
+/* The cycle budget the timer paces: the NUCLEO's core clock. */
+#define PACED_CLOCK_HZ 216000000u
+
+static soft_audio_t soft_audio;
+static board_audio_event_fn audio_event;
+static void *audio_context;
+
+void Timer0_Handler(void) {
+  TIMER0_INTCLEAR = 1u;
+  soft_audio_tick(&soft_audio);
+  if (audio_event != NULL) {
+    audio_event(audio_context);
+  }
+}
+
+void board_audio_stop(void) {
+  TIMER0_CTRL = 0u;
+  NVIC_ICER0 = 1u << TIMER0_IRQ;
+  TIMER0_INTCLEAR = 1u;
+  NVIC_ICPR0 = 1u << TIMER0_IRQ;
+  audio_event = NULL;
+}
+
+board_audio_status_t board_audio_start(const board_audio_config_t *config, board_audio_event_fn event,
+                                       void *context, board_audio_timing_t *timing) {
+  board_audio_stop();
+  if (config->source != BOARD_AUDIO_SOFTWARE) {
+    return BOARD_AUDIO_UNSUPPORTED_SOURCE;
+  }
+  if (config->sample_rate != 44100u && config->sample_rate != 48000u) {
+    return BOARD_AUDIO_UNSUPPORTED_RATE;
+  }
+  if (config->block < BOARD_AUDIO_MIN_BLOCK || config->block > BOARD_AUDIO_MAX_BLOCK) {
+    return BOARD_AUDIO_BAD_BLOCK;
+  }
+  /* Period in instructions = 216 MHz cycles per block, rounded to whole 40-instruction ticks. */
+  const uint64_t cycles = (uint64_t)PACED_CLOCK_HZ * config->block;
+  const uint32_t ticks = (uint32_t)((cycles + (uint64_t)config->sample_rate * INSTRUCTIONS_PER_TICK / 2u) /
+                                    ((uint64_t)config->sample_rate * INSTRUCTIONS_PER_TICK));
+  const uint32_t period = ticks * INSTRUCTIONS_PER_TICK;
+  timing->period_counts = period;
+  timing->rate_millihz = (uint32_t)(((uint64_t)PACED_CLOCK_HZ * config->block * 1000u + period / 2u) / period);
+
+  soft_audio_start(&soft_audio, config);
+  audio_event = event;
+  audio_context = context;
+  TIMER0_RELOAD = ticks - 1u; /* the count runs RELOAD..0: RELOAD + 1 ticks per period */
+  TIMER0_VALUE = ticks - 1u;
+  TIMER0_INTCLEAR = 1u;
+  NVIC_ICPR0 = 1u << TIMER0_IRQ;
+  NVIC_ISER0 = 1u << TIMER0_IRQ;
+  TIMER0_CTRL = TIMER_CTRL_ENABLE | TIMER_CTRL_IRQ_ENABLE;
+  return BOARD_AUDIO_OK;
+}
+
+void board_audio_read(uint32_t half, float *in, uint32_t n) { soft_audio_read(&soft_audio, half, in, n); }
+
+void board_audio_write(uint32_t half, const float *out, uint32_t n) { soft_audio_write(&soft_audio, half, out, n); }
+
+uint32_t board_audio_sink_length(void) { return soft_audio.sink_length; }
+
 /* ARM semihosting (IHI 0072): SYS_EXIT_EXTENDED (0x20) takes a block of
  * {ADP_Stopped_ApplicationExit, code}, so the emulator exits with `code`. */
 void board_exit(int code) {
@@ -107,11 +188,14 @@ void board_exit(int code) {
   }
 }
 
-/* Vector table: initial stack pointer, then the ARMv7-M system exceptions. The
- * AN500's external interrupts are not used by ValveNet. */
+/* Vector table: initial stack pointer, the ARMv7-M system exceptions, then the AN500's
+ * external interrupts up to TIMER0 (IRQ 0..7: UARTs, unused, spin if ever taken). */
 extern uint32_t __stack_top__;
 void Reset_Handler(void) { startup_run(); }
 
-__attribute__((used, section(".isr_vector"))) static void (*const vector_table[16])(void) = {
+__attribute__((used, section(".isr_vector"))) static void (*const vector_table[16u + TIMER0_IRQ + 1u])(void) = {
     STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, SysTick_Handler),
+    startup_default_handler, startup_default_handler, startup_default_handler, startup_default_handler,
+    startup_default_handler, startup_default_handler, startup_default_handler, startup_default_handler,
+    Timer0_Handler,
 };

@@ -1,7 +1,8 @@
 """Host side of the firmware's binary UART protocol (docs/protocol.md).
 
 `Client` talks to the amp firmware over any transport (QEMU, Renode, serial port): model
-information, audio through PROCESS, benchmarks, link statistics. It shares the link with the
+information, audio through PROCESS, benchmarks, link statistics, and the pedal's real-time
+stream (AUDIO_START/STOP, PARAM, the software SOURCE and SINK; docs/pedal.md). It shares the link with the
 text console (`Console`): bytes before a frame's sync (banner, self-test line) are kept as
 text lines in the console's history.
 """
@@ -22,18 +23,26 @@ from valvenet.device.transport import TransportError
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 4100
 MAX_SAMPLES = 1024
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 INFO, RESET, PROCESS, BENCH, STATS, SELFTEST, SELECT = range(1, 8)
+AUDIO_START, AUDIO_STOP, PARAM, SOURCE, SINK = range(8, 13)
+SOURCES = {"codec": 1, "software": 2}
+NOW = 0xFFFFFFFF  # PARAM: at the next block
+BLOCK_STATUS = {0: "unseen", 1: "on_time", 2: "late", 3: "dropped"}
 REPLY = 0x80
 ERROR = 0xFF
 FORMATS = {"float32": 1, "int16": 2}
 KINDS = {1: "gated_wavenet", 2: "nam_wavenet", 3: "lstm", 4: "gru"}
 PRECISIONS = {1: "float32", 2: "int16"}
 UNITS = {0: "none", 1: "cycles", 2: "instructions"}
-ERROR_NAMES = {1: "SYNC", 2: "LENGTH", 3: "CRC", 4: "TRUNCATED", 5: "TYPE", 6: "PAYLOAD", 7: "NO_MODEL"}
+ERROR_NAMES = {1: "SYNC", 2: "LENGTH", 3: "CRC", 4: "TRUNCATED", 5: "TYPE", 6: "PAYLOAD", 7: "NO_MODEL",
+               8: "BUSY", 9: "AUDIO"}
 STATS_FIELDS = ("frames_ok", "rejected_sync", "rejected_length", "rejected_crc", "rejected_truncated",
-                "rejected_type", "rejected_payload", "uart_overruns", "samples_processed")
+                "rejected_type", "rejected_payload", "uart_overruns", "samples_processed",
+                # the audio stream (protocol version 2)
+                "audio_running", "audio_events", "audio_processed", "audio_missed", "audio_dropped",
+                "load_avg_ppm", "load_max_ppm", "period_counts", "counter_unit", "sink_samples")
 
 
 class ProtocolError(RuntimeError):
@@ -121,13 +130,30 @@ class SelfTestResult:
     per_sample: float
 
 
+@dataclass(frozen=True)
+class AudioStream:
+    """AUDIO_START's reply: what the board really runs."""
+
+    source: str
+    unit: str
+    block: int
+    rate_hz: float  # achieved frame rate
+    period_counts: int  # one block period in counter units
+    cabinet_taps: int
+    cabinet_crc32: int
+    cabinet_name: str
+
+
 class Client:
-    """Request/reply over one firmware link; one request in flight at a time."""
+    """Request/reply over one firmware link; one request in flight at a time (PARAM replies,
+    which come when the change is applied, are collected on the way: `param_replies`)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self._sequence = 0
         self._text = b""  # the start of a text line cut by a frame or a read boundary
+        self.pending_params: set[int] = set()
+        self.param_replies: dict[int, tuple[int, float, int]] = {}  # sequence -> (id, value, block)
 
     # ------------------------------------------------------------------ frames
     def send(self, msg_type: int, payload: bytes = b"") -> int:
@@ -196,8 +222,22 @@ class Client:
     def request(self, msg_type: int, payload: bytes = b"", timeout: float = 10.0) -> bytes:
         """Send a request and return its reply's payload; an ERROR reply raises FirmwareError."""
         sequence = self.send(msg_type, payload)
-        reply = self.read_frame(timeout)
-        return self.check_reply(reply, msg_type, sequence)
+        while True:
+            reply = self.read_frame(timeout)
+            if not self._take_param_reply(reply) or (msg_type == PARAM and reply.sequence == sequence):
+                return self.check_reply(reply, msg_type, sequence)
+
+    def _take_param_reply(self, reply: Frame) -> bool:
+        """Files a PARAM reply (or its ERROR) for a change still waiting; True if it was one."""
+        if reply.sequence not in self.pending_params or reply.type not in (PARAM | REPLY, ERROR):
+            return False
+        if reply.type == ERROR and reply.payload[1] != PARAM:
+            return False
+        self.pending_params.discard(reply.sequence)
+        if reply.type == PARAM | REPLY:
+            param, _, _, value, block = struct.unpack("<BBHfI", reply.payload)
+            self.param_replies[reply.sequence] = (param, value, block)
+        return True
 
     @staticmethod
     def check_reply(reply: Frame, msg_type: int, sequence: int) -> bytes:
@@ -258,7 +298,84 @@ class Client:
         return BenchResult(UNITS.get(unit, str(unit)), got_block, got_blocks, median / 10.0, worst / 10.0)
 
     def stats(self) -> dict[str, int]:
-        return dict(zip(STATS_FIELDS, struct.unpack("<9I", self.request(STATS))))
+        """STATS by name (version 1 firmware sends the first nine only)."""
+        reply = self.request(STATS)
+        values = struct.unpack(f"<{len(reply) // 4}I", reply)
+        return dict(zip(STATS_FIELDS, values))
+
+    # ------------------------------------------------------------------ the pedal
+    def audio_start(self, source: str = "software", rate: int = 48000, block: int = 48, blocks: int = 0) -> AudioStream:
+        """Starts the real-time stream (blocks = 0: until audio_stop)."""
+        reply = self.request(AUDIO_START, struct.pack("<BBHII", SOURCES[source], 0, block, rate, blocks))
+        src, unit, got_block, millihz, period, taps, crc = struct.unpack_from("<BBHIIII", reply)
+        name = reply[21:21 + reply[20]].decode("utf-8", errors="replace")
+        return AudioStream({v: k for k, v in SOURCES.items()}[src], UNITS.get(unit, str(unit)), got_block,
+                           millihz / 1000.0, period, taps, crc, name)
+
+    def audio_stop(self) -> None:
+        self.request(AUDIO_STOP)
+
+    def send_param(self, param: int, value: float, at_block: int = NOW) -> int:
+        """Queues a parameter change; its reply (the block it applied at) arrives when it is
+        applied: wait_param(sequence)."""
+        sequence = self.send(PARAM, struct.pack("<BBHfI", param, 0, 0, value, at_block))
+        self.pending_params.add(sequence)
+        return sequence
+
+    def wait_param(self, sequence: int, timeout: float = 10.0) -> int:
+        """The block a queued change applied at (NOW: applied with no stream running)."""
+        deadline = time.monotonic() + timeout
+        while sequence in self.pending_params:
+            reply = self.read_frame(max(deadline - time.monotonic(), 0.01))
+            if self._take_param_reply(reply):
+                if reply.type == ERROR:
+                    self.check_reply(reply, PARAM, sequence)
+                continue
+            raise ProtocolError(f"unexpected frame 0x{reply.type:02X} #{reply.sequence} while waiting for PARAM")
+        return self.param_replies.pop(sequence)[2]
+
+    def set_param(self, param: int, value: float) -> int:
+        """Changes a parameter at the next block and waits until it has applied."""
+        return self.wait_param(self.send_param(param, value))
+
+    def load_source(self, samples: np.ndarray, fmt: str = "int16") -> int:
+        """Replaces the software source with these samples (int16: Q15, as the frames carry
+        them); returns its length."""
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self.request(SOURCE, struct.pack("<BBHI", FORMATS[fmt], 0, 0, 0))
+        per_frame = MAX_SAMPLES if fmt == "int16" else (MAX_PAYLOAD - 8) // 4
+        length = 0
+        for start in range(0, samples.size, per_frame):
+            chunk = samples[start:start + per_frame]
+            if fmt == "int16":
+                data = np.clip(np.round(chunk * 32768.0), -32768, 32767).astype("<i2").tobytes()
+            else:
+                data = chunk.astype("<f4").tobytes()
+            reply = self.request(SOURCE, struct.pack("<BBHI", FORMATS[fmt], 0, chunk.size, start) + data)
+            (length,) = struct.unpack("<I", reply)
+        return length
+
+    def read_sink(self, count: int, what: int = 0) -> np.ndarray:
+        """The first `count` samples of the software sink (what=0, float32) or entries of the
+        block log (what=1, uint8: BLOCK_STATUS)."""
+        parts = []
+        for offset in range(0, count, MAX_SAMPLES):
+            n = min(MAX_SAMPLES, count - offset)
+            reply = self.request(SINK, struct.pack("<BBHI", what, 0, n, offset))
+            parts.append(np.frombuffer(reply[4:], "<f4" if what == 0 else "u1"))
+        dtype = np.float32 if what == 0 else np.uint8
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    def wait_stream_end(self, timeout: float = 60.0, poll: float = 0.2) -> dict[str, int]:
+        """Polls STATS until a stream started with a block count has stopped itself."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = self.stats()
+            if not stats.get("audio_running"):
+                return stats
+            if time.monotonic() > deadline:
+                raise TransportError(f"the audio stream still runs after {timeout:.0f} s: {stats}")
+            time.sleep(poll)
 
     def selftest(self) -> SelfTestResult:
         status, unit, _, samples, max_abs, esr, per_sample = struct.unpack(
