@@ -61,6 +61,7 @@ board_audio_status_t pedal_start(pedal_t *p, board_audio_source_t source, uint32
   p->events = 0u;
   p->next = 0u;
   p->processed = p->late = p->dropped = 0u;
+  p->resync = false;
   p->used_sum = 0u;
   p->used_max = 0u;
   memset(p->log, PEDAL_BLOCK_UNSEEN, sizeof p->log);
@@ -130,6 +131,15 @@ static void process_block(pedal_t *p, uint32_t n) {
   p->processed++;
 }
 
+/* Blocks next .. end - 1 will never be processed: their input is lost (overrun) and their
+ * output slot plays stale samples (underrun). */
+static void drop_blocks(pedal_t *p, uint32_t end) {
+  for (; p->next < end; ++p->next) {
+    log_block(p, p->next, PEDAL_BLOCK_DROPPED);
+    p->dropped++;
+  }
+}
+
 bool pedal_poll(pedal_t *p) {
   if (!p->running) {
     return false;
@@ -142,15 +152,20 @@ bool pedal_poll(pedal_t *p) {
   if (events == p->next || (p->blocks_limit != 0u && p->next >= p->blocks_limit)) {
     return false;
   }
-  const uint32_t newest = events - 1u;
-  for (uint32_t skipped = p->next; skipped < newest; ++skipped) {
-    log_block(p, skipped, PEDAL_BLOCK_DROPPED);
-    p->dropped++;
+  if (p->resync) {
+    /* The last block was late: whatever is ready now is already part-way through its period.
+     * Drop it and start again at the next event, so the next block has its whole period. */
+    drop_blocks(p, events);
+    p->resync = false;
+    return false;
   }
+  const uint32_t newest = events - 1u;
+  drop_blocks(p, newest);
   process_block(p, newest);
   p->next = newest + 1u;
   const bool late = p->events != events; /* event newest + 1 came while it was processed */
   p->late += late ? 1u : 0u;
+  p->resync = late;
   log_block(p, newest, late ? PEDAL_BLOCK_LATE : PEDAL_BLOCK_ON_TIME);
   return true;
 }

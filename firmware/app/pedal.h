@@ -9,9 +9,10 @@
  *   - finished after event n + 1: LATE (its output was played partly or stale: an underrun);
  *   - never processed because a newer block was ready when the loop got to it: DROPPED (its
  *     input was overwritten: an overrun; its output slot is an underrun too).
- * The loop always takes the newest block, so after an overload it is back in step at the
- * next block: a missed deadline is counted and never persists. Missed deadlines = LATE +
- * DROPPED.
+ * The loop always takes the newest block, and after a late block it drops whatever is ready
+ * and waits for the next event (a resync: the next block gets its whole period), so once the
+ * overload is over the stream is back in step within two blocks: a missed deadline is counted
+ * and never persists. Missed deadlines = LATE + DROPPED.
  *
  * Load: the work counter (board_counter_read: DWT cycles on the board; instructions in QEMU,
  * whose timer paces blocks in the board's cycle budget) across each block's processing, over
@@ -68,6 +69,7 @@ typedef struct {
   uint32_t blocks_limit; /* 0: until pedal_stop */
   volatile uint32_t events;
   uint32_t next; /* first block not yet processed or dropped */
+  bool resync;   /* the last block was late: drop what is ready, wait for the next event */
   uint32_t processed, late, dropped;
   uint64_t used_sum;
   uint32_t used_max;

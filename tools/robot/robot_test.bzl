@@ -22,7 +22,8 @@ def robot_test(name, suite, target, firmware = None, resources = [], deps = [], 
         args += ["--variable", "FIRMWARE:$(rootpath %s)" % firmware_elf]
         firmware_data = [firmware_elf]
     for key, value in variables.items():
-        args += ["--variable", "%s:%s" % (key, value)]
+        # Bazel splits args like a Bourne shell: quote values with spaces (file names).
+        args += ["--variable", ("'%s:%s'" if " " in value else "%s:%s") % (key, value)]
     native.py_test(
         name = name,
         srcs = ["//tools/robot:robot_main.py"],

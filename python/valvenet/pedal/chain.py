@@ -215,3 +215,55 @@ class Chain:
             y = F(dry[i] + F(self.wet.next() * F(wet - dry[i])))
             out[i] = min(max(y, F(-1.0)), F(1.0))
         return out
+
+
+DEFAULTS = {"input_gain_db": 0.0, "gate_threshold_db": GATE_OFF_DB, "output_gain_db": 0.0, "bypass": 0.0}
+BLOCK_DROPPED = 3  # firmware/app/pedal.h pedal_block_t
+
+
+@dataclass(frozen=True)
+class Change:
+    """A parameter change as the firmware applied it: before processing block `block`."""
+
+    name: str
+    value: float
+    block: int
+
+
+def start_chain(model: ModelFile, taps: np.ndarray | None, rate: int, params: dict[str, float]) -> Chain:
+    """The chain as pedal_start() builds it: defaults overridden by `params`, ramp time first,
+    then gains, gate, bypass and cabinet, then every ramp finished and all state cleared."""
+    chain = Chain(model, taps, rate)
+    settings = dict(DEFAULTS, cabinet=1.0 if chain.taps is not None else 0.0, ramp_ms=10.0)
+    settings.update({k: v for k, v in params.items() if k != "stress_percent"})
+    chain.set("ramp_ms", settings["ramp_ms"])
+    for name in ("input_gain_db", "gate_threshold_db", "output_gain_db", "bypass", "cabinet"):
+        chain.set(name, settings[name])
+    chain.reset()
+    return chain
+
+
+def expected_sink(chain: Chain, source: np.ndarray, block: int, blocks: int, changes: list[Change] = (),
+                  block_log: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What the firmware's software sink should hold after `blocks` blocks of `source`: block n
+    of the source, through the chain, is played from event n + 1, so sink block m holds the
+    output of source block m - 1 (sink block 0 is the initial silence). Blocks the log marks
+    dropped are skipped (the chain never saw them). Returns the sink and a mask of the samples
+    that are defined: those of blocks processed in time (late and dropped ones are whatever the
+    transmitter found in the buffer)."""
+    source = np.asarray(source, np.float32).reshape(-1)
+    padded = np.zeros(blocks * block, np.float32)
+    padded[:min(source.size, padded.size)] = source[:padded.size]
+    sink = np.zeros((blocks + 1) * block, np.float32)
+    valid = np.zeros(sink.size, bool)
+    valid[:block] = True
+    for n in range(blocks):
+        status = 1 if block_log is None or n >= len(block_log) else int(block_log[n])
+        for change in changes:
+            if change.block == n and change.name != "stress_percent":
+                chain.set(change.name, change.value)
+        if status == BLOCK_DROPPED:
+            continue
+        sink[(n + 1) * block:(n + 2) * block] = chain.process(padded[n * block:(n + 1) * block])
+        valid[(n + 1) * block:(n + 2) * block] = status == 1
+    return sink, valid

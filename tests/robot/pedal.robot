@@ -1,0 +1,93 @@
+*** Settings ***
+Documentation     The pedal's real-time path on ${TARGET}: the block-processing loop the codec's DMA
+...               drives on a board, here driven by the timer-paced software source and sink
+...               (QEMU's CMSDK timer, Renode's TIM6, or the board's TIM6). A known signal (the
+...               built-in test split's input) goes through input gain, noise gate, model
+...               (${MODEL}), cabinet (${CABINET}) and output gain; the sink is compared with
+...               the numpy oracle chain (valvenet.pedal.chain) sample for sample. Parameter
+...               changes must ramp; a forced overload must be counted and recovered from.
+Library           ValveNetTarget.py
+Suite Setup       Start Pedal
+Suite Teardown    Stop Target
+
+*** Variables ***
+${TARGET}         qemu
+${FIRMWARE}       ${EMPTY}
+${MODEL_COUNT}    1
+${MODEL}          ${EMPTY}
+${CABINET}        ${EMPTY}
+${AUDIO}          ${EMPTY}
+${BLOCK}          48
+${BLOCKS}         300
+# float32 model: the oracle bound of the inference suite, through the cabinet's gain.
+${MAX_ERROR}      1e-4
+${SETTINGS}       input_gain_db=6,gate_threshold_db=-40,output_gain_db=-3
+
+*** Keywords ***
+Start Pedal
+    Start Target    ${TARGET}    ${FIRMWARE}
+    Wait For Self Tests    ${MODEL_COUNT}
+    ${taps}=    Cabinet Taps    ${CABINET}    ${MODEL}
+    ${seconds}=    Evaluate    ${BLOCKS} * ${BLOCK} / 48000
+    ${clip}=    Load Loud Test Audio    ${AUDIO}    ${seconds}
+    ${length}=    Load Pedal Source    ${clip}
+    Should Be Equal As Integers    ${length}    ${{${BLOCKS} * ${BLOCK}}}
+    Set Suite Variable    ${TAPS}    ${taps}
+    Set Suite Variable    ${CLIP}    ${clip}
+
+Expected Sink
+    [Arguments]    ${record}    ${settings}=${SETTINGS}    ${with_changes}=True
+    ${expected}=    Oracle Chain Sink    ${record}    ${MODEL}    ${TAPS}    ${CLIP}    ${settings}
+    ...    with_changes=${with_changes}
+    RETURN    ${expected}
+
+*** Test Cases ***
+Chain Output Matches The Oracle Chain
+    ${record}=    Run Pedal Stream    ${BLOCK}    ${BLOCKS}    ${SETTINGS}
+    Cabinet Should Be    ${record}    ${TAPS}
+    Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+    Should Be Equal As Integers    ${record}[stats][audio_processed]    ${BLOCKS}
+    ${expected}=    Expected Sink    ${record}
+    Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
+    Record Pedal Load    ${record}    oracle check (48 kHz, block ${BLOCK})
+
+Parameter Changes Ramp Without Clicks
+    # -12 dB over a 20 ms ramp at block 100, then bypass at block 200 (cross-fade, then the dry input).
+    ${settings}=    Set Variable    ${SETTINGS},ramp_ms=20
+    ${record}=    Run Pedal Stream    ${BLOCK}    ${BLOCKS}    ${settings}    output_gain_db=-15@100,bypass=1@200
+    Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+    ${expected}=    Expected Sink    ${record}    ${settings}
+    Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
+    ${reference}=    Expected Sink    ${record}    ${settings}    with_changes=False
+    Gain Ramp Should Be Smooth    ${record}    ${reference}    100    -12    20
+    Bypassed Output Should Equal Input    ${record}    ${CLIP}    ${{200 + 20 * 48 // ${BLOCK} + 1}}
+
+Live Parameter Change Applies At A Reported Block
+    Start Live Stream    ${BLOCK}    ${SETTINGS}
+    # (Robot variable names ignore case: ${BLOCK} is the block size, ${at} the change's block)
+    ${at}=    Change Live Parameter    output_gain_db    -9
+    ${record}=    Stop Live Stream    ${BLOCK}
+    Should Be True    0 <= ${at} < ${record}[blocks] - 30    applied at block ${at} of ${record}[blocks]
+    Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+    ${expected}=    Expected Sink    ${record}
+    Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
+    ${reference}=    Expected Sink    ${record}    with_changes=False
+    Gain Ramp Should Be Smooth    ${record}    ${reference}    ${at}    -6    10
+
+Forced Overload Is Counted And Recovered
+    # 150 % of the block period of extra work per block from block 60 to 70.
+    ${record}=    Run Pedal Stream    ${BLOCK}    ${BLOCKS}    ${SETTINGS}    stress_percent=150@60,stress_percent=0@70
+    ${result}=    Overload Should Be Recovered    ${record}
+    Should Be True    ${record}[stats][load_max_ppm] > 1000000
+    ${expected}=    Expected Sink    ${record}
+    Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}    from_block=${result}[stress_to]
+    ${again}=    Run Pedal Stream    ${BLOCK}    100    ${SETTINGS}
+    Should Be Equal As Integers    ${again}[stats][audio_missed]    0
+
+Model Requests Are Refused While Streaming
+    Start Live Stream    ${BLOCK}
+    Request Should Be Refused    PROCESS    BUSY
+    Request Should Be Refused    SOURCE    BUSY
+    ${record}=    Stop Live Stream    ${BLOCK}
+    ${out}=    Stream Audio    ${{__import__('numpy').zeros(48, 'float32')}}    48
+    Length Should Be    ${out}    48
