@@ -3,7 +3,11 @@ Documentation     BENCH of every model of the image on ${TARGET}: instructions p
 ...               emulator (reported only), DWT cycles on a NUCLEO-F767ZI, where real time is
 ...               asserted for the models meant to run in real time (${REALTIME}) with
 ...               ${MARGIN} of the 48 kHz budget left for the audio driver and the cabinet;
-...               the others are reported. Writes timing.json and timing.md (Bazel: test.outputs).
+...               the others are reported. Then the pedal's real-time stream with the default
+...               model (the image's first) and the cabinet at 44.1 and 48 kHz for ${PEDAL_SECONDS} s
+...               from ${PEDAL_SOURCE} (the codec on a board, the timer-paced software source in an
+...               emulator): its load is reported and no deadline may be missed.
+...               Writes timing.json and timing.md (Bazel: test.outputs).
 Library           ValveNetTarget.py
 Suite Setup       Start Target    ${TARGET}    ${FIRMWARE}
 Suite Teardown    Stop Target
@@ -19,6 +23,9 @@ ${BLOCKS}         16
 ${MARGIN}         0.25
 # Model names (comma-separated) that must run in real time on the board.
 ${REALTIME}       ${EMPTY}
+${PEDAL_SOURCE}   software
+${PEDAL_SECONDS}  1
+${PEDAL_BLOCK}    32
 
 *** Test Cases ***
 Bench Every Model
@@ -32,6 +39,18 @@ Bench Every Model
             Should Be True    ${record}[share_48k] <= 1 - ${MARGIN}
             ...    ${record}[model]: ${record}[median_per_sample] cycles per sample is over ${{100 * (1 - ${MARGIN})}} % of the 48 kHz budget
         END
+    END
+
+Pedal Keeps Every Deadline At 44.1 And 48 kHz
+    Select Model    0
+    FOR    ${rate}    IN    44100    48000
+        ${blocks}=    Evaluate    int(${PEDAL_SECONDS} * ${rate} / ${PEDAL_BLOCK})
+        ${record}=    Run Pedal Stream    ${PEDAL_BLOCK}    ${blocks}    rate=${rate}    source=${PEDAL_SOURCE}
+        ...    timeout=${{${PEDAL_SECONDS} * 3 + 60}}
+        ${load}=    Record Pedal Load    ${record}    default model + cabinet, ${PEDAL_SECONDS} s
+        Should Be Equal As Integers    ${record}[stats][audio_processed]    ${blocks}
+        Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+        ...    ${record}[stats][audio_missed] deadlines missed at ${rate} Hz (load max ${load}[load_max])
     END
     ${report}=    Write Timing Report    timing
     Log    timing report: ${report}
