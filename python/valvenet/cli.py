@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("valvenet.export.cli", "export a model file (C code for the engine)"),
     "bench": ("valvenet.bench", "instructions per sample of a benchmark firmware in QEMU"),
     "run": ("valvenet.device.stream", "stream a WAV through the amp firmware (QEMU, Renode or a board)"),
+    "pedal": ("valvenet.pedal.cli", "the real-time amp: parameters, load, a clip through its block loop"),
 }
 
 
