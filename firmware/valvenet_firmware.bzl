@@ -18,6 +18,10 @@ load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "cabinet_table", "m
 
 SELFTEST_AUDIO = "//data:builtin_short_test_input"
 
+# The pedal at boot on a board with a codec: 48 kHz, 32-frame blocks (0.67 ms; two blocks of
+# buffering = 1.3 ms from ADC to DAC plus the converters' own delay).
+PEDAL_AUTOSTART = (48000, 32)
+
 def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_taps = 256, autostart = None,
                       selftest_audio = SELFTEST_AUDIO, model_copts = [], **kwargs):
     """cabinet: the pedal's cabinet IR (cabinet_table(): a WAV label, one of guitarix-common's
@@ -76,14 +80,19 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
         **kwargs
     )
 
-def local_amp_images(model = "model.vnet"):
-    """amp_<board> images for every board from an untracked model file in this package;
-    no targets while the file is absent (so a fresh clone builds and tests as it is)."""
+def local_amp_images(model = "model.vnet", cabinet = "cabinet.wav", precision = "float32"):
+    """amp_<board> images for every board from an untracked model file in this package, with
+    the cabinet IR `cabinet` beside it if there is one (else the default IR); the NUCLEO image
+    starts the pedal at boot (codec, 48 kHz, 32-frame blocks). No targets while the model file
+    is absent (so a fresh clone builds and tests as it is)."""
     if not native.glob([model]):
         return
+    ir = ":" + cabinet if native.glob([cabinet]) else DEFAULT_CABINET
     for board in BOARDS:
         valvenet_firmware(
             name = "amp_" + board,
+            autostart = PEDAL_AUTOSTART if board == "nucleo_f767zi" else None,
             board = board,
-            models = [(":" + model, "float32")],
+            cabinet = ir,
+            models = [(":" + model, precision)],
         )
