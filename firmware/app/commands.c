@@ -182,7 +182,7 @@ static void dispatch(const char *line, char *reply, size_t capacity) {
     board_exit((int)code);
   }
   if (strcmp(command, "help") == 0 && argument == NULL) {
-    snprintf(reply, capacity, "OK commands: ping, info, count N, models, bench MODEL BLOCK BLOCKS, selftest [MODEL], exit N, help");
+    snprintf(reply, capacity, "OK commands: ping, info, count N, models, bench MODEL BLOCK BLOCKS, selftest [MODEL], pedal [start|stop|set], exit N, help");
     return;
   }
   snprintf(reply, capacity, "ERR unknown command: %s", command);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "firmware/app/cabinet_table.h"
 #include "firmware/app/commands.h"
@@ -17,6 +18,7 @@
 #include "firmware/app/model_table.h"
 #include "firmware/app/pedal.h"
 #include "firmware/app/pedal_boot.h"
+#include "firmware/app/pedal_commands.h"
 #include "firmware/app/protocol.h"
 #include "firmware/app/selftest.h"
 #include "firmware/boards/board.h"
@@ -38,10 +40,14 @@ static void boot_selftest(char *line, size_t capacity) {
   }
 }
 
-static void console_byte(line_reader_t *reader, uint8_t byte, char *reply, size_t capacity) {
+static void console_byte(line_reader_t *reader, pedal_t *pedal, uint8_t byte, char *reply, size_t capacity) {
   switch (line_reader_feed(reader, byte)) {
     case LINE_READER_LINE:
-      write_line(reply, commands_execute(reader->line, reply, capacity));
+      if (pedal != NULL && pedal_commands_execute(pedal, reader->line, reply, capacity)) {
+        write_line(reply, strlen(reply));
+      } else {
+        write_line(reply, commands_execute(reader->line, reply, capacity));
+      }
       break;
     case LINE_READER_OVERFLOW:
       write_line(reply, (size_t)snprintf(reply, capacity, "ERR line too long (max %u bytes)",
@@ -100,7 +106,7 @@ int main(void) {
     if (!protocol_idle(&protocol) || (between_lines && byte == FRAME_SYNC0)) {
       protocol_feed(&protocol, byte);
     } else {
-      console_byte(&reader, byte, reply, sizeof reply);
+      console_byte(&reader, pedal, byte, reply, sizeof reply);
     }
   }
 }

@@ -41,6 +41,7 @@ typedef enum { PEDAL_BLOCK_UNSEEN = 0, PEDAL_BLOCK_ON_TIME = 1, PEDAL_BLOCK_LATE
 typedef struct {
   uint8_t param;
   uint8_t sequence; /* of the PARAM frame, for its reply */
+  bool reply;       /* answer with a PARAM reply once applied (false: a console change) */
   float value;
   uint32_t at_block; /* PEDAL_NOW or a block index */
   uint32_t applied_block;

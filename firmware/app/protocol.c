@@ -274,7 +274,7 @@ static bool handle_audio_start(protocol_t *p) {
 static bool handle_param(protocol_t *p) {
   const uint8_t *payload = p->parser.payload;
   const pedal_change_t change = {
-      .param = payload[0], .sequence = p->parser.sequence, .value = get_f32(payload + 4),
+      .param = payload[0], .sequence = p->parser.sequence, .reply = true, .value = get_f32(payload + 4),
       .at_block = get_u32(payload + 8), .applied_block = 0u};
   if (p->parser.length != 12u || !pedal_param_valid(p->pedal, change.param, change.value)) {
     reject_payload(p, "PARAM needs a known parameter id, 0, 0, a value in its range, u32 block");
@@ -470,6 +470,9 @@ void protocol_poll_idle(protocol_t *p) {
 void protocol_poll(protocol_t *p) {
   pedal_change_t change;
   while (p->pedal != NULL && pedal_take_applied(p->pedal, &change)) {
+    if (!change.reply) {
+      continue;
+    }
     uint8_t reply[12];
     writer_t w = {reply, 0u, sizeof reply};
     put_u8(&w, change.param);

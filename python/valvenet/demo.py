@@ -94,6 +94,7 @@ def run_on_device(target: str, firmware: Path, model: ModelFile, audio: np.ndarr
         console = Console(transport)
         client = Client(console)
         if target.startswith("serial:"):
+            client.audio_stop()  # the NUCLEO amp image streams from its codec from boot
             selftest = console.command("selftest", 60.0)
         else:
             console.wait_for_line(r"^ValveNet ", 120.0)

@@ -91,3 +91,26 @@ Model Requests Are Refused While Streaming
     ${record}=    Stop Live Stream    ${BLOCK}
     ${out}=    Stream Audio    ${{__import__('numpy').zeros(48, 'float32')}}    48
     Length Should Be    ${out}    48
+
+The Console Controls The Pedal
+    ${reply}=    Send Command    pedal set output_gain_db -6
+    Should Be Equal    ${reply}    OK pedal output_gain_db=-6
+    ${reply}=    Send Command    pedal set volume 3
+    Should Start With    ${reply}    ERR pedal set NAME VALUE
+    ${reply}=    Send Command    pedal
+    Should Start With    ${reply}    OK pedal running=0
+    Start Live Stream    ${BLOCK}
+    ${reply}=    Send Command    selftest
+    Should Be Equal    ${reply}    ERR the audio stream is running: pedal stop first
+    ${reply}=    Send Command    pedal
+    Should Match Regexp    ${reply}    ^OK pedal running=1 rate=48000.000 block=${BLOCK} blocks=\\d+ missed=0 dropped=0 load_avg=\\d+\\.\\d% load_max=
+    ${reply}=    Send Command    pedal stop
+    Should Start With    ${reply}    OK pedal running=0
+    ${info}=    Firmware Info    # the binary link is in step: no stray PARAM reply from the console's change
+    ${reply}=    Send Command    pedal start
+    IF    '${TARGET}' == 'serial'
+        Should Start With    ${reply}    OK pedal running=1    # the board's codec stream
+        Send Command    pedal stop
+    ELSE
+        Should Start With    ${reply}    ERR this board cannot stream from a codec
+    END

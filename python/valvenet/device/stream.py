@@ -62,7 +62,10 @@ def read_input(path: Path, model: ModelFile) -> np.ndarray:
 
 def select_model(client: Client, model: ModelFile, firmware: str, precision: str | None = None) -> ModelInfo:
     """SELECT the image's engine for `model` (same name and weights CRC; of `precision` if
-    given, else the first: an image may hold a model's float32 and int16 engines)."""
+    given, else the first: an image may hold a model's float32 and int16 engines). A running
+    pedal stream (the NUCLEO amp image starts one at boot) is stopped first: the model cannot
+    serve both."""
+    client.audio_stop()
     wanted = weights_crc32(model)
     names = (model.name, model.name + INT16_SUFFIX)
     info = client.info()

@@ -1,0 +1,114 @@
+#include "firmware/app/pedal_commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const PARAM_NAMES[] = {"", "input_gain_db", "gate_threshold_db", "output_gain_db",
+                                          "bypass", "cabinet", "ramp_ms"};
+#define PARAM_COUNT (sizeof PARAM_NAMES / sizeof PARAM_NAMES[0])
+
+static bool starts_with_word(const char *line, const char *word) {
+  const size_t n = strlen(word);
+  return strncmp(line, word, n) == 0 && (line[n] == '\0' || line[n] == ' ');
+}
+
+static void reply_status(const pedal_t *pedal, char *reply, size_t capacity) {
+  pedal_stats_t s;
+  pedal_stats(pedal, &s);
+  snprintf(reply, capacity, "OK pedal running=%u rate=%lu.%03lu block=%lu blocks=%lu missed=%lu dropped=%lu load_avg=%lu.%01lu%% load_max=%lu.%01lu%%",
+           pedal->running ? 1u : 0u, (unsigned long)(pedal->timing.rate_millihz / 1000u),
+           (unsigned long)(pedal->timing.rate_millihz % 1000u), (unsigned long)pedal->config.block,
+           (unsigned long)s.events, (unsigned long)(s.late + s.dropped), (unsigned long)s.dropped,
+           (unsigned long)(s.load_avg_ppm / 10000u), (unsigned long)(s.load_avg_ppm / 1000u % 10u),
+           (unsigned long)(s.load_max_ppm / 10000u), (unsigned long)(s.load_max_ppm / 1000u % 10u));
+}
+
+static void reply_start(pedal_t *pedal, const char *arguments, char *reply, size_t capacity) {
+  char *end = NULL;
+  unsigned long rate = strtoul(arguments, &end, 10);
+  rate = end == arguments ? 48000ul : rate;
+  const char *rest = end;
+  unsigned long block = strtoul(rest, &end, 10);
+  block = end == rest ? 32ul : block;
+  while (*end == ' ') {
+    end++;
+  }
+  if (*end != '\0' || (rate != 44100ul && rate != 48000ul) || block < BOARD_AUDIO_MIN_BLOCK ||
+      block > BOARD_AUDIO_MAX_BLOCK) {
+    snprintf(reply, capacity, "ERR pedal start [44100|48000 [16..128]]");
+    return;
+  }
+  const board_audio_status_t status = pedal_start(pedal, BOARD_AUDIO_CODEC, (uint32_t)rate, (uint32_t)block, 0u);
+  if (status != BOARD_AUDIO_OK) {
+    snprintf(reply, capacity, "ERR this board cannot stream from a codec at %lu Hz", rate);
+    return;
+  }
+  reply_status(pedal, reply, capacity);
+}
+
+/* "NAME VALUE" -> parameter id (0 if unknown) and value. strtof, not scanf: newlib-nano's
+ * scanf has no float conversions unless linked in. */
+static uint32_t parse_setting(const char *arguments, float *value) {
+  while (*arguments == ' ') {
+    arguments++;
+  }
+  const size_t length = strcspn(arguments, " ");
+  uint32_t id = 0u;
+  for (uint32_t i = 1u; i < PARAM_COUNT; ++i) {
+    id = strlen(PARAM_NAMES[i]) == length && strncmp(arguments, PARAM_NAMES[i], length) == 0 ? i : id;
+  }
+  const char *number = arguments + length;
+  char *end = NULL;
+  *value = strtof(number, &end);
+  while (end != NULL && *end == ' ') {
+    end++;
+  }
+  return end != NULL && end != number && *end == '\0' ? id : 0u;
+}
+
+static void reply_set(pedal_t *pedal, const char *arguments, char *reply, size_t capacity) {
+  float value = 0.0f;
+  const uint32_t id = parse_setting(arguments, &value);
+  const pedal_change_t change = {.param = (uint8_t)id, .sequence = 0u, .reply = false, .value = value, .at_block = PEDAL_NOW};
+  if (id == 0u || !pedal_param_valid(pedal, id, value)) {
+    snprintf(reply, capacity, "ERR pedal set NAME VALUE: input_gain_db -24..24, gate_threshold_db -120..0, "
+             "output_gain_db -60..12, bypass 0|1, cabinet 0|1, ramp_ms 1..100");
+    return;
+  }
+  if (!pedal_change(pedal, &change)) {
+    snprintf(reply, capacity, "ERR too many changes waiting; try again");
+    return;
+  }
+  snprintf(reply, capacity, "OK pedal %s=%g", PARAM_NAMES[id], (double)value);
+}
+
+bool pedal_commands_execute(pedal_t *pedal, const char *line, char *reply, size_t capacity) {
+  if (starts_with_word(line, "bench") || starts_with_word(line, "selftest")) {
+    if (pedal->running) {
+      snprintf(reply, capacity, "ERR the audio stream is running: pedal stop first");
+      return true;
+    }
+    return false;
+  }
+  if (!starts_with_word(line, "pedal")) {
+    return false;
+  }
+  const char *arguments = line + 5;
+  while (*arguments == ' ') {
+    arguments++;
+  }
+  if (*arguments == '\0') {
+    reply_status(pedal, reply, capacity);
+  } else if (starts_with_word(arguments, "stop")) {
+    pedal_stop(pedal);
+    reply_status(pedal, reply, capacity);
+  } else if (starts_with_word(arguments, "start")) {
+    reply_start(pedal, arguments + 5, reply, capacity);
+  } else if (starts_with_word(arguments, "set")) {
+    reply_set(pedal, arguments + 3, reply, capacity);
+  } else {
+    snprintf(reply, capacity, "ERR pedal [start [RATE [BLOCK]] | stop | set NAME VALUE]");
+  }
+  return true;
+}
