@@ -39,8 +39,25 @@ void pedal_set_model(pedal_t *p, const vn_model_t *model, void *model_state) {
   chain_rebuild(p, model, model_state, p->chain.sample_rate);
 }
 
+/* A stopped stream never reaches the blocks its waiting changes were scheduled for. */
+static void discard_waiting_changes(pedal_t *p) {
+  uint32_t kept = 0u;
+  for (uint32_t i = 0; i < p->change_count; ++i) {
+    if (p->applied_count < PEDAL_MAX_CHANGES) {
+      p->applied[p->applied_count] = p->changes[i];
+      p->applied[p->applied_count++].discarded = true;
+    } else {
+      p->changes[kept++] = p->changes[i];
+    }
+  }
+  p->change_count = kept;
+}
+
 void pedal_stop(pedal_t *p) {
   board_audio_stop();
+  if (p->running) {
+    discard_waiting_changes(p);
+  }
   p->running = false;
 }
 

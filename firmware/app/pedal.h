@@ -42,6 +42,7 @@ typedef struct {
   uint8_t param;
   uint8_t sequence; /* of the PARAM frame, for its reply */
   bool reply;       /* answer with a PARAM reply once applied (false: a console change) */
+  bool discarded;   /* the stream stopped before its block: never applied */
   float value;
   uint32_t at_block; /* PEDAL_NOW or a block index */
   uint32_t applied_block;
@@ -115,7 +116,8 @@ bool pedal_param_valid(const pedal_t *pedal, uint32_t param, float value);
  * once (applied_block = PEDAL_NOW); otherwise at the start of the first block >= at_block. */
 bool pedal_change(pedal_t *pedal, const pedal_change_t *change);
 
-/* Takes one applied change whose reply is due; false when none is. */
+/* Takes one applied (or discarded) change whose reply is due; false when none is. A change
+ * scheduled for a block the stream never reached is discarded when the stream stops. */
 bool pedal_take_applied(pedal_t *pedal, pedal_change_t *change);
 
 /* Fills the software source (clears it when count is 0 and offset 0). False if out of range. */

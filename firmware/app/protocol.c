@@ -473,6 +473,11 @@ void protocol_poll(protocol_t *p) {
     if (!change.reply) {
       continue;
     }
+    if (change.discarded) {
+      p->stats.rejected_payload++;
+      reply_error(p, PROTOCOL_ERR_PAYLOAD, MSG_PARAM, change.sequence, "the stream stopped before the change's block");
+      continue;
+    }
     uint8_t reply[12];
     writer_t w = {reply, 0u, sizeof reply};
     put_u8(&w, change.param);

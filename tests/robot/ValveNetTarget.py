@@ -332,6 +332,22 @@ class ValveNetTarget:
         for name, value in values.items():
             client.set_param(pedal_chain.param_id(name), value)
 
+    def scheduled_change_past_the_end_should_fail(self, block: int, change: str, blocks: int) -> str:
+        """A change scheduled past a stream's last block: ERROR PAYLOAD when the stream stops."""
+        client = self._require_client()
+        self._set_pedal_parameters("")
+        (name, (value, at)), = _pairs(change)
+        sequence = client.send_param(pedal_chain.param_id(name), value, int(at))
+        client.audio_start("software", 48000, int(block), int(blocks))
+        client.wait_stream_end()
+        try:
+            applied = client.wait_param(sequence)
+        except protocol.FirmwareError as err:
+            if err.name != "PAYLOAD":
+                raise AssertionError(f"expected ERROR PAYLOAD, got {err.name}: {err.message}") from err
+            return err.message
+        raise AssertionError(f"the change for block {at} applied at block {applied} of a {blocks}-block stream")
+
     def start_live_stream(self, block: int, settings: str = "", rate: int = 48000) -> dict[str, object]:
         """Starts an endless software stream (until Stop Live Stream)."""
         self._set_pedal_parameters(settings)

@@ -84,6 +84,10 @@ Forced Overload Is Counted And Recovered
     ${again}=    Run Pedal Stream    ${BLOCK}    100    ${SETTINGS}
     Should Be Equal As Integers    ${again}[stats][audio_missed]    0
 
+A Change For A Block The Stream Never Reaches Is Answered With An Error
+    ${error}=    Scheduled Change Past The End Should Fail    ${BLOCK}    output_gain_db=-20@500    100
+    Should Contain    ${error}    the stream stopped before
+
 Model Requests Are Refused While Streaming
     Start Live Stream    ${BLOCK}
     Request Should Be Refused    PROCESS    BUSY

@@ -153,7 +153,8 @@ class Client:
         self._sequence = 0
         self._text = b""  # the start of a text line cut by a frame or a read boundary
         self.pending_params: set[int] = set()
-        self.param_replies: dict[int, tuple[int, float, int]] = {}  # sequence -> (id, value, block)
+        # sequence -> (id, value, block), or the FirmwareError that refused it
+        self.param_replies: dict[int, tuple[int, float, int] | FirmwareError] = {}
 
     # ------------------------------------------------------------------ frames
     def send(self, msg_type: int, payload: bytes = b"") -> int:
@@ -237,6 +238,9 @@ class Client:
         if reply.type == PARAM | REPLY:
             param, _, _, value, block = struct.unpack("<BBHfI", reply.payload)
             self.param_replies[reply.sequence] = (param, value, block)
+        else:
+            self.param_replies[reply.sequence] = FirmwareError(
+                reply.payload[0], PARAM, reply.payload[2:].decode("ascii", errors="replace"))
         return True
 
     @staticmethod
@@ -327,12 +331,12 @@ class Client:
         deadline = time.monotonic() + timeout
         while sequence in self.pending_params:
             reply = self.read_frame(max(deadline - time.monotonic(), 0.01))
-            if self._take_param_reply(reply):
-                if reply.type == ERROR:
-                    self.check_reply(reply, PARAM, sequence)
-                continue
-            raise ProtocolError(f"unexpected frame 0x{reply.type:02X} #{reply.sequence} while waiting for PARAM")
-        return self.param_replies.pop(sequence)[2]
+            if not self._take_param_reply(reply):
+                raise ProtocolError(f"unexpected frame 0x{reply.type:02X} #{reply.sequence} while waiting for PARAM")
+        result = self.param_replies.pop(sequence)
+        if isinstance(result, FirmwareError):
+            raise result
+        return result[2]
 
     def set_param(self, param: int, value: float) -> int:
         """Changes a parameter at the next block and waits until it has applied."""
