@@ -544,31 +544,31 @@ class ValveNetTarget:
         return record
 
     def write_timing_report(self, name: str = "timing") -> str:
-        """Write the kept BENCH results as NAME.json and NAME.md into Bazel's undeclared
-        outputs (or Robot's output directory); returns the JSON path."""
+        """Write the kept BENCH results and pedal loads as NAME.json and NAME.md into Bazel's
+        undeclared outputs (or Robot's output directory); returns the JSON path."""
         folder = Path(os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or BuiltIn().get_variable_value("${OUTPUT DIR}"))
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.json").write_text(json.dumps({"bench": self._timings, "pedal": self._pedal_loads},
                                                         indent=2) + "\n")
-        rows = ["| model | precision | board | unit | block | median/sample | max/sample | share 44.1 kHz | share 48 kHz |",
-                "|---|---|---|---|---:|---:|---:|---:|---:|"]
-        for r in self._timings:
-            rows.append(f"| {r['model']} | {r['precision']} | {r['board']} | {r['unit']} | {r['block']} | "
-                        f"{r['median_per_sample']:,.1f} | {r['max_per_sample']:,.1f} | "
-                        f"{100 * r['share_44k1']:.0f} % | {100 * r['share_48k']:.0f} % |")
-        note = ("Shares: per-sample counts over the STM32F767's 4,898 (44.1 kHz) and 4,500 (48 kHz) cycles at "
-                "216 MHz. In an emulator the unit is instructions, which are not cycles.")
-        pedal = ["| stream | source | rate | block | unit | period | blocks | missed | load avg | load max |",
-                 "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
-        for r in self._pedal_loads:
-            pedal.append(f"| {r['label']} | {r['source']} | {r['rate_hz']:.3f} Hz | {r['block']} | {r['unit']} | "
-                         f"{r['period_counts']:,} | {r['blocks']:,} | {r['missed']} | {100 * r['load_avg']:.1f} % | "
-                         f"{100 * r['load_max']:.1f} % |")
-        pedal_note = ("Pedal load: counter units spent on a block (chain: gain, gate, model, cabinet, gain) over the "
-                      "block period. In QEMU the timer paces blocks at the F767's cycle budget in instructions.")
-        text = "# Firmware timing\n\n" + "\n".join(rows) + "\n\n" + note + "\n"
+        bench = _markdown_table(
+            ["model", "precision", "board", "unit", "block:", "median/sample:", "max/sample:", "share 44.1 kHz:",
+             "share 48 kHz:"],
+            [[r["model"], r["precision"], r["board"], r["unit"], r["block"], f"{r['median_per_sample']:,.1f}",
+              f"{r['max_per_sample']:,.1f}", f"{100 * r['share_44k1']:.0f} %", f"{100 * r['share_48k']:.0f} %"]
+             for r in self._timings])
+        text = ("# Firmware timing\n\n" + bench + "\n\nShares: per-sample counts over the STM32F767's 4,898 "
+                "(44.1 kHz) and 4,500 (48 kHz) cycles at 216 MHz. In an emulator the unit is instructions, which "
+                "are not cycles.\n")
         if self._pedal_loads:
-            text += "\n## The pedal's real-time stream\n\n" + "\n".join(pedal) + "\n\n" + pedal_note + "\n"
+            pedal = _markdown_table(
+                ["stream", "source", "rate:", "block:", "unit", "period:", "blocks:", "missed:", "load avg:",
+                 "load max:"],
+                [[r["label"], r["source"], f"{r['rate_hz']:.3f} Hz", r["block"], r["unit"], f"{r['period_counts']:,}",
+                  f"{r['blocks']:,}", r["missed"], f"{100 * r['load_avg']:.1f} %", f"{100 * r['load_max']:.1f} %"]
+                 for r in self._pedal_loads])
+            text += ("\n## The pedal's real-time stream\n\n" + pedal + "\n\nPedal load: counter units spent on a "
+                     "block (chain: gain, gate, model, cabinet, gain) over the block period. In QEMU the timer paces "
+                     "blocks at the F767's cycle budget in instructions.\n")
         (folder / f"{name}.md").write_text(text)
         return str(folder / f"{name}.json")
 
@@ -588,3 +588,10 @@ def _pairs(text: str) -> list[tuple[str, object]]:
 
 def _true(value: object) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() not in ("false", "0", "no", "")
+
+
+def _markdown_table(columns: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table; a column name ending in ':' is right-aligned (and shown without it)."""
+    header = "| " + " | ".join(c.rstrip(":") for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c.endswith(":") else "---" for c in columns) + "|"
+    return "\n".join([header, rule] + ["| " + " | ".join(str(v) for v in row) + " |" for row in rows])

@@ -109,6 +109,15 @@ const uint32_t model_table_count = %du;
 void *model_table_state(void) { return &state; }
 uint32_t model_table_state_size(void) { return (uint32_t)sizeof state; }
 """ % (includes, externs, members, entries, len(models))
+    _c_source_library(
+        name = name,
+        source = source,
+        copts = copts,
+        deps = ["//firmware/app:model_table_api"] + [":" + m for m in models] + [":" + clips[m] for m in models if m in clips],
+    )
+
+def _c_source_library(name, source, deps, copts = []):
+    """A cc_library of one C file whose text the macro wrote (`source`)."""
     native.genrule(
         name = name + "_source",
         outs = [name + ".c"],
@@ -118,7 +127,7 @@ uint32_t model_table_state_size(void) { return (uint32_t)sizeof state; }
         name = name,
         srcs = [name + ".c"],
         copts = C_OPTS + copts,
-        deps = ["//firmware/app:model_table_api"] + [":" + m for m in models] + [":" + clips[m] for m in models if m in clips],
+        deps = deps,
     )
 
 DEFAULT_CABINET = "Mesa Boogie Mark V.wav"
@@ -164,14 +173,8 @@ def pedal_boot(name, autostart = None):
 
 const pedal_boot_t pedal_boot = {%du, %du};
 """ % (rate, block)
-    native.genrule(
-        name = name + "_source",
-        outs = [name + ".c"],
-        cmd = "cat > $@ <<'VALVENET_EOF'\n" + source + "VALVENET_EOF",
-    )
-    native.cc_library(
+    _c_source_library(
         name = name,
-        srcs = [name + ".c"],
-        copts = C_OPTS,
+        source = source,
         deps = ["//firmware/app:pedal_boot_api"],
     )
