@@ -114,6 +114,9 @@ void board_audio_write(uint32_t half, const float *out, uint32_t n);
 /* Samples BOARD_AUDIO_SOFTWARE has appended to soft_sink since it started. */
 uint32_t board_audio_sink_length(void);
 
+/* Stream faults (FIFO over/underrun, DMA error, late block) since it started; 0 without a codec. */
+uint32_t board_audio_errors(void);
+
 /* Ends the run: semihosting exit code under QEMU, a system reset on hardware. */
 void board_exit(int code) __attribute__((noreturn));
 

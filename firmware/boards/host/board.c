@@ -39,3 +39,6 @@ board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 uint32_t board_counter_read(void) { return 0u; }
 
 void board_exit(int code) { exit(code); }
+
+/* No converters on the host. */
+uint32_t board_audio_errors(void) { return 0u; }
