@@ -6,7 +6,7 @@
  * over-drive. If any step of that bring-up times out, the board stays on the 16 MHz
  * HSI RC oscillator and says so through board_core_clock_hz().
  * Console: USART3 on PD8 (TX) / PD9 (RX), which the board routes to the ST-LINK's
- * virtual COM port, at 921600 baud 8N1.
+ * virtual COM port, at 921600 baud 8N1, interrupt driven (console.c).
  * Counter: DWT CYCCNT, core clock cycles, when it actually runs (Renode's DWT is a
  * stub that reads 0, so the firmware is told BOARD_COUNTER_NONE there).
  * Exit: a system reset, after the last byte has left the UART.
@@ -17,6 +17,7 @@
 #include "firmware/boards/board.h"
 
 #include "firmware/boards/common/startup.h"
+#include "firmware/boards/nucleo_f767zi/board_internal.h"
 #include "firmware/boards/nucleo_f767zi/stm32f767_regs.h"
 
 #define HSI_HZ 16000000u   /* RM0410 5.2.2: HSI RC, factory trimmed to 1% at 25 C */
@@ -28,51 +29,42 @@
 #define PLL_SYSCLK_HZ (HSE_HZ / PLL_M * PLL_N / PLL_P)
 #define PLL_PCLK1_HZ (PLL_SYSCLK_HZ / 4u) /* APB1 /4: 54 MHz, its maximum */
 #define FLASH_WAIT_STATES 7u /* RM0410 3.3.2 Table 7, 2.7-3.6 V: 7 WS for 210 < HCLK <= 216 */
-#define CONSOLE_BAUD 921600u
-
-/* Bound on every poll of a hardware flag. An iteration is a peripheral read plus a
- * compare and branch, >= 4 core cycles, so this is >= 0.5 s at 16 MHz (HSE, PLL and
- * over-drive settle in well under 100 ms) and >= 37 ms at 216 MHz (a UART byte takes
- * 11 us). Reaching it means broken hardware or clocks, never a slow one. */
-#define POLL_LIMIT 2000000u
 
 _Static_assert(PLL_SYSCLK_HZ == 216000000u, "PLL settings must give 216 MHz");
 _Static_assert(HSE_HZ / PLL_M * PLL_N / PLL_Q == 48000000u, "PLLQ must give 48 MHz");
 
 static uint32_t core_clock_hz = HSI_HZ; /* the reset clock until board_init() changes it */
 static uint32_t console_clock_hz = HSI_HZ;
-static bool console_dead;
 static board_counter_unit_t counter_unit = BOARD_COUNTER_NONE;
-static uint32_t uart_overruns; /* USART_ISR ORE events seen by board_uart_read_byte */
 
-static inline void dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
-static inline void isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
-
-/* Polls until (reg & mask) == want; false if that never happens within POLL_LIMIT. */
-static bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
-  for (uint32_t i = 0; i < POLL_LIMIT; ++i) {
-    if ((*reg & mask) == want) {
-      return true;
-    }
-  }
-  return false;
+static inline bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
+  return poll_bits(reg, mask, want, POLL_LIMIT);
 }
 
-static inline bool wait_set(volatile uint32_t *reg, uint32_t mask) {
-  return wait_bits(reg, mask, mask);
-}
-
-static inline bool wait_clear(volatile uint32_t *reg, uint32_t mask) {
-  return wait_bits(reg, mask, 0u);
-}
-
-/* Enables a peripheral clock. The read back (plus DSB) is the short delay ST asks for
- * between an RCC_xxxENR write and the first access to that peripheral's registers
- * ("delay after an RCC peripheral clock enabling"; ST's HAL reads back the same way). */
-static void clock_enable(volatile uint32_t *enr, uint32_t bit) {
+/* The read back (plus DSB) is the short delay ST asks for between an RCC_xxxENR write and
+ * the first access to that peripheral's registers ("delay after an RCC peripheral clock
+ * enabling"; ST's HAL reads back the same way). */
+void nucleo_clock_enable(volatile uint32_t *enr, uint32_t bit) {
   *enr |= bit;
   (void)*enr;
   dsb();
+}
+
+/* NVIC_IPR takes the level in its top 4 bits. ICPR drops a request left pending from an
+ * earlier use of the same peripheral, so the first interrupt belongs to this one. */
+void nucleo_irq_enable(uint32_t irq, uint32_t level) {
+  NVIC_IPR(irq) = NVIC_PRIORITY(level);
+  NVIC_ICPR(irq) = NVIC_BIT(irq);
+  NVIC_ISER(irq) = NVIC_BIT(irq);
+}
+
+/* ARMv7-M ARM B3.4: an ICER write takes effect only after a DSB; the ISB makes the
+ * following instructions run with the interrupt already masked. */
+void nucleo_irq_disable(uint32_t irq) {
+  NVIC_ICER(irq) = NVIC_BIT(irq);
+  dsb();
+  isb();
+  NVIC_ICPR(irq) = NVIC_BIT(irq);
 }
 
 /* Returns the clock tree to its reset shape: SYSCLK from HSI, no bus prescalers, zero
@@ -166,12 +158,12 @@ static bool clock_use_pll_216mhz(void) {
   return wait_bits(&RCC_CFGR, RCC_CFGR_SWS_Msk, RCC_CFGR_SWS_PLL);
 }
 
-/* Sets core_clock_hz and console_clock_hz to the clocks really in use. */
+/* Sets the clock variables above to the clocks really in use. */
 static void clock_init(void) {
   /* RCC_APB1ENR PWREN: the PWR registers need their clock. It is the one peripheral
    * clock on during the over-drive switch; RM0410 4.1.4 wants the others enabled only
    * once over-drive is active, so the console is brought up after this. */
-  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_PWREN);
+  nucleo_clock_enable(&RCC_APB1ENR, RCC_APB1ENR_PWREN);
 
   if (clock_use_hsi() && clock_use_pll_216mhz()) {
     core_clock_hz = PLL_SYSCLK_HZ;
@@ -225,48 +217,6 @@ static void dcache_enable(void) {
   SCB_CCR |= SCB_CCR_DC;
   dsb();
   isb();
-}
-
-/* USART3 divisor. With 16x oversampling (OVER8=0) a bit lasts BRR kernel clocks; with
- * OVER8=1 it lasts 8 * BRR[15:4] + BRR[2:0] (RM0410 "USART baud rate generation":
- * BRR[2:0] = USARTDIV[3:0] >> 1, so USARTDIV's bit 0 is dropped), a whole number of
- * clocks, so OVER8=1 can never beat OVER8=0's error: it only allows divisors 8..15.
- * From APB1 at 54 MHz: 54e6 / 921600 = 58.59 -> 59, 915254 baud, -0.69 %
- * (OVER8=1 with ST's rounding, USARTDIV 117, would give 58: 931034 baud, +1.02 %).
- * HSI fallback, 16 MHz: 17.36 -> 17, 941176 baud, +2.12 %: inside the receiver's
- * 3.41 % tolerance (RM0410, 16x oversampling, BRR[3:0] != 0), but with little margin
- * left for the ST-LINK's own baud error. */
-static inline uint32_t usart_brr(uint32_t clock_hz, uint32_t baud) {
-  return (clock_hz + baud / 2u) / baud;
-}
-
-/* USART3 on PD8 (TX) / PD9 (RX), AF7, 8N1, polled: no interrupts, no DMA. */
-static void console_init(uint32_t clock_hz) {
-  clock_enable(&RCC_AHB1ENR, RCC_AHB1ENR_GPIODEN);  /* RCC_AHB1ENR GPIODEN */
-  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_USART3EN); /* RCC_APB1ENR USART3EN */
-  /* RCC_DCKCFGR2 USART3SEL = PCLK1 (its reset value): the divisor assumes it. */
-  RCC_DCKCFGR2 = (RCC_DCKCFGR2 & ~RCC_DCKCFGR2_USART3SEL_Msk) | RCC_DCKCFGR2_USART3SEL_PCLK1;
-
-  /* GPIOD: AFRH AFR8/AFR9 = AF7 (USART3) before MODER hands the pins to the AF, so
-   * they never drive another function; push-pull TX; high speed; pull-up on RX so a
-   * disconnected line idles high instead of reading noise as start bits. */
-  GPIOD_AFRH = (GPIOD_AFRH & ~(GPIO_AFRH_Msk(8u) | GPIO_AFRH_Msk(9u))) |
-               GPIO_AFRH_AF(8u, 7u) | GPIO_AFRH_AF(9u, 7u);
-  GPIOD_OTYPER &= ~GPIO_OTYPER_OD(8u);
-  GPIOD_OSPEEDR = (GPIOD_OSPEEDR & ~(GPIO_OSPEEDR_Msk(8u) | GPIO_OSPEEDR_Msk(9u))) |
-                  GPIO_OSPEEDR_HIGH(8u) | GPIO_OSPEEDR_HIGH(9u);
-  GPIOD_PUPDR = (GPIOD_PUPDR & ~(GPIO_PUPDR_Msk(8u) | GPIO_PUPDR_Msk(9u))) | GPIO_PUPDR_UP(9u);
-  GPIOD_MODER = (GPIOD_MODER & ~(GPIO_MODER_Msk(8u) | GPIO_MODER_Msk(9u))) |
-                GPIO_MODER_AF(8u) | GPIO_MODER_AF(9u);
-
-  /* USART_CR1 UE = 0 first: BRR and the frame format are only writable when disabled.
-   * CR1 M1:M0 = 00 (8 data bits), PCE = 0 (no parity), OVER8 = 0; CR2 STOP = 00
-   * (1 stop bit); CR3 all off (no flow control, overrun detection kept). */
-  USART3_CR1 = 0u;
-  USART3_CR2 = 0u;
-  USART3_CR3 = 0u;
-  USART3_BRR = usart_brr(clock_hz, CONSOLE_BAUD);
-  USART3_CR1 = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
 }
 
 /* DWT CYCCNT: DEMCR TRCENA powers the DWT, the Cortex-M7 DWT ignores writes until its
@@ -324,39 +274,6 @@ const char *board_name(void) { return "nucleo_f767zi"; }
 
 uint32_t board_core_clock_hz(void) { return core_clock_hz; }
 
-/* A TXE that never comes means USART3 has no clock: the console is marked dead so
- * every later write returns at once instead of waiting POLL_LIMIT per byte. */
-void board_uart_write(const uint8_t *data, size_t len) {
-  for (size_t i = 0; i < len && !console_dead; ++i) {
-    if (!wait_set(&USART3_ISR, USART_ISR_TXE)) { /* USART_ISR TXE: TDR empty */
-      console_dead = true;
-      return;
-    }
-    USART3_TDR = data[i];
-  }
-}
-
-/* An overrun (USART_ISR ORE) stops RXNE from being set again until it is cleared, so
- * error flags are cleared here (USART_ICR ORECF, and FECF/NCF/PECF for the others);
- * the byte already in RDR stays valid and is returned. */
-uint32_t board_uart_overruns(void) { return uart_overruns; }
-
-bool board_uart_read_byte(uint8_t *byte) {
-  uint32_t isr = USART3_ISR;
-  uint32_t errors = isr & (USART_ISR_ORE | USART_ISR_FE | USART_ISR_NF | USART_ISR_PE);
-  if (errors & USART_ISR_ORE) {
-    uart_overruns++;
-  }
-  if (errors != 0u) {
-    USART3_ICR = USART_ICR_ORECF | USART_ICR_FECF | USART_ICR_NCF | USART_ICR_PECF;
-  }
-  if (!(isr & USART_ISR_RXNE)) { /* USART_ISR RXNE: RDR holds a byte */
-    return false;
-  }
-  *byte = (uint8_t)USART3_RDR;
-  return true;
-}
-
 board_counter_unit_t board_counter_unit(void) { return counter_unit; }
 
 uint32_t board_counter_read(void) {
@@ -364,14 +281,12 @@ uint32_t board_counter_read(void) {
 }
 
 /* The exit code has nowhere to go on hardware (the host reads the console), so the
- * board waits for USART_ISR TC (the last stop bit is on the wire) and then requests a
+ * board lets the console send what it has queued (console_flush) and then requests a
  * system reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M
  * requires. */
 void board_exit(int code) {
   (void)code;
-  if (!console_dead) {
-    (void)wait_set(&USART3_ISR, USART_ISR_TC);
-  }
+  console_flush();
   dsb();
   SCB_AIRCR = SCB_AIRCR_VECTKEY | (SCB_AIRCR & SCB_AIRCR_PRIGROUP_Msk) | SCB_AIRCR_SYSRESETREQ;
   dsb();
@@ -381,23 +296,30 @@ void board_exit(int code) {
 
 /* Vector table (RM0410 "Interrupt and exception vectors"): initial stack pointer,
  * reset, the 14 ARMv7-M system exception slots (0 where reserved), then the
- * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS). ValveNet
- * polls everything, so every handler is the shared spin-forever default. */
+ * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS), ten to a row.
+ * USART3 (39, board_internal.h) has a handler; every other one is the shared
+ * spin-forever default, which no enabled interrupt reaches. */
 extern uint32_t __stack_top__;
 void Reset_Handler(void) __attribute__((noreturn));
 void Reset_Handler(void) { startup_run(); }
 
 #define VECTOR_COUNT (16u + 110u)
-#define IRQ_X10                                                                        \
-  startup_default_handler, startup_default_handler, startup_default_handler,          \
-      startup_default_handler, startup_default_handler, startup_default_handler,      \
-      startup_default_handler, startup_default_handler, startup_default_handler,      \
-      startup_default_handler
+#define D_ startup_default_handler
+#define IRQ_X10 D_, D_, D_, D_, D_, D_, D_, D_, D_, D_
 
 __attribute__((used, section(".isr_vector"))) static void (*const vector_table[])(void) = {
     STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, startup_default_handler),
-    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, /* IRQ 0..59 */
-    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10,          /* IRQ 60..109 */
+    IRQ_X10,                                                            /* IRQ 0..9 */
+    IRQ_X10,                                                            /* IRQ 10..19 */
+    IRQ_X10,                                                            /* IRQ 20..29 */
+    D_, D_, D_, D_, D_, D_, D_, D_, D_, USART3_IRQHandler,              /* IRQ 30..39 */
+    IRQ_X10,                                                            /* IRQ 40..49 */
+    IRQ_X10,                                                            /* IRQ 50..59 */
+    IRQ_X10,                                                            /* IRQ 60..69 */
+    IRQ_X10,                                                            /* IRQ 70..79 */
+    IRQ_X10,                                                            /* IRQ 80..89 */
+    IRQ_X10,                                                            /* IRQ 90..99 */
+    IRQ_X10,                                                            /* IRQ 100..109 */
 };
 
 _Static_assert(sizeof(vector_table) / sizeof(vector_table[0]) == VECTOR_COUNT,

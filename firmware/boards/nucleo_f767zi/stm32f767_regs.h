@@ -126,6 +126,8 @@
 #define USART_CR1_UE (1u << 0)     /* USART_CR1 UE: USART enable */
 #define USART_CR1_RE (1u << 2)     /* USART_CR1 RE: receiver enable */
 #define USART_CR1_TE (1u << 3)     /* USART_CR1 TE: transmitter enable */
+#define USART_CR1_RXNEIE (1u << 5) /* USART_CR1 RXNEIE: interrupt on RXNE or ORE */
+#define USART_CR1_TXEIE (1u << 7)  /* USART_CR1 TXEIE: interrupt on TXE */
 #define USART_CR1_OVER8 (1u << 15) /* USART_CR1 OVER8: 0 = 16x, 1 = 8x oversampling */
 
 #define USART_ISR_PE (1u << 0)   /* USART_ISR PE: parity error */
@@ -140,6 +142,16 @@
 #define USART_ICR_FECF (1u << 1)  /* USART_ICR FECF: clears FE */
 #define USART_ICR_NCF (1u << 2)   /* USART_ICR NCF: clears NF */
 #define USART_ICR_ORECF (1u << 3) /* USART_ICR ORECF: clears ORE */
+
+/* ---- NVIC (ARMv7-M ARM B3.4; PM0253 "Nested vectored interrupt controller": the STM32F7
+ * implements 4 priority bits, IPR bits [7:4], 0 = most urgent). n is the IRQ number of
+ * RM0410 "Interrupt and exception vectors". ------------------------------------------ */
+#define NVIC_ISER(n) STM32_REG32(0xE000E100u + 4u * ((n) >> 5)) /* ISERx: set-enable */
+#define NVIC_ICER(n) STM32_REG32(0xE000E180u + 4u * ((n) >> 5)) /* ICERx: clear-enable */
+#define NVIC_ICPR(n) STM32_REG32(0xE000E280u + 4u * ((n) >> 5)) /* ICPRx: clear-pending */
+#define NVIC_IPR(n) (*(volatile uint8_t *)(uintptr_t)(0xE000E400u + (n))) /* IPRn byte */
+#define NVIC_BIT(n) (1u << ((n) & 31u))      /* IRQ n's bit in ISERx/ICERx/ICPRx */
+#define NVIC_PRIORITY(level) ((uint8_t)((level) << 4)) /* level 0..15 into IPR bits [7:4] */
 
 /* ---- Cortex-M7 System Control Block (ARMv7-M ARM B3.2 and CPUID scheme; PM0253) - */
 #define SCB_VTOR STM32_REG32(0xE000ED08u)   /* VTOR: vector table offset (B3.2.5) */
