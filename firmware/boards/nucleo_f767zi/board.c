@@ -5,8 +5,12 @@
  * bypass; the board fits no crystal for HSE by default), with the regulator in
  * over-drive. If any step of that bring-up times out, the board stays on the 16 MHz
  * HSI RC oscillator and says so through board_core_clock_hz().
+ * The PLL input is 1.6 MHz, not the 2 MHz RM0410 prefers for jitter, because every PLL of
+ * the part shares it and PLLSAI makes the 48 kHz audio clock exactly from 1.6 MHz only
+ * (audio_math.c).
  * Console: USART3 on PD8 (TX) / PD9 (RX), which the board routes to the ST-LINK's
  * virtual COM port, at 921600 baud 8N1, interrupt driven (console.c).
+ * Audio: SAI1 + DMA2 to an I2S ADC/DAC pair, or TIM6-paced buffers (audio.c, codec.c).
  * Counter: DWT CYCCNT, core clock cycles, when it actually runs (Renode's DWT is a
  * stub that reads 0, so the firmware is told BOARD_COUNTER_NONE there).
  * Exit: a system reset, after the last byte has left the UART.
@@ -22,19 +26,24 @@
 
 #define HSI_HZ 16000000u   /* RM0410 5.2.2: HSI RC, factory trimmed to 1% at 25 C */
 #define HSE_HZ 8000000u    /* ST-LINK MCO, from the ST-LINK's own 8 MHz crystal */
-#define PLL_M 4u           /* VCO input 8 MHz / 4 = 2 MHz (RM0410: 1..2 MHz, 2 limits jitter) */
-#define PLL_N 216u         /* VCO output 2 MHz * 216 = 432 MHz (RM0410: 100..432 MHz) */
+#define PLL_M 5u           /* VCO input 8 MHz / 5 = 1.6 MHz (RM0410: 1..2 MHz); see above */
+#define PLL_N 270u         /* VCO output 1.6 MHz * 270 = 432 MHz (RM0410: 100..432 MHz) */
 #define PLL_P 2u           /* SYSCLK 432 MHz / 2 = 216 MHz, the part's maximum */
 #define PLL_Q 9u           /* 48 MHz domain (USB, SDMMC, RNG) 432 MHz / 9 = 48 MHz */
 #define PLL_SYSCLK_HZ (HSE_HZ / PLL_M * PLL_N / PLL_P)
 #define PLL_PCLK1_HZ (PLL_SYSCLK_HZ / 4u) /* APB1 /4: 54 MHz, its maximum */
+#define PLL_TIMER1_HZ (2u * PLL_PCLK1_HZ) /* APB1 timers: twice PCLK1 when PPRE1 != /1 */
 #define FLASH_WAIT_STATES 7u /* RM0410 3.3.2 Table 7, 2.7-3.6 V: 7 WS for 210 < HCLK <= 216 */
 
 _Static_assert(PLL_SYSCLK_HZ == 216000000u, "PLL settings must give 216 MHz");
 _Static_assert(HSE_HZ / PLL_M * PLL_N / PLL_Q == 48000000u, "PLLQ must give 48 MHz");
+_Static_assert(HSE_HZ % PLL_M == 0u && HSE_HZ / PLL_M == AUDIO_PLL_INPUT_HZ,
+               "the audio clock settings (audio_math.c) assume a 1.6 MHz PLL input");
 
 static uint32_t core_clock_hz = HSI_HZ; /* the reset clock until board_init() changes it */
 static uint32_t console_clock_hz = HSI_HZ;
+static uint32_t timer_clock_hz = HSI_HZ; /* APB1 timers; HSI fallback: APB1 undivided */
+static bool pll_running;
 static board_counter_unit_t counter_unit = BOARD_COUNTER_NONE;
 
 static inline bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
@@ -50,8 +59,12 @@ void nucleo_clock_enable(volatile uint32_t *enr, uint32_t bit) {
   dsb();
 }
 
-/* NVIC_IPR takes the level in its top 4 bits. ICPR drops a request left pending from an
- * earlier use of the same peripheral, so the first interrupt belongs to this one. */
+bool nucleo_pll_running(void) { return pll_running; }
+
+uint32_t nucleo_timer_clock_hz(void) { return timer_clock_hz; }
+
+/* NVIC_IPR takes the level in its top 4 bits. ICPR drops a request left pending by an
+ * earlier stream of the same peripheral, so the first interrupt belongs to this one. */
 void nucleo_irq_enable(uint32_t irq, uint32_t level) {
   NVIC_IPR(irq) = NVIC_PRIORITY(level);
   NVIC_ICPR(irq) = NVIC_BIT(irq);
@@ -93,8 +106,10 @@ static bool clock_use_hsi(void) {
   PWR_CR1 &= ~PWR_CR1_ODEN;
   (void)wait_clear(&PWR_CSR1, PWR_CSR1_ODRDY);
 
-  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON); /* RCC_CR PLLON, HSEON off */
-  (void)wait_clear(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_HSERDY);
+  /* RCC_CR PLLON, HSEON off, and PLLI2SON/PLLSAION too: the three PLLs share PLLM, which
+   * may only change with all of them off. */
+  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_PLLI2SON | RCC_CR_PLLSAION | RCC_CR_HSEON);
+  (void)wait_clear(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_PLLI2SRDY | RCC_CR_PLLSAIRDY | RCC_CR_HSERDY);
   RCC_CR &= ~RCC_CR_HSEBYP; /* RCC_CR HSEBYP is only writable with the HSE off */
   return true;
 }
@@ -115,7 +130,7 @@ static bool clock_use_pll_216mhz(void) {
     return false;
   }
 
-  /* Step 2: RCC_PLLCFGR PLLM=4, PLLN=216, PLLP=2 (00), PLLQ=9, PLLSRC=HSE, keeping
+  /* Step 2: RCC_PLLCFGR PLLM=5, PLLN=270, PLLP=2 (00), PLLQ=9, PLLSRC=HSE, keeping
    * PLLR (DSI only) at its value (reset: 2; 0 and 1 are invalid). Then RCC_CR PLLON. */
   RCC_PLLCFGR = (RCC_PLLCFGR & RCC_PLLCFGR_PLLR_Msk) | RCC_PLLCFGR_PLLM(PLL_M) |
                 RCC_PLLCFGR_PLLN(PLL_N) | RCC_PLLCFGR_PLLP_DIV2 | RCC_PLLCFGR_PLLSRC_HSE |
@@ -152,6 +167,9 @@ static bool clock_use_pll_216mhz(void) {
    * above its limit. */
   RCC_CFGR = (RCC_CFGR & ~(RCC_CFGR_HPRE_Msk | RCC_CFGR_PPRE1_Msk | RCC_CFGR_PPRE2_Msk)) |
              RCC_CFGR_HPRE_DIV1 | RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2;
+  /* RCC_DCKCFGR1 TIMPRE = 0 (its reset value, in case a bootloader changed it): the APB1
+   * timers (TIM6) then run at 2 x PCLK1 = 108 MHz, which the audio timer assumes. */
+  RCC_DCKCFGR1 &= ~RCC_DCKCFGR1_TIMPRE;
 
   /* Step 8: RCC_CFGR SW = PLL, confirmed by RCC_CFGR SWS. */
   RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_Msk) | RCC_CFGR_SW_PLL;
@@ -168,11 +186,15 @@ static void clock_init(void) {
   if (clock_use_hsi() && clock_use_pll_216mhz()) {
     core_clock_hz = PLL_SYSCLK_HZ;
     console_clock_hz = PLL_PCLK1_HZ;
+    timer_clock_hz = PLL_TIMER1_HZ;
+    pll_running = true;
     return;
   }
   (void)clock_use_hsi();
   core_clock_hz = HSI_HZ;
   console_clock_hz = HSI_HZ; /* clock_use_hsi() leaves APB1 undivided */
+  timer_clock_hz = HSI_HZ;
+  pll_running = false;
 }
 
 /* L1 I-cache on: invalidate all (ICIALLU), then CCR IC, each fenced by DSB/ISB so no
@@ -281,11 +303,12 @@ uint32_t board_counter_read(void) {
 }
 
 /* The exit code has nowhere to go on hardware (the host reads the console), so the
- * board lets the console send what it has queued (console_flush) and then requests a
- * system reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M
- * requires. */
+ * board stops any audio stream (the DAC would otherwise loop its last buffer meanwhile),
+ * lets the console send what it has queued (console_flush) and then requests a system
+ * reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M requires. */
 void board_exit(int code) {
   (void)code;
+  board_audio_stop();
   console_flush();
   dsb();
   SCB_AIRCR = SCB_AIRCR_VECTKEY | (SCB_AIRCR & SCB_AIRCR_PRIGROUP_Msk) | SCB_AIRCR_SYSRESETREQ;
@@ -297,8 +320,9 @@ void board_exit(int code) {
 /* Vector table (RM0410 "Interrupt and exception vectors"): initial stack pointer,
  * reset, the 14 ARMv7-M system exception slots (0 where reserved), then the
  * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS), ten to a row.
- * USART3 (39, board_internal.h) has a handler; every other one is the shared
- * spin-forever default, which no enabled interrupt reaches. */
+ * Four have handlers (board_internal.h has their numbers): USART3 (39), TIM6_DAC (54),
+ * DMA2 stream 1 (57) and DMA2 stream 5 (68); every other one is the shared spin-forever
+ * default, which no enabled interrupt reaches. */
 extern uint32_t __stack_top__;
 void Reset_Handler(void) __attribute__((noreturn));
 void Reset_Handler(void) { startup_run(); }
@@ -314,8 +338,8 @@ __attribute__((used, section(".isr_vector"))) static void (*const vector_table[]
     IRQ_X10,                                                            /* IRQ 20..29 */
     D_, D_, D_, D_, D_, D_, D_, D_, D_, USART3_IRQHandler,              /* IRQ 30..39 */
     IRQ_X10,                                                            /* IRQ 40..49 */
-    IRQ_X10,                                                            /* IRQ 50..59 */
-    IRQ_X10,                                                            /* IRQ 60..69 */
+    D_, D_, D_, D_, TIM6_DAC_IRQHandler, D_, D_, DMA2_Stream1_IRQHandler, D_, D_, /* 50..59 */
+    D_, D_, D_, D_, D_, D_, D_, D_, DMA2_Stream5_IRQHandler, D_,        /* IRQ 60..69 */
     IRQ_X10,                                                            /* IRQ 70..79 */
     IRQ_X10,                                                            /* IRQ 80..89 */
     IRQ_X10,                                                            /* IRQ 90..99 */
