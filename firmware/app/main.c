@@ -61,10 +61,10 @@ static void console_byte(line_reader_t *reader, pedal_t *pedal, uint8_t byte, ch
   }
 }
 
-/* The pedal on the first model and the image's cabinet; NULL in an image without models. The
- * NUCLEO amp image starts its codec stream here (pedal_boot). */
+/* The pedal on the first model and the image's cabinet; NULL in an image without models or
+ * pedal. The NUCLEO amp image starts its codec stream here (pedal_boot). */
 static pedal_t *pedal_boot_up(pedal_t *pedal, char *line, size_t capacity) {
-  if (model_table_count == 0u) {
+  if (model_table_count == 0u || pedal == NULL) {
     return NULL;
   }
   pedal_init(pedal, model_table[0].model, model_table_state(), &cabinet_table);
@@ -82,14 +82,13 @@ int main(void) {
   static char reply[COMMANDS_REPLY_CAPACITY];
   static line_reader_t reader;
   static protocol_t protocol;
-  static pedal_t pedal_storage;
 
   board_init();
   write_line(reply, commands_banner(reply, sizeof reply));
   boot_selftest(reply, sizeof reply);
 
   line_reader_reset(&reader);
-  pedal_t *pedal = pedal_boot_up(&pedal_storage, reply, sizeof reply);
+  pedal_t *pedal = pedal_boot_up(pedal_storage, reply, sizeof reply);
   protocol_init(&protocol, board_uart_write, pedal);
   for (;;) {
     board_watchdog_kick();

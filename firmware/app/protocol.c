@@ -178,7 +178,8 @@ static float get_f32(const uint8_t *p) {
 
 /* Nine link counters, then the audio stream's: running, events, processed, missed deadlines
  * (late + dropped: output underruns), dropped (input overruns), load average and maximum
- * (ppm), block period (counter units), counter unit, samples in the software sink. */
+ * (ppm), block period (counter units), counter unit, samples in the software sink, and the
+ * board's audio faults (DMA/SAI errors). */
 static bool handle_stats(protocol_t *p) {
   const protocol_stats_t *s = &p->stats;
   pedal_stats_t a = {0};
@@ -186,13 +187,13 @@ static bool handle_stats(protocol_t *p) {
     pedal_stats(p->pedal, &a);
   }
   const bool running = p->pedal != NULL && p->pedal->running;
-  const uint32_t values[19] = {s->frames_ok,          s->rejected_sync,      s->rejected_length,
+  const uint32_t values[20] = {s->frames_ok,          s->rejected_sync,      s->rejected_length,
                                s->rejected_crc,       s->rejected_truncated, s->rejected_type,
                                s->rejected_payload,   board_uart_overruns(), s->samples_processed,
                                running ? 1u : 0u,     a.events,              a.processed,
                                a.late + a.dropped,    a.dropped,             a.load_avg_ppm,
                                a.load_max_ppm,        a.period_counts,       (uint32_t)board_counter_unit(),
-                               board_audio_sink_length()};
+                               board_audio_sink_length(), board_audio_errors()};
   uint8_t reply[sizeof values];
   writer_t w = {reply, 0u, sizeof reply};
   for (uint32_t i = 0; i < sizeof values / sizeof values[0]; ++i) {

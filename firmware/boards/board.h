@@ -29,14 +29,17 @@ const char *board_name(void);
 /* Core clock in Hz as configured by board_init(). */
 uint32_t board_core_clock_hz(void);
 
-/* Blocking write of len bytes to the console UART. */
+/* Writes len bytes to the console UART: on the NUCLEO they are queued for the transmit
+ * interrupt and the call returns at once unless the queue is full (then it waits for room);
+ * elsewhere it waits until the UART has taken them. */
 void board_uart_write(const uint8_t *data, size_t len);
 
 /* Non-blocking poll: stores one received byte and returns true, or returns false. */
 bool board_uart_read_byte(uint8_t *byte);
 
-/* Bytes the console UART's receiver lost (overrun: a byte arrived before the last was
- * read) since boot; 0 where the UART cannot tell. */
+/* Bytes the console UART's receiver lost since boot: overruns (a byte arrived before the
+ * last was read) and, on the NUCLEO, bytes dropped because its receive queue was full; 0 where
+ * the UART cannot tell. */
 uint32_t board_uart_overruns(void);
 
 /* Restarts the watchdog's countdown. The NUCLEO's independent watchdog (started by
@@ -113,6 +116,9 @@ void board_audio_write(uint32_t half, const float *out, uint32_t n);
 
 /* Samples BOARD_AUDIO_SOFTWARE has appended to soft_sink since it started. */
 uint32_t board_audio_sink_length(void);
+
+/* Stream faults (FIFO over/underrun, DMA error, late block) since it started; 0 without a codec. */
+uint32_t board_audio_errors(void);
 
 /* Ends the run: semihosting exit code under QEMU, a system reset on hardware. */
 void board_exit(int code) __attribute__((noreturn));

@@ -106,7 +106,7 @@ static uint32_t u32_at(const uint8_t *p) {
 static uint32_t stat(uint32_t index) {
   send_frame(MSG_STATS, 99, NULL, 0u);
   assert_int_equal(take_reply(), MSG_STATS | MSG_REPLY);
-  assert_int_equal(reply_parser.length, 19u * 4u); /* nine link counters, ten of the audio stream */
+  assert_int_equal(reply_parser.length, 20u * 4u); /* nine link counters, eleven of the audio stream */
   return u32_at(reply_parser.payload + 4u * index);
 }
 

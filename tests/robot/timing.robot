@@ -51,6 +51,7 @@ Pedal Keeps Every Deadline At 44.1 And 48 kHz
         Should Be Equal As Integers    ${record}[stats][audio_processed]    ${blocks}
         Should Be Equal As Integers    ${record}[stats][audio_missed]    0
         ...    ${record}[stats][audio_missed] deadlines missed at ${rate} Hz (load max ${load}[load_max])
+        Should Be Equal As Integers    ${record}[stats][audio_errors]    0    DMA/SAI faults at ${rate} Hz
     END
     ${report}=    Write Timing Report    timing
     Log    timing report: ${report}

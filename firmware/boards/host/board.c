@@ -67,3 +67,6 @@ void board_audio_write(uint32_t half, const float *out, uint32_t n) {
 }
 
 uint32_t board_audio_sink_length(void) { return 0u; }
+
+/* No converters on the host. */
+uint32_t board_audio_errors(void) { return 0u; }

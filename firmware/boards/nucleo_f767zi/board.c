@@ -5,8 +5,12 @@
  * bypass; the board fits no crystal for HSE by default), with the regulator in
  * over-drive. If any step of that bring-up times out, the board stays on the 16 MHz
  * HSI RC oscillator and says so through board_core_clock_hz().
+ * The PLL input is 1.6 MHz, not the 2 MHz RM0410 prefers for jitter, because every PLL of
+ * the part shares it and PLLSAI makes the 48 kHz audio clock exactly from 1.6 MHz only
+ * (audio_math.c).
  * Console: USART3 on PD8 (TX) / PD9 (RX), which the board routes to the ST-LINK's
- * virtual COM port, at 921600 baud 8N1.
+ * virtual COM port, at 921600 baud 8N1, interrupt driven (console.c).
+ * Audio: SAI1 + DMA2 to an I2S ADC/DAC pair, or TIM6-paced buffers (audio.c, codec.c).
  * Counter: DWT CYCCNT, core clock cycles, when it actually runs (Renode's DWT is a
  * stub that reads 0, so the firmware is told BOARD_COUNTER_NONE there).
  * Exit: a system reset, after the last byte has left the UART.
@@ -17,62 +21,63 @@
 #include "firmware/boards/board.h"
 
 #include "firmware/boards/common/startup.h"
+#include "firmware/boards/nucleo_f767zi/board_internal.h"
 #include "firmware/boards/nucleo_f767zi/stm32f767_regs.h"
 
 #define HSI_HZ 16000000u   /* RM0410 5.2.2: HSI RC, factory trimmed to 1% at 25 C */
 #define HSE_HZ 8000000u    /* ST-LINK MCO, from the ST-LINK's own 8 MHz crystal */
-#define PLL_M 4u           /* VCO input 8 MHz / 4 = 2 MHz (RM0410: 1..2 MHz, 2 limits jitter) */
-#define PLL_N 216u         /* VCO output 2 MHz * 216 = 432 MHz (RM0410: 100..432 MHz) */
+#define PLL_M 5u           /* VCO input 8 MHz / 5 = 1.6 MHz (RM0410: 1..2 MHz); see above */
+#define PLL_N 270u         /* VCO output 1.6 MHz * 270 = 432 MHz (RM0410: 100..432 MHz) */
 #define PLL_P 2u           /* SYSCLK 432 MHz / 2 = 216 MHz, the part's maximum */
 #define PLL_Q 9u           /* 48 MHz domain (USB, SDMMC, RNG) 432 MHz / 9 = 48 MHz */
 #define PLL_SYSCLK_HZ (HSE_HZ / PLL_M * PLL_N / PLL_P)
 #define PLL_PCLK1_HZ (PLL_SYSCLK_HZ / 4u) /* APB1 /4: 54 MHz, its maximum */
+#define PLL_TIMER1_HZ (2u * PLL_PCLK1_HZ) /* APB1 timers: twice PCLK1 when PPRE1 != /1 */
 #define FLASH_WAIT_STATES 7u /* RM0410 3.3.2 Table 7, 2.7-3.6 V: 7 WS for 210 < HCLK <= 216 */
-#define CONSOLE_BAUD 921600u
-
-/* Bound on every poll of a hardware flag. An iteration is a peripheral read plus a
- * compare and branch, >= 4 core cycles, so this is >= 0.5 s at 16 MHz (HSE, PLL and
- * over-drive settle in well under 100 ms) and >= 37 ms at 216 MHz (a UART byte takes
- * 11 us). Reaching it means broken hardware or clocks, never a slow one. */
-#define POLL_LIMIT 2000000u
 
 _Static_assert(PLL_SYSCLK_HZ == 216000000u, "PLL settings must give 216 MHz");
 _Static_assert(HSE_HZ / PLL_M * PLL_N / PLL_Q == 48000000u, "PLLQ must give 48 MHz");
+_Static_assert(HSE_HZ % PLL_M == 0u && HSE_HZ / PLL_M == AUDIO_PLL_INPUT_HZ,
+               "the audio clock settings (audio_math.c) assume a 1.6 MHz PLL input");
 
 static uint32_t core_clock_hz = HSI_HZ; /* the reset clock until board_init() changes it */
 static uint32_t console_clock_hz = HSI_HZ;
-static bool console_dead;
+static uint32_t timer_clock_hz = HSI_HZ; /* APB1 timers; HSI fallback: APB1 undivided */
+static bool pll_running;
 static board_counter_unit_t counter_unit = BOARD_COUNTER_NONE;
-static uint32_t uart_overruns; /* USART_ISR ORE events seen by board_uart_read_byte */
 
-static inline void dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
-static inline void isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
-
-/* Polls until (reg & mask) == want; false if that never happens within POLL_LIMIT. */
-static bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
-  for (uint32_t i = 0; i < POLL_LIMIT; ++i) {
-    if ((*reg & mask) == want) {
-      return true;
-    }
-  }
-  return false;
+static inline bool wait_bits(volatile uint32_t *reg, uint32_t mask, uint32_t want) {
+  return poll_bits(reg, mask, want, POLL_LIMIT);
 }
 
-static inline bool wait_set(volatile uint32_t *reg, uint32_t mask) {
-  return wait_bits(reg, mask, mask);
-}
-
-static inline bool wait_clear(volatile uint32_t *reg, uint32_t mask) {
-  return wait_bits(reg, mask, 0u);
-}
-
-/* Enables a peripheral clock. The read back (plus DSB) is the short delay ST asks for
- * between an RCC_xxxENR write and the first access to that peripheral's registers
- * ("delay after an RCC peripheral clock enabling"; ST's HAL reads back the same way). */
-static void clock_enable(volatile uint32_t *enr, uint32_t bit) {
+/* The read back (plus DSB) is the short delay ST asks for between an RCC_xxxENR write and
+ * the first access to that peripheral's registers ("delay after an RCC peripheral clock
+ * enabling"; ST's HAL reads back the same way). */
+void nucleo_clock_enable(volatile uint32_t *enr, uint32_t bit) {
   *enr |= bit;
   (void)*enr;
   dsb();
+}
+
+bool nucleo_pll_running(void) { return pll_running; }
+
+uint32_t nucleo_timer_clock_hz(void) { return timer_clock_hz; }
+
+/* NVIC_IPR takes the level in its top 4 bits. ICPR drops a request left pending by an
+ * earlier stream of the same peripheral, so the first interrupt belongs to this one. */
+void nucleo_irq_enable(uint32_t irq, uint32_t level) {
+  NVIC_IPR(irq) = NVIC_PRIORITY(level);
+  NVIC_ICPR(irq) = NVIC_BIT(irq);
+  NVIC_ISER(irq) = NVIC_BIT(irq);
+}
+
+/* ARMv7-M ARM B3.4: an ICER write takes effect only after a DSB; the ISB makes the
+ * following instructions run with the interrupt already masked. */
+void nucleo_irq_disable(uint32_t irq) {
+  NVIC_ICER(irq) = NVIC_BIT(irq);
+  dsb();
+  isb();
+  NVIC_ICPR(irq) = NVIC_BIT(irq);
 }
 
 /* Returns the clock tree to its reset shape: SYSCLK from HSI, no bus prescalers, zero
@@ -101,8 +106,10 @@ static bool clock_use_hsi(void) {
   PWR_CR1 &= ~PWR_CR1_ODEN;
   (void)wait_clear(&PWR_CSR1, PWR_CSR1_ODRDY);
 
-  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON); /* RCC_CR PLLON, HSEON off */
-  (void)wait_clear(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_HSERDY);
+  /* RCC_CR PLLON, HSEON off, and PLLI2SON/PLLSAION too: the three PLLs share PLLM, which
+   * may only change with all of them off. */
+  RCC_CR &= ~(RCC_CR_PLLON | RCC_CR_PLLI2SON | RCC_CR_PLLSAION | RCC_CR_HSEON);
+  (void)wait_clear(&RCC_CR, RCC_CR_PLLRDY | RCC_CR_PLLI2SRDY | RCC_CR_PLLSAIRDY | RCC_CR_HSERDY);
   RCC_CR &= ~RCC_CR_HSEBYP; /* RCC_CR HSEBYP is only writable with the HSE off */
   return true;
 }
@@ -123,7 +130,7 @@ static bool clock_use_pll_216mhz(void) {
     return false;
   }
 
-  /* Step 2: RCC_PLLCFGR PLLM=4, PLLN=216, PLLP=2 (00), PLLQ=9, PLLSRC=HSE, keeping
+  /* Step 2: RCC_PLLCFGR PLLM=5, PLLN=270, PLLP=2 (00), PLLQ=9, PLLSRC=HSE, keeping
    * PLLR (DSI only) at its value (reset: 2; 0 and 1 are invalid). Then RCC_CR PLLON. */
   RCC_PLLCFGR = (RCC_PLLCFGR & RCC_PLLCFGR_PLLR_Msk) | RCC_PLLCFGR_PLLM(PLL_M) |
                 RCC_PLLCFGR_PLLN(PLL_N) | RCC_PLLCFGR_PLLP_DIV2 | RCC_PLLCFGR_PLLSRC_HSE |
@@ -160,27 +167,34 @@ static bool clock_use_pll_216mhz(void) {
    * above its limit. */
   RCC_CFGR = (RCC_CFGR & ~(RCC_CFGR_HPRE_Msk | RCC_CFGR_PPRE1_Msk | RCC_CFGR_PPRE2_Msk)) |
              RCC_CFGR_HPRE_DIV1 | RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2;
+  /* RCC_DCKCFGR1 TIMPRE = 0 (its reset value, in case a bootloader changed it): the APB1
+   * timers (TIM6) then run at 2 x PCLK1 = 108 MHz, which the audio timer assumes. */
+  RCC_DCKCFGR1 &= ~RCC_DCKCFGR1_TIMPRE;
 
   /* Step 8: RCC_CFGR SW = PLL, confirmed by RCC_CFGR SWS. */
   RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_Msk) | RCC_CFGR_SW_PLL;
   return wait_bits(&RCC_CFGR, RCC_CFGR_SWS_Msk, RCC_CFGR_SWS_PLL);
 }
 
-/* Sets core_clock_hz and console_clock_hz to the clocks really in use. */
+/* Sets the clock variables above to the clocks really in use. */
 static void clock_init(void) {
   /* RCC_APB1ENR PWREN: the PWR registers need their clock. It is the one peripheral
    * clock on during the over-drive switch; RM0410 4.1.4 wants the others enabled only
    * once over-drive is active, so the console is brought up after this. */
-  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_PWREN);
+  nucleo_clock_enable(&RCC_APB1ENR, RCC_APB1ENR_PWREN);
 
   if (clock_use_hsi() && clock_use_pll_216mhz()) {
     core_clock_hz = PLL_SYSCLK_HZ;
     console_clock_hz = PLL_PCLK1_HZ;
+    timer_clock_hz = PLL_TIMER1_HZ;
+    pll_running = true;
     return;
   }
   (void)clock_use_hsi();
   core_clock_hz = HSI_HZ;
   console_clock_hz = HSI_HZ; /* clock_use_hsi() leaves APB1 undivided */
+  timer_clock_hz = HSI_HZ;
+  pll_running = false;
 }
 
 /* L1 I-cache on: invalidate all (ICIALLU), then CCR IC, each fenced by DSB/ISB so no
@@ -225,48 +239,6 @@ static void dcache_enable(void) {
   SCB_CCR |= SCB_CCR_DC;
   dsb();
   isb();
-}
-
-/* USART3 divisor. With 16x oversampling (OVER8=0) a bit lasts BRR kernel clocks; with
- * OVER8=1 it lasts 8 * BRR[15:4] + BRR[2:0] (RM0410 "USART baud rate generation":
- * BRR[2:0] = USARTDIV[3:0] >> 1, so USARTDIV's bit 0 is dropped), a whole number of
- * clocks, so OVER8=1 can never beat OVER8=0's error: it only allows divisors 8..15.
- * From APB1 at 54 MHz: 54e6 / 921600 = 58.59 -> 59, 915254 baud, -0.69 %
- * (OVER8=1 with ST's rounding, USARTDIV 117, would give 58: 931034 baud, +1.02 %).
- * HSI fallback, 16 MHz: 17.36 -> 17, 941176 baud, +2.12 %: inside the receiver's
- * 3.41 % tolerance (RM0410, 16x oversampling, BRR[3:0] != 0), but with little margin
- * left for the ST-LINK's own baud error. */
-static inline uint32_t usart_brr(uint32_t clock_hz, uint32_t baud) {
-  return (clock_hz + baud / 2u) / baud;
-}
-
-/* USART3 on PD8 (TX) / PD9 (RX), AF7, 8N1, polled: no interrupts, no DMA. */
-static void console_init(uint32_t clock_hz) {
-  clock_enable(&RCC_AHB1ENR, RCC_AHB1ENR_GPIODEN);  /* RCC_AHB1ENR GPIODEN */
-  clock_enable(&RCC_APB1ENR, RCC_APB1ENR_USART3EN); /* RCC_APB1ENR USART3EN */
-  /* RCC_DCKCFGR2 USART3SEL = PCLK1 (its reset value): the divisor assumes it. */
-  RCC_DCKCFGR2 = (RCC_DCKCFGR2 & ~RCC_DCKCFGR2_USART3SEL_Msk) | RCC_DCKCFGR2_USART3SEL_PCLK1;
-
-  /* GPIOD: AFRH AFR8/AFR9 = AF7 (USART3) before MODER hands the pins to the AF, so
-   * they never drive another function; push-pull TX; high speed; pull-up on RX so a
-   * disconnected line idles high instead of reading noise as start bits. */
-  GPIOD_AFRH = (GPIOD_AFRH & ~(GPIO_AFRH_Msk(8u) | GPIO_AFRH_Msk(9u))) |
-               GPIO_AFRH_AF(8u, 7u) | GPIO_AFRH_AF(9u, 7u);
-  GPIOD_OTYPER &= ~GPIO_OTYPER_OD(8u);
-  GPIOD_OSPEEDR = (GPIOD_OSPEEDR & ~(GPIO_OSPEEDR_Msk(8u) | GPIO_OSPEEDR_Msk(9u))) |
-                  GPIO_OSPEEDR_HIGH(8u) | GPIO_OSPEEDR_HIGH(9u);
-  GPIOD_PUPDR = (GPIOD_PUPDR & ~(GPIO_PUPDR_Msk(8u) | GPIO_PUPDR_Msk(9u))) | GPIO_PUPDR_UP(9u);
-  GPIOD_MODER = (GPIOD_MODER & ~(GPIO_MODER_Msk(8u) | GPIO_MODER_Msk(9u))) |
-                GPIO_MODER_AF(8u) | GPIO_MODER_AF(9u);
-
-  /* USART_CR1 UE = 0 first: BRR and the frame format are only writable when disabled.
-   * CR1 M1:M0 = 00 (8 data bits), PCE = 0 (no parity), OVER8 = 0; CR2 STOP = 00
-   * (1 stop bit); CR3 all off (no flow control, overrun detection kept). */
-  USART3_CR1 = 0u;
-  USART3_CR2 = 0u;
-  USART3_CR3 = 0u;
-  USART3_BRR = usart_brr(clock_hz, CONSOLE_BAUD);
-  USART3_CR1 = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
 }
 
 /* DWT CYCCNT: DEMCR TRCENA powers the DWT, the Cortex-M7 DWT ignores writes until its
@@ -324,39 +296,6 @@ const char *board_name(void) { return "nucleo_f767zi"; }
 
 uint32_t board_core_clock_hz(void) { return core_clock_hz; }
 
-/* A TXE that never comes means USART3 has no clock: the console is marked dead so
- * every later write returns at once instead of waiting POLL_LIMIT per byte. */
-void board_uart_write(const uint8_t *data, size_t len) {
-  for (size_t i = 0; i < len && !console_dead; ++i) {
-    if (!wait_set(&USART3_ISR, USART_ISR_TXE)) { /* USART_ISR TXE: TDR empty */
-      console_dead = true;
-      return;
-    }
-    USART3_TDR = data[i];
-  }
-}
-
-/* An overrun (USART_ISR ORE) stops RXNE from being set again until it is cleared, so
- * error flags are cleared here (USART_ICR ORECF, and FECF/NCF/PECF for the others);
- * the byte already in RDR stays valid and is returned. */
-uint32_t board_uart_overruns(void) { return uart_overruns; }
-
-bool board_uart_read_byte(uint8_t *byte) {
-  uint32_t isr = USART3_ISR;
-  uint32_t errors = isr & (USART_ISR_ORE | USART_ISR_FE | USART_ISR_NF | USART_ISR_PE);
-  if (errors & USART_ISR_ORE) {
-    uart_overruns++;
-  }
-  if (errors != 0u) {
-    USART3_ICR = USART_ICR_ORECF | USART_ICR_FECF | USART_ICR_NCF | USART_ICR_PECF;
-  }
-  if (!(isr & USART_ISR_RXNE)) { /* USART_ISR RXNE: RDR holds a byte */
-    return false;
-  }
-  *byte = (uint8_t)USART3_RDR;
-  return true;
-}
-
 board_counter_unit_t board_counter_unit(void) { return counter_unit; }
 
 uint32_t board_counter_read(void) {
@@ -364,14 +303,13 @@ uint32_t board_counter_read(void) {
 }
 
 /* The exit code has nowhere to go on hardware (the host reads the console), so the
- * board waits for USART_ISR TC (the last stop bit is on the wire) and then requests a
- * system reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M
- * requires. */
+ * board stops any audio stream (the DAC would otherwise loop its last buffer meanwhile),
+ * lets the console send what it has queued (console_flush) and then requests a system
+ * reset: SCB AIRCR with VECTKEY and SYSRESETREQ, PRIGROUP kept as ARMv7-M requires. */
 void board_exit(int code) {
   (void)code;
-  if (!console_dead) {
-    (void)wait_set(&USART3_ISR, USART_ISR_TC);
-  }
+  board_audio_stop();
+  console_flush();
   dsb();
   SCB_AIRCR = SCB_AIRCR_VECTKEY | (SCB_AIRCR & SCB_AIRCR_PRIGROUP_Msk) | SCB_AIRCR_SYSRESETREQ;
   dsb();
@@ -381,23 +319,31 @@ void board_exit(int code) {
 
 /* Vector table (RM0410 "Interrupt and exception vectors"): initial stack pointer,
  * reset, the 14 ARMv7-M system exception slots (0 where reserved), then the
- * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS). ValveNet
- * polls everything, so every handler is the shared spin-forever default. */
+ * STM32F767's 110 external interrupts, IRQ 0 (WWDG) to IRQ 109 (MDIOS), ten to a row.
+ * Four have handlers (board_internal.h has their numbers): USART3 (39), TIM6_DAC (54),
+ * DMA2 stream 1 (57) and DMA2 stream 5 (68); every other one is the shared spin-forever
+ * default, which no enabled interrupt reaches. */
 extern uint32_t __stack_top__;
 void Reset_Handler(void) __attribute__((noreturn));
 void Reset_Handler(void) { startup_run(); }
 
 #define VECTOR_COUNT (16u + 110u)
-#define IRQ_X10                                                                        \
-  startup_default_handler, startup_default_handler, startup_default_handler,          \
-      startup_default_handler, startup_default_handler, startup_default_handler,      \
-      startup_default_handler, startup_default_handler, startup_default_handler,      \
-      startup_default_handler
+#define D_ startup_default_handler
+#define IRQ_X10 D_, D_, D_, D_, D_, D_, D_, D_, D_, D_
 
 __attribute__((used, section(".isr_vector"))) static void (*const vector_table[])(void) = {
     STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, startup_default_handler),
-    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, /* IRQ 0..59 */
-    IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10, IRQ_X10,          /* IRQ 60..109 */
+    IRQ_X10,                                                            /* IRQ 0..9 */
+    IRQ_X10,                                                            /* IRQ 10..19 */
+    IRQ_X10,                                                            /* IRQ 20..29 */
+    D_, D_, D_, D_, D_, D_, D_, D_, D_, USART3_IRQHandler,              /* IRQ 30..39 */
+    IRQ_X10,                                                            /* IRQ 40..49 */
+    D_, D_, D_, D_, TIM6_DAC_IRQHandler, D_, D_, DMA2_Stream1_IRQHandler, D_, D_, /* 50..59 */
+    D_, D_, D_, D_, D_, D_, D_, D_, DMA2_Stream5_IRQHandler, D_,        /* IRQ 60..69 */
+    IRQ_X10,                                                            /* IRQ 70..79 */
+    IRQ_X10,                                                            /* IRQ 80..89 */
+    IRQ_X10,                                                            /* IRQ 90..99 */
+    IRQ_X10,                                                            /* IRQ 100..109 */
 };
 
 _Static_assert(sizeof(vector_table) / sizeof(vector_table[0]) == VECTOR_COUNT,

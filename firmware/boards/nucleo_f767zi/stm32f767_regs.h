@@ -19,11 +19,15 @@
 
 /* ---- Memory map (RM0410 2.2.2, Figure 2 "Memory map") -------------------------- */
 #define FLASH_AXIM_BASE 0x08000000u /* flash on the AXIM interface: where the image links */
+#define TIM6_BASE 0x40001000u       /* TIM6 (APB1) */
 #define PWR_BASE 0x40007000u        /* PWR */
 #define USART3_BASE 0x40004800u     /* USART3 */
+#define SAI1_BASE 0x40015800u       /* SAI1 (APB2) */
 #define GPIOD_BASE 0x40020C00u      /* GPIOD */
+#define GPIOE_BASE 0x40021000u      /* GPIOE */
 #define RCC_BASE 0x40023800u        /* RCC */
 #define FLASH_R_BASE 0x40023C00u    /* Flash interface registers */
+#define DMA2_BASE 0x40026400u       /* DMA2 */
 
 /* ---- RCC: reset and clock control (RM0410 5.3) --------------------------------- */
 #define RCC_CR STM32_REG32(RCC_BASE + 0x00u)       /* RCC_CR: clock control */
@@ -31,6 +35,9 @@
 #define RCC_CFGR STM32_REG32(RCC_BASE + 0x08u)     /* RCC_CFGR: clock configuration */
 #define RCC_AHB1ENR STM32_REG32(RCC_BASE + 0x30u)  /* RCC_AHB1ENR: AHB1 clock enable */
 #define RCC_APB1ENR STM32_REG32(RCC_BASE + 0x40u)  /* RCC_APB1ENR: APB1 clock enable */
+#define RCC_APB2ENR STM32_REG32(RCC_BASE + 0x44u)  /* RCC_APB2ENR: APB2 clock enable */
+#define RCC_PLLSAICFGR STM32_REG32(RCC_BASE + 0x88u) /* RCC_PLLSAICFGR: PLLSAI config */
+#define RCC_DCKCFGR1 STM32_REG32(RCC_BASE + 0x8Cu) /* RCC_DCKCFGR1: kernel clock mux 1 */
 #define RCC_DCKCFGR2 STM32_REG32(RCC_BASE + 0x90u) /* RCC_DCKCFGR2: kernel clock mux 2 */
 
 #define RCC_CR_HSION (1u << 0)   /* RCC_CR HSION: HSI 16 MHz RC oscillator on */
@@ -40,6 +47,10 @@
 #define RCC_CR_HSEBYP (1u << 18) /* RCC_CR HSEBYP: external clock on OSC_IN, no crystal */
 #define RCC_CR_PLLON (1u << 24)  /* RCC_CR PLLON: main PLL on */
 #define RCC_CR_PLLRDY (1u << 25) /* RCC_CR PLLRDY: main PLL locked */
+#define RCC_CR_PLLI2SON (1u << 26)  /* RCC_CR PLLI2SON: PLLI2S on */
+#define RCC_CR_PLLI2SRDY (1u << 27) /* RCC_CR PLLI2SRDY: PLLI2S locked */
+#define RCC_CR_PLLSAION (1u << 28)  /* RCC_CR PLLSAION: PLLSAI on */
+#define RCC_CR_PLLSAIRDY (1u << 29) /* RCC_CR PLLSAIRDY: PLLSAI locked */
 
 /* RCC_PLLCFGR fields. f(VCO in) = f(src)/PLLM (1..2 MHz), f(VCO out) = f(VCO in) *
  * PLLN (100..432 MHz), SYSCLK = f(VCO out)/PLLP, 48 MHz domain = f(VCO out)/PLLQ. */
@@ -70,8 +81,28 @@
 #define RCC_CFGR_PPRE2_DIV2 (4u << 13)   /* RCC_CFGR PPRE2 = 100: HCLK/2 (max 108 MHz) */
 
 #define RCC_AHB1ENR_GPIODEN (1u << 3)    /* RCC_AHB1ENR GPIODEN: GPIO port D clock */
+#define RCC_AHB1ENR_GPIOEEN (1u << 4)    /* RCC_AHB1ENR GPIOEEN: GPIO port E clock */
+#define RCC_AHB1ENR_DMA2EN (1u << 22)    /* RCC_AHB1ENR DMA2EN: DMA2 clock */
+#define RCC_APB1ENR_TIM6EN (1u << 4)     /* RCC_APB1ENR TIM6EN: TIM6 clock */
 #define RCC_APB1ENR_USART3EN (1u << 18)  /* RCC_APB1ENR USART3EN: USART3 clock */
 #define RCC_APB1ENR_PWREN (1u << 28)     /* RCC_APB1ENR PWREN: power interface clock */
+#define RCC_APB2ENR_SAI1EN (1u << 22)    /* RCC_APB2ENR SAI1EN: SAI1 clock */
+
+/* RCC_PLLSAICFGR. PLLSAI shares the main PLL's input, f(src)/PLLM; f(VCO out) = input *
+ * PLLSAIN (100..432 MHz); the SAI clock is f(VCO out)/PLLSAIQ/PLLSAIDIVQ (RCC_DCKCFGR1).
+ * PLLSAIP (48 MHz domain) and PLLSAIR (LCD) keep their reset values. */
+#define RCC_PLLSAICFGR_PLLSAIN_Msk (0x1FFu << 6)  /* PLLSAIN[8:0]: 50..432 */
+#define RCC_PLLSAICFGR_PLLSAIN(n) ((uint32_t)(n) << 6)
+#define RCC_PLLSAICFGR_PLLSAIQ_Msk (15u << 24)    /* PLLSAIQ[3:0]: 2..15 */
+#define RCC_PLLSAICFGR_PLLSAIQ(q) ((uint32_t)(q) << 24)
+
+/* RCC_DCKCFGR1. */
+#define RCC_DCKCFGR1_PLLSAIDIVQ_Msk (31u << 8)    /* PLLSAIDIVQ[4:0]: divisor - 1, /1../32 */
+#define RCC_DCKCFGR1_PLLSAIDIVQ(d) ((uint32_t)((d) - 1u) << 8)
+#define RCC_DCKCFGR1_SAI1SEL_Msk (3u << 20)       /* SAI1SEL[1:0]: SAI1 kernel clock */
+#define RCC_DCKCFGR1_SAI1SEL_PLLSAI (0u << 20)    /* SAI1SEL = 00: PLLSAIQ / PLLSAIDIVQ */
+#define RCC_DCKCFGR1_TIMPRE (1u << 24) /* TIMPRE: 0 = timers of an APB bus divided by 2 or 4
+                                          run at twice that bus's clock */
 
 #define RCC_DCKCFGR2_USART3SEL_Msk (3u << 4)   /* RCC_DCKCFGR2 USART3SEL[1:0] */
 #define RCC_DCKCFGR2_USART3SEL_PCLK1 (0u << 4) /* USART3SEL = 00: APB1 clock (PCLK1) */
@@ -108,10 +139,21 @@
 #define GPIO_OTYPER_OD(x) (1u << (x))           /* GPIOx_OTYPER OTy: 1 = open drain */
 #define GPIO_OSPEEDR_Msk(x) (3u << (2u * (x)))  /* GPIOx_OSPEEDR OSPEEDRy[1:0] */
 #define GPIO_OSPEEDR_HIGH(x) (2u << (2u * (x))) /* OSPEEDRy = 10: high speed */
+#define GPIO_OSPEEDR_VERY_HIGH(x) (3u << (2u * (x))) /* OSPEEDRy = 11: very high speed */
 #define GPIO_PUPDR_Msk(x) (3u << (2u * (x)))    /* GPIOx_PUPDR PUPDRy[1:0] */
 #define GPIO_PUPDR_UP(x) (1u << (2u * (x)))     /* PUPDRy = 01: pull-up */
+#define GPIO_PUPDR_DOWN(x) (2u << (2u * (x)))   /* PUPDRy = 10: pull-down */
+#define GPIO_AFRL_Msk(x) (15u << (4u * (x)))                  /* AFRL AFRy[3:0], pins 0..7 */
+#define GPIO_AFRL_AF(x, af) ((uint32_t)(af) << (4u * (x)))    /* AFRy = af */
 #define GPIO_AFRH_Msk(x) (15u << (4u * ((x) - 8u)))               /* AFRH AFRy[3:0] */
 #define GPIO_AFRH_AF(x, af) ((uint32_t)(af) << (4u * ((x) - 8u))) /* AFRy = af */
+
+/* ---- GPIOE (RM0410 6.4), the SAI1 pins; bits as for GPIOD above --------------- */
+#define GPIOE_MODER STM32_REG32(GPIOE_BASE + 0x00u)   /* GPIOx_MODER */
+#define GPIOE_OTYPER STM32_REG32(GPIOE_BASE + 0x04u)  /* GPIOx_OTYPER */
+#define GPIOE_OSPEEDR STM32_REG32(GPIOE_BASE + 0x08u) /* GPIOx_OSPEEDR */
+#define GPIOE_PUPDR STM32_REG32(GPIOE_BASE + 0x0Cu)   /* GPIOx_PUPDR */
+#define GPIOE_AFRL STM32_REG32(GPIOE_BASE + 0x20u)    /* GPIOx_AFRL: AF select, pins 0..7 */
 
 /* ---- USART3 (RM0410 34.8) ------------------------------------------------------ */
 #define USART3_CR1 STM32_REG32(USART3_BASE + 0x00u) /* USART_CR1: control 1 */
@@ -126,6 +168,8 @@
 #define USART_CR1_UE (1u << 0)     /* USART_CR1 UE: USART enable */
 #define USART_CR1_RE (1u << 2)     /* USART_CR1 RE: receiver enable */
 #define USART_CR1_TE (1u << 3)     /* USART_CR1 TE: transmitter enable */
+#define USART_CR1_RXNEIE (1u << 5) /* USART_CR1 RXNEIE: interrupt on RXNE or ORE */
+#define USART_CR1_TXEIE (1u << 7)  /* USART_CR1 TXEIE: interrupt on TXE */
 #define USART_CR1_OVER8 (1u << 15) /* USART_CR1 OVER8: 0 = 16x, 1 = 8x oversampling */
 
 #define USART_ISR_PE (1u << 0)   /* USART_ISR PE: parity error */
@@ -140,6 +184,110 @@
 #define USART_ICR_FECF (1u << 1)  /* USART_ICR FECF: clears FE */
 #define USART_ICR_NCF (1u << 2)   /* USART_ICR NCF: clears NF */
 #define USART_ICR_ORECF (1u << 3) /* USART_ICR ORECF: clears ORE */
+
+/* ---- TIM6, basic timer (RM0410 "Basic timers (TIM6/TIM7)"); counter clock = timer
+ * clock / (PSC + 1), update event every ARR + 1 counts; PSC and ARR are 16 bits. ------ */
+#define TIM6_CR1 STM32_REG32(TIM6_BASE + 0x00u)  /* TIMx_CR1: control 1 */
+#define TIM6_DIER STM32_REG32(TIM6_BASE + 0x0Cu) /* TIMx_DIER: DMA/interrupt enable */
+#define TIM6_SR STM32_REG32(TIM6_BASE + 0x10u)   /* TIMx_SR: status */
+#define TIM6_EGR STM32_REG32(TIM6_BASE + 0x14u)  /* TIMx_EGR: event generation */
+#define TIM6_PSC STM32_REG32(TIM6_BASE + 0x28u)  /* TIMx_PSC: prescaler (preloaded) */
+#define TIM6_ARR STM32_REG32(TIM6_BASE + 0x2Cu)  /* TIMx_ARR: auto-reload */
+
+#define TIM_CR1_CEN (1u << 0)   /* TIMx_CR1 CEN: counter enable */
+#define TIM_CR1_URS (1u << 2)   /* TIMx_CR1 URS: only overflow sets UIF (not UG) */
+#define TIM_DIER_UIE (1u << 0)  /* TIMx_DIER UIE: update interrupt enable */
+#define TIM_SR_UIF (1u << 0)    /* TIMx_SR UIF: update interrupt flag, rc_w0 */
+#define TIM_EGR_UG (1u << 0)    /* TIMx_EGR UG: re-initialise counter, load PSC */
+
+/* ---- DMA2 (RM0410 8.5); x is the stream number 0..7 --------------------------- */
+#define DMA2_LISR STM32_REG32(DMA2_BASE + 0x00u)  /* DMA_LISR: flags of streams 0..3 */
+#define DMA2_HISR STM32_REG32(DMA2_BASE + 0x04u)  /* DMA_HISR: flags of streams 4..7 */
+#define DMA2_LIFCR STM32_REG32(DMA2_BASE + 0x08u) /* DMA_LIFCR: clear flags of streams 0..3 */
+#define DMA2_HIFCR STM32_REG32(DMA2_BASE + 0x0Cu) /* DMA_HIFCR: clear flags of streams 4..7 */
+#define DMA2_SxCR(x) STM32_REG32(DMA2_BASE + 0x10u + 0x18u * (x))   /* DMA_SxCR: config */
+#define DMA2_SxNDTR(x) STM32_REG32(DMA2_BASE + 0x14u + 0x18u * (x)) /* DMA_SxNDTR: items */
+#define DMA2_SxPAR(x) STM32_REG32(DMA2_BASE + 0x18u + 0x18u * (x))  /* DMA_SxPAR: periph. */
+#define DMA2_SxM0AR(x) STM32_REG32(DMA2_BASE + 0x1Cu + 0x18u * (x)) /* DMA_SxM0AR: memory */
+#define DMA2_SxFCR(x) STM32_REG32(DMA2_BASE + 0x24u + 0x18u * (x))  /* DMA_SxFCR: FIFO */
+#define DMA2_ISR_OF(x) STM32_REG32(DMA2_BASE + ((x) < 4u ? 0x00u : 0x04u))  /* LISR or HISR */
+#define DMA2_IFCR_OF(x) STM32_REG32(DMA2_BASE + ((x) < 4u ? 0x08u : 0x0Cu)) /* LIFCR or HIFCR */
+
+/* A stream's six flag bits sit at bit 0, 6, 16 or 22 of LISR/HISR (and LIFCR/HIFCR). */
+#define DMA_FLAGS_SHIFT(x) ((((x) & 2u) ? 16u : 0u) + (((x) & 1u) ? 6u : 0u))
+#define DMA_FLAG_FEIF (1u << 0)  /* FEIFx: FIFO error (direct mode: overrun/underrun) */
+#define DMA_FLAG_DMEIF (1u << 2) /* DMEIFx: direct mode error */
+#define DMA_FLAG_TEIF (1u << 3)  /* TEIFx: transfer error (the stream is disabled) */
+#define DMA_FLAG_HTIF (1u << 4)  /* HTIFx: half transfer */
+#define DMA_FLAG_TCIF (1u << 5)  /* TCIFx: transfer complete */
+#define DMA_FLAGS_ALL \
+  (DMA_FLAG_FEIF | DMA_FLAG_DMEIF | DMA_FLAG_TEIF | DMA_FLAG_HTIF | DMA_FLAG_TCIF)
+
+#define DMA_SxCR_EN (1u << 0)           /* DMA_SxCR EN: stream enable (reads 1 until stopped) */
+#define DMA_SxCR_DMEIE (1u << 1)        /* DMA_SxCR DMEIE: direct mode error interrupt */
+#define DMA_SxCR_TEIE (1u << 2)         /* DMA_SxCR TEIE: transfer error interrupt */
+#define DMA_SxCR_HTIE (1u << 3)         /* DMA_SxCR HTIE: half transfer interrupt */
+#define DMA_SxCR_TCIE (1u << 4)         /* DMA_SxCR TCIE: transfer complete interrupt */
+#define DMA_SxCR_DIR_P2M (0u << 6)      /* DMA_SxCR DIR = 00: peripheral to memory */
+#define DMA_SxCR_DIR_M2P (1u << 6)      /* DMA_SxCR DIR = 01: memory to peripheral */
+#define DMA_SxCR_CIRC (1u << 8)         /* DMA_SxCR CIRC: circular mode */
+#define DMA_SxCR_MINC (1u << 10)        /* DMA_SxCR MINC: memory address increments */
+#define DMA_SxCR_PSIZE_32 (2u << 11)    /* DMA_SxCR PSIZE = 10: 32-bit peripheral items */
+#define DMA_SxCR_MSIZE_32 (2u << 13)    /* DMA_SxCR MSIZE = 10: 32-bit memory items */
+#define DMA_SxCR_PL_VERY_HIGH (3u << 16) /* DMA_SxCR PL = 11: very high priority */
+#define DMA_SxCR_CHSEL(c) ((uint32_t)(c) << 25) /* DMA_SxCR CHSEL[3:0]: request channel */
+#define DMA_SxFCR_FEIE (1u << 7)        /* DMA_SxFCR FEIE: FIFO error interrupt (DMDIS = 0:
+                                           direct mode, the reset value) */
+
+/* ---- SAI1 (RM0410 "Serial audio interface (SAI)"); b = 0 for block A, 1 for block B - */
+#define SAI1_GCR STM32_REG32(SAI1_BASE + 0x00u)                    /* SAI_GCR: global config */
+#define SAI1_xCR1(b) STM32_REG32(SAI1_BASE + 0x04u + 0x20u * (b))   /* SAI_xCR1: config 1 */
+#define SAI1_xCR2(b) STM32_REG32(SAI1_BASE + 0x08u + 0x20u * (b))   /* SAI_xCR2: config 2 */
+#define SAI1_xFRCR(b) STM32_REG32(SAI1_BASE + 0x0Cu + 0x20u * (b))  /* SAI_xFRCR: frame */
+#define SAI1_xSLOTR(b) STM32_REG32(SAI1_BASE + 0x10u + 0x20u * (b)) /* SAI_xSLOTR: slots */
+#define SAI1_xIM(b) STM32_REG32(SAI1_BASE + 0x14u + 0x20u * (b))    /* SAI_xIM: interrupts */
+#define SAI1_xSR(b) STM32_REG32(SAI1_BASE + 0x18u + 0x20u * (b))    /* SAI_xSR: status */
+#define SAI1_xCLRFR(b) STM32_REG32(SAI1_BASE + 0x1Cu + 0x20u * (b)) /* SAI_xCLRFR: clear */
+#define SAI1_xDR_ADDR(b) (SAI1_BASE + 0x20u + 0x20u * (b))         /* SAI_xDR: data (FIFO) */
+
+#define SAI_CR1_MODE_MASTER_TX (0u << 0) /* SAI_xCR1 MODE = 00: master transmitter */
+#define SAI_CR1_MODE_SLAVE_RX (3u << 0)  /* SAI_xCR1 MODE = 11: slave receiver */
+#define SAI_CR1_PRTCFG_FREE (0u << 2)    /* SAI_xCR1 PRTCFG = 00: free protocol */
+#define SAI_CR1_DS_32 (7u << 5)          /* SAI_xCR1 DS = 111: 32-bit data */
+#define SAI_CR1_CKSTR (1u << 9)          /* SAI_xCR1 CKSTR: drive on SCK fall, sample on rise */
+#define SAI_CR1_SYNCEN_INTERNAL (1u << 10) /* SAI_xCR1 SYNCEN = 01: clocked by the other block */
+#define SAI_CR1_SAIEN (1u << 16)         /* SAI_xCR1 SAIEN: block enable (reads 1 to frame end) */
+#define SAI_CR1_DMAEN (1u << 17)         /* SAI_xCR1 DMAEN: DMA requests */
+#define SAI_CR1_MCKDIV(d) ((uint32_t)(d) << 20) /* SAI_xCR1 MCKDIV[3:0]: 0 -> /1, d -> /(2d) */
+
+#define SAI_CR2_FTH_QUARTER (1u << 0)    /* SAI_xCR2 FTH = 001: FIFO threshold 1/4 */
+#define SAI_CR2_FFLUSH (1u << 3)         /* SAI_xCR2 FFLUSH: empty the FIFO (block disabled) */
+
+#define SAI_FRCR_FRL(bits) ((uint32_t)((bits) - 1u) << 0)    /* FRL[7:0]: frame length - 1 */
+#define SAI_FRCR_FSALL(bits) ((uint32_t)((bits) - 1u) << 8)  /* FSALL[6:0]: FS active - 1 */
+#define SAI_FRCR_FSDEF (1u << 16)   /* FSDEF: FS marks the frame start and the channel side */
+#define SAI_FRCR_FSPOL_LOW (0u << 17) /* FSPOL = 0: FS active low (falling edge) */
+#define SAI_FRCR_FSOFF (1u << 18)   /* FSOFF: FS asserted one bit before slot 0's first bit */
+
+#define SAI_SLOTR_FBOFF(n) ((uint32_t)(n) << 0)            /* FBOFF[4:0]: first bit offset */
+#define SAI_SLOTR_SLOTSZ_32 (2u << 6)                       /* SLOTSZ = 10: 32-bit slots */
+#define SAI_SLOTR_NBSLOT(n) ((uint32_t)((n) - 1u) << 8)     /* NBSLOT[3:0]: slots - 1 */
+#define SAI_SLOTR_SLOTEN(mask) ((uint32_t)(mask) << 16)     /* SLOTEN[15:0]: active slots */
+
+#define SAI_SR_OVRUDR (1u << 0)       /* SAI_xSR OVRUDR: FIFO overrun (RX) / underrun (TX) */
+#define SAI_SR_FLVL_Msk (7u << 16)    /* SAI_xSR FLVL[2:0]: FIFO level, 000 = empty */
+#define SAI_CLRFR_ALL 0x77u           /* SAI_xCLRFR: every clear bit (bits 0-2, 4-6) */
+#define SAI_CLRFR_COVRUDR (1u << 0)   /* SAI_xCLRFR COVRUDR: clears OVRUDR */
+
+/* ---- NVIC (ARMv7-M ARM B3.4; PM0253 "Nested vectored interrupt controller": the STM32F7
+ * implements 4 priority bits, IPR bits [7:4], 0 = most urgent). n is the IRQ number of
+ * RM0410 "Interrupt and exception vectors". ------------------------------------------ */
+#define NVIC_ISER(n) STM32_REG32(0xE000E100u + 4u * ((n) >> 5)) /* ISERx: set-enable */
+#define NVIC_ICER(n) STM32_REG32(0xE000E180u + 4u * ((n) >> 5)) /* ICERx: clear-enable */
+#define NVIC_ICPR(n) STM32_REG32(0xE000E280u + 4u * ((n) >> 5)) /* ICPRx: clear-pending */
+#define NVIC_IPR(n) (*(volatile uint8_t *)(uintptr_t)(0xE000E400u + (n))) /* IPRn byte */
+#define NVIC_BIT(n) (1u << ((n) & 31u))      /* IRQ n's bit in ISERx/ICERx/ICPRx */
+#define NVIC_PRIORITY(level) ((uint8_t)((level) << 4)) /* level 0..15 into IPR bits [7:4] */
 
 /* ---- Cortex-M7 System Control Block (ARMv7-M ARM B3.2 and CPUID scheme; PM0253) - */
 #define SCB_VTOR STM32_REG32(0xE000ED08u)   /* VTOR: vector table offset (B3.2.5) */

@@ -42,7 +42,7 @@ STATS_FIELDS = ("frames_ok", "rejected_sync", "rejected_length", "rejected_crc",
                 "rejected_type", "rejected_payload", "uart_overruns", "samples_processed",
                 # the audio stream (protocol version 2)
                 "audio_running", "audio_events", "audio_processed", "audio_missed", "audio_dropped",
-                "load_avg_ppm", "load_max_ppm", "period_counts", "counter_unit", "sink_samples")
+                "load_avg_ppm", "load_max_ppm", "period_counts", "counter_unit", "sink_samples", "audio_errors")
 
 
 class ProtocolError(RuntimeError):
