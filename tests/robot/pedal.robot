@@ -51,6 +51,16 @@ Chain Output Matches The Oracle Chain
     Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
     Record Pedal Load    ${record}    oracle check (48 kHz, block ${BLOCK})
 
+Block Sizes 16 To 128 At 44.1 kHz Match The Oracle Chain
+    FOR    ${frames}    IN    16    128
+        ${count}=    Evaluate    ${BLOCKS} * ${BLOCK} // ${frames}    # (${blocks} would be ${BLOCKS}: no case)
+        ${record}=    Run Pedal Stream    ${frames}    ${count}    ${SETTINGS}    rate=44100
+        Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+        ${expected}=    Oracle Chain Sink    ${record}    ${MODEL}    ${TAPS}    ${CLIP}    ${SETTINGS}    rate=44100
+        Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
+        Record Pedal Load    ${record}    oracle check (44.1 kHz, block ${frames})
+    END
+
 Parameter Changes Ramp Without Clicks
     # -12 dB over a 20 ms ramp at block 100, then bypass at block 200 (cross-fade, then the dry input).
     ${settings}=    Set Variable    ${SETTINGS},ramp_ms=20
