@@ -49,6 +49,15 @@ static void put_string(writer_t *w, const char *text) {
 
 static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
 
+static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
+
+static float get_f32(const uint8_t *p) {
+  const uint32_t bits = get_u32(p);
+  float value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
 static void reply_error(protocol_t *p, protocol_error_t code, uint8_t request, uint8_t sequence, const char *message) {
   uint8_t payload[96];
   writer_t w = {payload, 0u, sizeof payload};
@@ -106,6 +115,14 @@ static int16_t to_q15(float value) {
   return scaled >= 32767.0f ? INT16_MAX : (int16_t)lrintf(scaled);
 }
 
+/* Frame samples (width 4: float32, 2: int16 Q15; little-endian) to floats. */
+static void decode_samples(const uint8_t *samples, uint32_t width, uint32_t count, float *out) {
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t *sample = samples + width * i;
+    out[i] = width == 4u ? get_f32(sample) : (float)(int16_t)get_u16(sample) * (1.0f / 32768.0f);
+  }
+}
+
 static bool handle_process(protocol_t *p) {
   uint8_t *payload = p->parser.payload;
   const uint32_t length = p->parser.length;
@@ -120,13 +137,7 @@ static bool handle_process(protocol_t *p) {
     return false;
   }
   uint8_t *samples = payload + 4;
-  for (uint32_t i = 0; i < count; ++i) {
-    if (width == 4u) {
-      memcpy(&p->audio[i], samples + 4u * i, 4u); /* the protocol and both targets are little-endian */
-    } else {
-      p->audio[i] = (float)(int16_t)get_u16(samples + 2u * i) * (1.0f / 32768.0f);
-    }
-  }
+  decode_samples(samples, width, count, p->audio);
   const model_table_entry_t *entry = selected(p);
   entry->model->process(model_table_state(), p->audio, p->audio, count);
   p->stats.samples_processed += count;
@@ -165,15 +176,6 @@ static bool handle_bench(protocol_t *p) {
   put_u32(&w, result.max_per_sample_x10);
   frame_write(p->write, MSG_BENCH | MSG_REPLY, p->parser.sequence, reply, w.length);
   return true;
-}
-
-static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (get_u16(p + 2) << 16); }
-
-static float get_f32(const uint8_t *p) {
-  const uint32_t bits = get_u32(p);
-  float value;
-  memcpy(&value, &bits, sizeof value);
-  return value;
 }
 
 /* Nine link counters, then the audio stream's: running, events, processed, missed deadlines
@@ -299,10 +301,7 @@ static bool handle_source(protocol_t *p) {
     reject_payload(p, "SOURCE needs format, 0, u16 count, u32 offset, count samples");
     return false;
   }
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint8_t *sample = payload + 8u + width * i;
-    p->audio[i] = width == 4u ? get_f32(sample) : (float)(int16_t)get_u16(sample) * (1.0f / 32768.0f);
-  }
+  decode_samples(payload + 8u, width, count, p->audio);
   if (!pedal_load_source(p->pedal, offset, p->audio, count)) {
     reject_payload(p, "SOURCE must continue the source contiguously within 16384 samples");
     return false;
