@@ -148,14 +148,17 @@ def _add_residual(r: str, r_frac: int, h: str, h_frac: int, out_frac: int) -> st
         big = max(r_frac, h_frac)
         return (f"vn_q15_sat(vn_q_shift(vn_q_shift({r}, {r_frac - big}) + vn_q_shift({h}, {h_frac - big}), "
                 f"{big - out_frac}))")
-    r_term = f"vn_q_rshift32({r}, {r_frac - out_frac})"
+    return f"vn_q15_sat32(vn_q_rshift32({r}, {r_frac - out_frac}) + {_int32_at(h, h_frac, out_frac)})"
+
+
+def _int32_at(h: str, h_frac: int, out_frac: int) -> str:
+    """C: the int16 h (h_frac bits) as an int32 at out_frac bits (rounded down-shift, or exact
+    up-scaling by a power of two)."""
     if h_frac > out_frac:
-        h_term = f"vn_q_rshift32({h}, {h_frac - out_frac})"
-    elif h_frac < out_frac:
-        h_term = f"(int32_t){h} * {2 ** (out_frac - h_frac)}"
-    else:
-        h_term = f"(int32_t){h}"
-    return f"vn_q15_sat32({r_term} + {h_term})"
+        return f"vn_q_rshift32({h}, {h_frac - out_frac})"
+    if h_frac < out_frac:
+        return f"(int32_t){h} * {2 ** (out_frac - h_frac)}"
+    return f"(int32_t){h}"
 
 
 def _to_q20(acc: str, acc_frac: int, halve: bool = False) -> str:
@@ -415,13 +418,7 @@ class GatedBlocks:
         def update(r: str, h: str) -> str:
             if not fast:
                 return _add_residual(r, acc, h, f_h, f_out)
-            if f_h > f_out:
-                h_term = f"vn_q_rshift32({h}, {f_h - f_out})"
-            elif f_h < f_out:
-                h_term = f"(int32_t){h} * {2 ** (f_out - f_h)}"
-            else:
-                h_term = f"(int32_t){h}"
-            return f"vn_q15_sat32(({r} >> {shift}) + {h_term})"
+            return f"vn_q15_sat32(({r} >> {shift}) + {_int32_at(h, f_h, f_out)})"
 
         def body(samples: int) -> list[str]:
             lines = self.tile(samples, gw, "w", lambda s, p: f"g[(j + {s}u) * {gw}u + {p}u]", "b")
