@@ -20,17 +20,13 @@ from valvenet.export import cabinet
 from valvenet.export.model_file import load
 from valvenet.pedal import chain as pedal_chain
 from valvenet.synth import cab
+from tests.python.wav_fixtures import RATE, guitar_like, write
 
-RATE = 48000
 FIRMWARE = Path(os.environ.get("AMP_FIRMWARE", "firmware/amp_mps2_an500.elf"))
 MODEL = Path(os.environ.get("AMP_MODEL", "models/trained/crunch-nam-nano.vnet"))
 CABINET_TOOL = os.environ.get("CABINET_TOOL", "tools/codegen/cabinet_table.py")
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
-
-def write(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
-    sf.write(path, audio, rate, subtype="FLOAT")
-    return path
 
 
 def pedal(*args: object) -> int:
@@ -41,14 +37,10 @@ def default_taps() -> np.ndarray:
     return cabinet.prepare_wav(cab.resolve_ir(cab.DEFAULT_IR), rate=RATE, length=256).taps
 
 
-def guitar_like(samples: int) -> np.ndarray:
-    t = np.arange(samples) / RATE
-    return (0.3 * np.exp(-4 * (t % 0.25)) * np.sin(2 * np.pi * 110 * t)).astype(np.float32)
-
 
 @needs_qemu
 def test_a_clip_through_the_block_loop_matches_the_numpy_chain(tmp_path: Path) -> None:
-    x = guitar_like(4000)
+    x = guitar_like(4000 / RATE)
     out = tmp_path / "out.wav"
     assert pedal("--set", "output_gain_db=-6", "--block", 48, "--input", write(tmp_path / "in.wav", x),
                  "--output", out) == 0
@@ -83,7 +75,7 @@ def test_bad_requests_are_refused_before_the_emulator_starts(tmp_path: Path, cap
 
 def test_chain_bypass_gives_the_input_back_and_ramps_are_linear() -> None:
     chain = pedal_chain.start_chain(load(MODEL), None, RATE, {})
-    x = guitar_like(2000)
+    x = guitar_like(2000 / RATE)
     chain.set("bypass", 1.0)
     y = chain.process(x)
     assert np.array_equal(y[480:], x[480:])  # the 10 ms cross-fade, then the input exactly

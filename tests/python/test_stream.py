@@ -13,26 +13,18 @@ import soundfile as sf
 from valvenet import cli
 from valvenet.export.model_file import load
 from valvenet.models.oracle import Oracle
+from tests.python.wav_fixtures import RATE, guitar_like, write
 
-RATE = 48000
 FIRMWARE = Path(os.environ.get("AMP_FIRMWARE", "firmware/amp_mps2_an500.elf"))
 MODEL = Path(os.environ.get("AMP_MODEL", "models/trained/crunch-nam-nano.vnet"))
 OTHER_MODEL = Path(os.environ.get("OTHER_MODEL", "models/trained/crunch-lstm-12.vnet"))
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
 
-def write(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
-    sf.write(path, audio, rate, subtype="FLOAT")
-    return path
-
 
 def run(*args: object) -> int:
     return cli.main(["run", "--firmware", str(FIRMWARE), *map(str, args)])
 
-
-def guitar_like(seconds: float) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (0.3 * np.exp(-4 * (t % 0.25)) * np.sin(2 * np.pi * 110 * t)).astype(np.float32)
 
 
 @needs_qemu
