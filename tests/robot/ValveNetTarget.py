@@ -322,7 +322,7 @@ class ValveNetTarget:
         sink = client.read_sink(stats["sink_samples"]) if stream.source == "software" else np.zeros(0, np.float32)
         log = client.read_sink(min(blocks, 1024), what=1)
         return {"stream": stream, "stats": stats, "sink": sink, "log": log, "applied": applied,
-                "settings": {}, "blocks": blocks, "block": stream.block}
+                "blocks": blocks, "block": stream.block}
 
     def _set_pedal_parameters(self, settings: str) -> None:
         """Every parameter to its default (they persist in the firmware), then `settings`."""
