@@ -58,9 +58,8 @@ def param_id(name: str) -> int:
 
 def check_param(name: str, value: float, has_cabinet: bool = True) -> None:
     """Raises ChainError for a value the firmware's chain_valid() would refuse."""
-    low, high = RANGES[name] if name in RANGES else (None, None)
-    if low is None:
-        param_id(name)
+    param_id(name)  # unknown names raise here
+    low, high = RANGES[name]
     if not (low <= value <= high):
         raise ChainError(f"{name} must be in [{low:g}, {high:g}], not {value:g}")
     if name in SWITCHES and value not in (0.0, 1.0):
