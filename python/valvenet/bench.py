@@ -21,6 +21,7 @@ import numpy as np
 
 from valvenet.device import Console, open_transport
 from valvenet.models import config as model_config
+from valvenet.models.model_file import INT16_SUFFIX
 from valvenet.models.shapes import expected_shapes
 
 CORE_CLOCK_HZ = 216_000_000
@@ -28,7 +29,6 @@ BUDGETS = {"44.1 kHz": CORE_CLOCK_HZ / 44_100, "48 kHz": CORE_CLOCK_HZ / 48_000}
 BLOCK_SIZES = (32, 48, 64)
 BLOCKS = 16
 RECOMPUTE = "+recompute"  # name suffix of the full receptive-field recompute baseline
-INT16 = "+int16"  # name suffix of the int16 engine (valvenet.export.c_q15.NAME_SUFFIX)
 VARIANT_SYMBOLS = ("_recompute", "_int16")  # the variants' symbol prefixes extend the float model's
 RECOMPUTE_BLOCK = 16  # ~20 M instructions per sample: one short block is enough to measure
 
@@ -86,8 +86,8 @@ def run_benchmark(firmware: Path) -> list[dict[str, Any]]:
                 runs = {RECOMPUTE_BLOCK: measure(console, index, RECOMPUTE_BLOCK, 1)}
             else:
                 runs = {block: measure(console, index, block) for block in BLOCK_SIZES}
-            int16 = name.endswith(INT16)
-            cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE).removesuffix(INT16)]
+            int16 = name.endswith(INT16_SUFFIX)
+            cfg = model_config.PRESETS[name.removesuffix(RECOMPUTE).removesuffix(INT16_SUFFIX)]
             per_sample = statistics.median(r["median"] for r in runs.values())
             main = runs.get(48) or runs[RECOMPUTE_BLOCK]
             macs = model_config.macs_per_sample(cfg)

@@ -28,7 +28,7 @@ import soundfile as sf
 from valvenet.device import Console, TransportError, open_transport
 from valvenet.device.protocol import Client, FirmwareError, ProtocolError
 from valvenet.device.stream import read_input, stream_audio
-from valvenet.export.model_file import ModelFile, load
+from valvenet.models.model_file import ModelFile, load
 from valvenet.losses import scores
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle

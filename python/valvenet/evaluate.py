@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile, load
+from valvenet.models.model_file import ModelFile, load
 from valvenet.losses import DEFAULT_PRE_EMPHASIS, scores
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle

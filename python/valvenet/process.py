@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from valvenet.export.model_file import ModelFile, load
+from valvenet.models.model_file import ModelFile, load
 from valvenet.models.oracle import Oracle
 
 BLOCK = 65536

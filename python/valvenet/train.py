@@ -250,8 +250,8 @@ def train(options: TrainOptions) -> Path:
 def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: TrainOptions,
             splits: dict[str, Any], state: dict[str, Any], context: int) -> Path:
     from valvenet.evaluate import evaluate_pair
-    from valvenet.export import calibrate
-    from valvenet.export.model_file import ModelFile, save
+    from valvenet.models import calibrate
+    from valvenet.models.model_file import ModelFile, save
     from valvenet.models import keras_models
 
     model.load_weights(run.best_weights)
@@ -277,7 +277,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
             "context": context,
         },
     }
-    # The int16 engine's scales, calibrated on the training input (see export/calibrate.py).
+    # The int16 engine's scales, calibrated on the training input (see models/calibrate.py).
     model_file = calibrate.with_scales(ModelFile(config, keras_models.export_weights(model), metadata),
                                        splits["train"].input)
     metadata = model_file.metadata
@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience, resume=args.resume, report=args.report,
     )
     path = train(options)
-    from valvenet.export.model_file import load
+    from valvenet.models.model_file import load
 
     test = load(path).metadata["training"]["test"]
     print(json.dumps({"model": str(path), "test_esr": test["esr"], "test_esr_preemph": test["esr_preemph"]}))

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_ora
 from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
 from valvenet.export import c_code  # noqa: E402
 from valvenet.export.c_host import HOST_CFLAGS, CEngine, repo_root  # noqa: E402
-from valvenet.export.model_file import ModelFile  # noqa: E402
+from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
 from valvenet.models.oracle import Oracle  # noqa: E402
 

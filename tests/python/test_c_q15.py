@@ -22,10 +22,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
 from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
-from valvenet.export import c_code, c_q15, calibrate  # noqa: E402
+from valvenet.export import c_code, c_q15  # noqa: E402
+from valvenet.models import calibrate  # noqa: E402
 from valvenet.export.c_host import HOST_CFLAGS, repo_root  # noqa: E402
 from valvenet.export.c_q15 import Q15Engine, esr, quantise_columns, quantise_matrix  # noqa: E402
-from valvenet.export.model_file import ModelFile  # noqa: E402
+from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
 from valvenet.models.oracle import Oracle  # noqa: E402
 
@@ -170,7 +171,7 @@ def test_calibration_covers_every_tensor_the_engine_stores(kind: str) -> None:
 
 def test_scales_stored_in_the_model_file_are_used(audio: np.ndarray) -> None:
     model = model_file("nam_wavenet")
-    stored = ModelFile(model.config, model.tensors, {**model.metadata, c_q15.SCALES_KEY: engine("nam_wavenet").fracs})
+    stored = ModelFile(model.config, model.tensors, {**model.metadata, calibrate.METADATA_KEY: engine("nam_wavenet").fracs})
     q = Q15Engine(stored)
     x = audio[:9600]
     expected = engine("nam_wavenet")
@@ -206,7 +207,7 @@ def test_export_c_int16_uses_the_files_scales_else_calibration_else_fails(tmp_pa
     import soundfile as sf
 
     from valvenet.cli import main
-    from valvenet.export.model_file import save
+    from valvenet.models.model_file import save
 
     plain = model_file("gru")
     save(plain, tmp_path / "plain.vnet")
@@ -219,7 +220,7 @@ def test_export_c_int16_uses_the_files_scales_else_calibration_else_fails(tmp_pa
     assert "VN_PRECISION_Q15" in calibrated and '"gru+int16"' in calibrated
     # scales in the file: used as they are (here: the ones --calibration gave), no audio needed
     fracs = calibrate.scales(plain, sf.read(tmp_path / "cal.wav", dtype="float32")[0])
-    save(ModelFile(plain.config, plain.tensors, {**plain.metadata, c_q15.SCALES_KEY: fracs}), tmp_path / "scaled.vnet")
+    save(ModelFile(plain.config, plain.tensors, {**plain.metadata, calibrate.METADATA_KEY: fracs}), tmp_path / "scaled.vnet")
     assert main(["export", "c", "--model", str(tmp_path / "scaled.vnet"), "--out", str(tmp_path / "b"),
                  "--precision", "int16", "--symbol", "m"]) == 0
     assert (tmp_path / "b" / "m.c").read_text() == calibrated

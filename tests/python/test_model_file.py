@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from valvenet.export import model_file
-from valvenet.export.model_file import ModelFile, ModelFileError
+from valvenet.models.model_file import ModelFile, ModelFileError
 from valvenet.models import config
 from valvenet.models.shapes import expected_shapes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
 from valvenet.models import config, keras_models
 from valvenet.models.oracle import Oracle
 

@@ -17,7 +17,7 @@ import soundfile as sf
 
 from valvenet import cli
 from valvenet.export import cabinet
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.pedal import chain as pedal_chain
 from valvenet.synth import cab
 from tests.python.wav_fixtures import RATE, guitar_like, write

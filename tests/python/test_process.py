@@ -11,7 +11,7 @@ from scipy import signal
 
 from valvenet import cli
 from valvenet.export import model_file
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
 from valvenet.models import config
 from valvenet.models.oracle import Oracle
 from valvenet.models.shapes import expected_shapes

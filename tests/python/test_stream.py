@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from valvenet import cli
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
 from tests.python.wav_fixtures import RATE, guitar_like, write
 

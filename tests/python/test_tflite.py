@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from valvenet.export import tflite
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
 from valvenet.models import config as model_config
 from valvenet.models import keras_models
 from valvenet.models.oracle import Oracle

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from valvenet import cli
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.synth import BuildOptions, build_dataset
 from valvenet.train import TrainOptions, _read_log, Run, train
 

@@ -25,9 +25,9 @@ import valvenet
 from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
 from valvenet.device.protocol import Client
-from valvenet.export.c_code import KIND_ENUM, weights_crc32
-from valvenet.export.c_q15 import NAME_SUFFIX, Q15Engine
-from valvenet.export.model_file import load as load_model
+from valvenet.export.c_code import KIND_ENUM
+from valvenet.export.c_q15 import Q15Engine
+from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 from valvenet.pedal import chain as pedal_chain
@@ -195,13 +195,13 @@ class ValveNetTarget:
 
     def model_file_info(self, path: str, precision: str = "float32") -> dict[str, object]:
         """What INFO must say for a model file: the same fields the generated C carries (an
-        int16 engine's name carries "+int16", as valvenet.export.c_q15 writes it)."""
+        int16 engine's name carries "+int16", valvenet.models.model_file.INT16_SUFFIX)."""
         model = load_model(Path(path))
         kind = model.config["kind"]
-        name = model.name + (NAME_SUFFIX if precision == "int16" else "")
+        name = model.name + (INT16_SUFFIX if precision == "int16" else "")
         return {"name": name, "kind": kind, "kind_enum": KIND_ENUM[kind], "sample_rate": model.sample_rate,
                 "parameters": model.parameter_count(), "macs_per_sample": model_config.macs_per_sample(model.config),
-                "receptive_field": model_config.receptive_field(model.config), "weights_crc32": weights_crc32(model)}
+                "receptive_field": model_config.receptive_field(model.config), "weights_crc32": model.weights_crc32()}
 
     def load_loud_test_audio(self, path: str, seconds: float) -> np.ndarray:
         """The loudest `seconds` of a mono WAV (RMS over windows on a 10 ms grid) as float32."""

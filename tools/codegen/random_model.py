@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 
-from valvenet.export import calibrate
-from valvenet.export.model_file import ModelFile, save
+from valvenet.models import calibrate
+from valvenet.models.model_file import ModelFile, save
 from valvenet.models import config
 from valvenet.models.shapes import expected_shapes
 

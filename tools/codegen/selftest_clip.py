@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.export.c_code import _float
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
 
 # What each engine must meet against the oracle (the C engine issue's bounds).

@@ -22,7 +22,7 @@ import soundfile as sf
 from scipy import signal
 
 from valvenet.evaluate import evaluate_pair
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.synth import amp
 
 SAMPLES = sorted(Path("/usr/share/sonic-pi/samples").glob("guit_*.flac"))

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from valvenet.export import calibrate
-from valvenet.export.c_q15 import Q15Engine, esr, stored_scales
-from valvenet.export.model_file import load
+from valvenet.models import calibrate
+from valvenet.export.c_q15 import Q15Engine, esr
+from valvenet.models.calibrate import stored_scales
+from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.models.config import macs_per_sample
 
 

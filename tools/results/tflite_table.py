@@ -35,7 +35,7 @@ import numpy as np
 
 from valvenet.datasets.loaders import load_split
 from valvenet.export import tflite
-from valvenet.export.model_file import load
+from valvenet.models.model_file import load
 from valvenet.losses import esr, pre_emphasis
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
@@ -102,9 +102,10 @@ def row(run: Path, data: Path, seconds: float | None, block: int) -> dict:
     for hop in (SHORT_HOP, block):
         y = tflite.stateless(model, x, hop)
         result["reasons"][f"no_context_hop_{hop}"] = esr(reference[skip:], y[skip:])
-    from valvenet.export import calibrate
+    from valvenet.models import calibrate
     from valvenet.export.c_host import CEngine
-    from valvenet.export.c_q15 import Q15Engine, stored_scales
+    from valvenet.export.c_q15 import Q15Engine
+    from valvenet.models.calibrate import stored_scales
 
     y = CEngine(model).process_all(x)
     result["c_engine"]["float32"] = {**scored(target, y, skip), "esr_vs_oracle": esr(reference[skip:], y[skip:])}

@@ -22,9 +22,7 @@ from valvenet.device.console import Console
 from valvenet.device.protocol import MAX_SAMPLES, Client, FirmwareError, ModelInfo, ProtocolError
 from valvenet.device.targets import open_transport
 from valvenet.device.transport import TransportError
-from valvenet.export.c_code import weights_crc32
-from valvenet.export.c_q15 import NAME_SUFFIX as INT16_SUFFIX
-from valvenet.export.model_file import ModelFile, ModelFileError, load
+from valvenet.models.model_file import INT16_SUFFIX, ModelFile, ModelFileError, load
 
 # Where `./bazelw build //firmware:amp_<board>` puts the default images.
 DEFAULT_FIRMWARE = {"qemu": Path("bazel-bin/firmware/amp_mps2_an500.elf"),
@@ -66,7 +64,7 @@ def select_model(client: Client, model: ModelFile, firmware: str, precision: str
     pedal stream (the NUCLEO amp image starts one at boot) is stopped first: the model cannot
     serve both."""
     client.audio_stop()
-    wanted = weights_crc32(model)
+    wanted = model.weights_crc32()
     names = (model.name, model.name + INT16_SUFFIX)
     info = client.info()
     seen = []

@@ -46,13 +46,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile, load
+from valvenet.models.model_file import ModelFile, load
 from valvenet.models import config as model_config
 
 KIND_ENUM = {"gated_wavenet": "VN_KIND_GATED_WAVENET", "nam_wavenet": "VN_KIND_NAM_WAVENET",
@@ -73,14 +72,6 @@ def symbol_for(name: str) -> str:
     """A C identifier from a model name: 'wavenet-10x8' -> 'wavenet_10x8'."""
     symbol = re.sub(r"[^0-9A-Za-z_]", "_", name)
     return symbol if re.match(r"[A-Za-z_]", symbol) else "m_" + symbol
-
-
-def weights_crc32(model: ModelFile) -> int:
-    """CRC-32 of all weights as little-endian float32, tensors in name order."""
-    crc = 0
-    for name in sorted(model.tensors):
-        crc = zlib.crc32(np.ascontiguousarray(model.tensors[name], dtype="<f4").tobytes(), crc)
-    return crc
 
 
 def _float(value: float) -> str:
@@ -108,7 +99,7 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
         "name": f'"{name}"', "kind": KIND_ENUM[model.config["kind"]], "precision": precision,
         "sample_rate": f"{int(meta['sample_rate'])}u", "parameters": f"{model.parameter_count()}u",
         "macs_per_sample": f"{macs}u", "receptive_field": f"{model_config.receptive_field(model.config)}u",
-        "weights_crc32": f"0x{weights_crc32(model):08X}u", "state_size": f"sizeof({sym}_state_t)",
+        "weights_crc32": f"0x{model.weights_crc32():08X}u", "state_size": f"sizeof({sym}_state_t)",
         "input_gain": _float(meta.get("input_gain", 1.0)), "output_gain": _float(meta.get("output_gain", 1.0)),
     }
     info_text = "\n".join(f"        .{k} = {v}," for k, v in info.items())

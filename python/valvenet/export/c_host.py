@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from valvenet.export import c_code
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
 
 HOST_CFLAGS = ("-std=c11", "-O2", "-ffp-contract=off", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror")
 

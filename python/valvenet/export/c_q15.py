@@ -2,7 +2,7 @@
 
 Formats: every tensor has a power-of-two scale, stored as its number of fractional bits f
 (value = int16 / 2^f). Weights get theirs from their own range, activations from
-calibration data (valvenet.export.calibrate: the float oracle run on calibration audio;
+calibration data (valvenet.models.calibrate: the float oracle run on calibration audio;
 the model file's metadata["int16_scales"] holds them once calibrated). Products are
 int16 x int16 -> int32, two per instruction (SMLAD on the Cortex-M7, the bit-identical
 portable path elsewhere: firmware/nn/q15.h); weights and inputs are laid out as int16 pairs,
@@ -74,15 +74,13 @@ import numpy as np
 
 from valvenet.export import c_code
 from valvenet.export.c_host import CEngine, compile_sources
-from valvenet.export.calibrate import METADATA_KEY as SCALES_KEY
-from valvenet.export.calibrate import frac_bits, scales as calibrate_scales
-from valvenet.export.model_file import ModelFile
+from valvenet.models.calibrate import frac_bits, scales as calibrate_scales, stored_scales
+from valvenet.models.model_file import INT16_SUFFIX, ModelFile
 from valvenet.models import config as model_config
 
 ACC_LIMIT = 2 ** 31 - 1
 MAX_WEIGHT_FRAC = 30
 KINDS = ("gated_wavenet", "nam_wavenet", "lstm", "gru")
-NAME_SUFFIX = "+int16"  # model info name suffix: valvenet.bench reads the precision from it
 
 
 def _even(n: int) -> int:
@@ -485,7 +483,7 @@ class Q15Generator:
         missing = [name for name in required_scales(model.config) if name not in fracs]
         if missing:
             raise c_code.CodegenError(f"model {model.name!r}: int16 scales lack {', '.join(missing[:6])}"
-                                      " (calibrate again: valvenet.export.calibrate)")
+                                      " (calibrate again: valvenet.models.calibrate)")
         self.model, self.sym, self.fracs = model, symbol, fracs
         self.arrays: list[str] = []
         self.state: list[str] = []
@@ -800,7 +798,7 @@ void {sym}_process(void *state, const float *in, float *out, uint32_t n) {{
 {loop}
 }}
 
-{c_code.model_definition(self.model, sym, self.model.name + NAME_SUFFIX, "VN_PRECISION_Q15",
+{c_code.model_definition(self.model, sym, self.model.name + INT16_SUFFIX, "VN_PRECISION_Q15",
                           model_config.macs_per_sample(cfg))}"""
         return header, source
 
@@ -811,12 +809,6 @@ def generate(model: ModelFile, fracs: dict[str, int], symbol: str | None = None)
     gen = Q15Generator(model, symbol, fracs)
     header, source = gen.generate()
     return symbol, header, source, gen.formats
-
-
-def stored_scales(model: ModelFile) -> dict[str, int] | None:
-    """The calibrated fractional bits in the model file's metadata, if any."""
-    stored = model.metadata.get(SCALES_KEY)
-    return None if stored is None else {str(k): int(v) for k, v in stored.items()}
 
 
 def write(model: ModelFile, fracs: dict[str, int], out: Path, symbol: str | None = None) -> tuple[Path, Path]:

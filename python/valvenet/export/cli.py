@@ -26,13 +26,14 @@ def add_c_arguments(parser: argparse.ArgumentParser) -> None:
 def run_c(args: argparse.Namespace) -> int:
     if args.precision == "float32":
         return c_code.run(args)
-    from valvenet.export import c_q15, calibrate
-    from valvenet.export.model_file import load
+    from valvenet.export import c_q15
+    from valvenet.models import calibrate
+    from valvenet.models.model_file import load
 
     if args.full_recompute:
         raise SystemExit("valvenet export c: --full-recompute is a float32 baseline only")
     model = load(args.model)
-    fracs = c_q15.stored_scales(model)
+    fracs = calibrate.stored_scales(model)
     if fracs is None:
         if not args.calibration:
             raise SystemExit(f"valvenet export c: {args.model} has no int16 scales (metadata "

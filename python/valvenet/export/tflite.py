@@ -43,7 +43,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile, load
+from valvenet.models.model_file import ModelFile, load
 from valvenet.models import config as model_config
 
 QUANTS = ("float32", "int16x8", "int8")

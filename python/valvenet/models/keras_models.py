@@ -1,6 +1,6 @@
 """Keras builders for every model kind, and the mapping of their weights to named tensors.
 
-Tensor names and layouts are the model file's contract (valvenet.export.model_file): convs
+Tensor names and layouts are the model file's contract (valvenet.models.model_file): convs
 are stored as Keras holds them, (kernel, in, out); dense and 1x1 weights as (in, out).
 The numpy oracle and the C code generator read exactly these names.
 """

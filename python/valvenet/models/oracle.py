@@ -10,15 +10,32 @@ firmware), so it is written for clarity and exactness (float64), not speed:
 - Recurrent models keep (h, c) and step sample by sample.
 - State starts at zero, which is what Keras's causal zero padding and zero initial RNN
   state mean: the oracle matches Keras from the very first sample.
+
+An observer (`Oracle(model, observer=...)`) is shown every named intermediate tensor as it is
+computed, so tools that need the network's inner values (the int16 engine's calibration,
+valvenet.models.calibrate) read them from this one forward pass instead of repeating it.
+Names, per kind ("x" is the input after the input gain, for every kind):
+- gated WaveNet, per layer l: "h{l}" the layer input, "z{l}" the conv output, "r{l}" the
+  residual/skip output; "y" the output before the output gain.
+- NAM WaveNet, per layer array a and layer l: "a{a}.h{l}" the layer input (h{n}: the array's
+  output), "a{a}.p{l}" the activation output, "a{a}.s" the head sum (the head's input);
+  "y" the output before the output gain.
+- LSTM: "c" the cell state, once per sample. GRU: nothing beyond "x".
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
+
+Observer = Callable[[str, np.ndarray], None]
+
+
+def _ignore(name: str, values: np.ndarray) -> None:
+    """The default observer: sees nothing."""
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -84,16 +101,21 @@ class GatedWaveNet:
         for conv in self.convs:
             conv.reset()
 
-    def process(self, x: np.ndarray) -> np.ndarray:
+    def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
         h = _apply(self.input, x[:, None])
         skips = []
-        for conv, residual in zip(self.convs, self.residuals):
+        for i, (conv, residual) in enumerate(zip(self.convs, self.residuals)):
+            observe(f"h{i}", h)
             z = conv(h)
+            observe(f"z{i}", z)
             gated = np.tanh(z[:, : self.channels]) * _sigmoid(z[:, self.channels:])
             r = _apply(residual, gated)
+            observe(f"r{i}", r)
             skips.append(r)
             h = h + r
-        return _apply(self.output, np.concatenate(skips, axis=1))[:, 0]
+        y = _apply(self.output, np.concatenate(skips, axis=1))[:, 0]
+        observe("y", y)
+        return y
 
 
 class NamWaveNet:
@@ -121,19 +143,25 @@ class NamWaveNet:
             for conv, _, _ in array["layers"]:
                 conv.reset()
 
-    def process(self, x: np.ndarray) -> np.ndarray:
+    def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
         condition = x[:, None]
         y, head = condition, None
-        for array in self.arrays:
+        for a, array in enumerate(self.arrays):
             h = y @ array["rechannel"]
-            for conv, mixer, residual in array["layers"]:
+            for i, (conv, mixer, residual) in enumerate(array["layers"]):
+                observe(f"a{a}.h{i}", h)
                 post = array["activation"](conv(h) + condition @ mixer)
+                observe(f"a{a}.p{i}", post)
                 head = post if head is None else head + post
                 if residual is not None:
                     h = h + _apply(residual, post)
+            observe(f"a{a}.h{len(array['layers'])}", h)
+            observe(f"a{a}.s", head)
             head = _apply(array["head"], head)
             y = h
-        return self.head_scale * head[:, 0]
+        out = self.head_scale * head[:, 0]
+        observe("y", out)
+        return out
 
 
 class Recurrent:
@@ -153,7 +181,7 @@ class Recurrent:
         self.h = np.zeros(self.hidden)
         self.c = np.zeros(self.hidden)
 
-    def _lstm_steps(self, x: np.ndarray) -> np.ndarray:
+    def _lstm_steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
         inputs = x[:, None] * self.kernel + self.bias
         h, c = self.h, self.c
@@ -161,6 +189,7 @@ class Recurrent:
             z = inputs[t] + h @ self.recurrent
             i, f, o = _sigmoid(z[:n]), _sigmoid(z[n:2 * n]), _sigmoid(z[3 * n:])
             c = f * c + i * np.tanh(z[2 * n:3 * n])
+            observe("c", c)
             h = o * np.tanh(c)
             out[t] = h
         self.h, self.c = h, c
@@ -180,8 +209,8 @@ class Recurrent:
         self.h = h
         return out
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        states = self._lstm_steps(x) if self.kind == "lstm" else self._gru_steps(x)
+    def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
+        states = self._lstm_steps(x, observe) if self.kind == "lstm" else self._gru_steps(x)
         y = _apply(self.dense, states)[:, 0]
         return y + x if self.skip else y
 
@@ -196,8 +225,9 @@ class Oracle:
     the initial (zero) state.
     """
 
-    def __init__(self, model: ModelFile) -> None:
+    def __init__(self, model: ModelFile, observer: Observer | None = None) -> None:
         self.model = model
+        self.observe = observer or _ignore
         self.core = _KINDS[model.config["kind"]](model.config, model.tensors)
         self.input_gain = float(model.metadata.get("input_gain", 1.0))
         self.output_gain = float(model.metadata.get("output_gain", 1.0))
@@ -209,7 +239,9 @@ class Oracle:
         x = np.asarray(block, dtype=np.float64).reshape(-1)
         if x.size == 0:
             return x
-        return self.output_gain * self.core.process(self.input_gain * x)
+        x = self.input_gain * x
+        self.observe("x", x)
+        return self.output_gain * self.core.process(x, self.observe)
 
     def process_all(self, audio: np.ndarray, block_size: int = 4096) -> np.ndarray:
         """Process a whole signal block by block (flat memory), from the current state."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile
+from valvenet.models.model_file import ModelFile
 from valvenet.models.oracle import Oracle
 
 F = np.float32

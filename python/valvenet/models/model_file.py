@@ -34,6 +34,8 @@ FORMAT_VERSION = 1
 _PREAMBLE = struct.Struct("<8sII")
 _ALIGN = 16
 REQUIRED_METADATA = ("name", "sample_rate", "input_gain", "output_gain")
+# The name a model's int16 engine reports (firmware info, benchmarks): the model name plus this.
+INT16_SUFFIX = "+int16"
 
 
 class ModelFileError(ValueError):
@@ -58,6 +60,14 @@ class ModelFile:
 
     def parameter_count(self) -> int:
         return int(sum(t.size for t in self.tensors.values()))
+
+    def weights_crc32(self) -> int:
+        """CRC-32 of all weights as little-endian float32, tensors in name order: the identity
+        the generated C engine reports, so the host can tell which model a firmware holds."""
+        crc = 0
+        for name in sorted(self.tensors):
+            crc = zlib.crc32(np.ascontiguousarray(self.tensors[name], dtype="<f4").tobytes(), crc)
+        return crc
 
 
 def _pad(length: int) -> int:

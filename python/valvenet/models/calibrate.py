@@ -1,13 +1,13 @@
 """Activation scales for the int16 engine, from data.
 
-Runs the float oracle's arithmetic (valvenet.models.oracle, float64) on calibration audio,
-records the largest magnitude of every tensor the int16 engine stores, and picks for each a
+Runs the float oracle (valvenet.models.oracle, float64) on calibration audio, records through
+its observer the largest magnitude of every tensor the int16 engine stores, and picks for each a
 power-of-two scale: f fractional bits, the most for which max * HEADROOM * 2^f still fits
 an int16. HEADROOM leaves room for audio somewhat louder than the calibration set; beyond it
 the engine saturates (never wraps).
 
 Tensor names (the keys of `ranges` and `scales`; "x" is the model input after the input
-gain, "y" the model output, for every kind):
+gain, "y" the model output of the WaveNets, before the output gain; the oracle's names):
 - gated WaveNet, per layer l: "h{l}" the layer input (h0 = input layer output), "r{l}" the
   residual/skip output, "z{l}" the conv output (reported, not stored). The gate output is
   always Q15 (|tanh * sigmoid| < 1) and needs no calibration.
@@ -16,7 +16,7 @@ gain, "y" the model output, for every kind):
   "a{a}.s" the head sum (array a's head input: the previous array's head output plus the sum
   of the activations).
 - LSTM: "c" the cell state. The hidden state is always Q15 (|o * tanh(c)| < 1).
-- GRU: nothing beyond x and y: the hidden state is Q15 (a convex mix of itself and a tanh).
+- GRU: nothing beyond x: the hidden state is Q15 (a convex mix of itself and a tanh).
 
 The recurrent models step sample by sample in Python here (about 10 us a sample): a few
 seconds to 30 s of audio is plenty and keeps calibration under a minute.
@@ -33,8 +33,8 @@ import math
 
 import numpy as np
 
-from valvenet.export.model_file import ModelFile
-from valvenet.models.oracle import Oracle, _apply, _sigmoid
+from valvenet.models.model_file import ModelFile
+from valvenet.models.oracle import Oracle
 
 HEADROOM = 2.0
 MAX_FRAC = 24  # tensors that are all but zero: still a sane shift
@@ -49,78 +49,25 @@ def frac_bits(max_abs: float, headroom: float = HEADROOM) -> int:
     return min(MAX_FRAC, math.floor(math.log2(32767.0 / (max_abs * headroom))))
 
 
-class _Peaks(dict):
-    """name -> largest |value| seen so far."""
-
-    def see(self, name: str, values: np.ndarray) -> None:
-        self[name] = max(self.get(name, 0.0), float(np.max(np.abs(values))) if np.size(values) else 0.0)
-
-
-def _gated_wavenet(core, x: np.ndarray, peaks: _Peaks) -> np.ndarray:  # type: ignore[no-untyped-def]
-    c = core.channels
-    h = _apply(core.input, x[:, None])
-    skips = []
-    for i, (conv, residual) in enumerate(zip(core.convs, core.residuals)):
-        peaks.see(f"h{i}", h)
-        z = conv(h)
-        peaks.see(f"z{i}", z)
-        r = _apply(residual, np.tanh(z[:, :c]) * _sigmoid(z[:, c:]))
-        peaks.see(f"r{i}", r)
-        skips.append(r)
-        h = h + r
-    return _apply(core.output, np.concatenate(skips, axis=1))[:, 0]
-
-
-def _nam_wavenet(core, x: np.ndarray, peaks: _Peaks) -> np.ndarray:  # type: ignore[no-untyped-def]
-    condition = x[:, None]
-    y, head = condition, None
-    for a, array in enumerate(core.arrays):
-        h = y @ array["rechannel"]
-        for i, (conv, mixer, residual) in enumerate(array["layers"]):
-            peaks.see(f"a{a}.h{i}", h)
-            post = array["activation"](conv(h) + condition @ mixer)
-            peaks.see(f"a{a}.p{i}", post)
-            head = post if head is None else head + post
-            if residual is not None:
-                h = h + _apply(residual, post)
-        peaks.see(f"a{a}.h{len(array['layers'])}", h)
-        peaks.see(f"a{a}.s", head)
-        head = _apply(array["head"], head)
-        y = h
-    return core.head_scale * head[:, 0]
-
-
-def _recurrent(core, x: np.ndarray, peaks: _Peaks) -> None:  # type: ignore[no-untyped-def]
-    if core.kind == "lstm":  # the cell state's range needs the steps (the oracle's arithmetic)
-        n, h, c = core.hidden, core.h, core.c
-        inputs = x[:, None] * core.kernel + core.bias
-        peak = peaks.get("c", 0.0)
-        for t in range(x.shape[0]):
-            z = inputs[t] + h @ core.recurrent
-            c = _sigmoid(z[n:2 * n]) * c + _sigmoid(z[:n]) * np.tanh(z[2 * n:3 * n])
-            h = _sigmoid(z[3 * n:]) * np.tanh(c)
-            peak = max(peak, float(np.max(np.abs(c))))
-        core.h, core.c = h, c
-        peaks["c"] = peak
-    return None  # the recurrent engines do not store y (a float from the dense accumulator)
-
-
-_KINDS = {"gated_wavenet": _gated_wavenet, "nam_wavenet": _nam_wavenet, "lstm": _recurrent, "gru": _recurrent}
-
-
 def ranges(model: ModelFile, audio: np.ndarray, block_size: int = 4096) -> dict[str, float]:
-    """Largest |value| of each stored tensor, over the float oracle's run on `audio`."""
-    oracle = Oracle(model)
-    forward = _KINDS[model.config["kind"]]
-    peaks = _Peaks()
-    audio = np.asarray(audio, np.float64).reshape(-1) * oracle.input_gain
+    """Largest |value| of each stored tensor, over the float oracle's run on `audio` (the
+    oracle's observer sees every named tensor: valvenet.models.oracle)."""
+    peaks: dict[str, float] = {}
+
+    def see(name: str, values: np.ndarray) -> None:
+        peaks[name] = max(peaks.get(name, 0.0), float(np.max(np.abs(values))) if np.size(values) else 0.0)
+
+    oracle = Oracle(model, observer=see)
+    audio = np.asarray(audio, np.float64).reshape(-1)
     for start in range(0, audio.size, block_size):
-        x = audio[start:start + block_size]
-        peaks.see("x", x)
-        y = forward(oracle.core, x, peaks)
-        if y is not None:
-            peaks.see("y", y)
-    return dict(peaks)
+        oracle.process(audio[start:start + block_size])
+    return peaks
+
+
+def stored_scales(model: ModelFile) -> dict[str, int] | None:
+    """The calibrated fractional bits in the model file's metadata, if any."""
+    stored = model.metadata.get(METADATA_KEY)
+    return None if stored is None else {str(k): int(v) for k, v in stored.items()}
 
 
 def scales(model: ModelFile, audio: np.ndarray, headroom: float = HEADROOM) -> dict[str, int]:
