@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from valvenet.export import model_file
+from valvenet.models import model_file
 from valvenet.models.model_file import ModelFile, ModelFileError
 from valvenet.models import config
 from valvenet.models.shapes import expected_shapes

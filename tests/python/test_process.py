@@ -10,7 +10,7 @@ import soundfile as sf
 from scipy import signal
 
 from valvenet import cli
-from valvenet.export import model_file
+from valvenet.models import model_file
 from valvenet.models.model_file import ModelFile
 from valvenet.models import config
 from valvenet.models.oracle import Oracle

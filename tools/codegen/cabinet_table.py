@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from valvenet.export import cabinet, model_file
+from valvenet.export import cabinet
+from valvenet.models import model_file
 from valvenet.synth import cab
 from valvenet.synth.errors import SynthError
 
