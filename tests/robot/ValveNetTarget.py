@@ -62,15 +62,17 @@ class ValveNetTarget:
         """Start ``qemu``, ``renode`` or ``serial`` with the given firmware ELF.
 
         ``serial`` uses the port in VALVENET_SERIAL_PORT and flashes the firmware first
-        unless VALVENET_FLASH_TOOL is ``none``. ``renode`` skips the test with the reason
-        when Renode is not installed.
+        unless VALVENET_FLASH_TOOL is ``none``. ``renode`` fails with the reason when Renode
+        is not installed: those suites run only when asked for (--config=renode), and a
+        skip there would read as a pass.
         """
         self._kind = target
         if target == "renode":
             from valvenet.device.renode import renode_available
 
             if renode_available() is None:
-                BuiltIn().skip("Renode is not installed here (renode/renode-test not on PATH)")
+                raise AssertionError("Renode is not installed here: no `renode` on PATH (install Renode "
+                                     "1.16.1 or newer, or run without --config=renode)")
         if target == "serial":
             spec = os.environ.get("VALVENET_SERIAL_PORT")
             if not spec:
