@@ -25,8 +25,8 @@ import valvenet
 from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
 from valvenet.device.protocol import Client
-from valvenet.export.c_code import KIND_ENUM
-from valvenet.export.c_q15 import Q15Engine
+from valvenet.export.c_text import KIND_ENUM
+from valvenet.export.c_host import Q15Engine
 from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle

@@ -5,7 +5,7 @@
 generates wavenet_10x8.h/.c with `valvenet export c` (symbol prefix = name) and wraps them
 in a cc_library that depends on the engine (//firmware/nn). `full_recompute = True` generates
 the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
-the int16 fixed-point engine (python/valvenet/export/c_q15.py). random_model_file() makes a
+the int16 fixed-point engine (python/valvenet/export/engines/). random_model_file() makes a
 model file with seeded random weights for a preset (benchmarks, engine tests).
 """
 
