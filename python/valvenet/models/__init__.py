@@ -1,1 +1,1 @@
-"""Model configs (data), Keras builders and the numpy streaming oracle."""
+"""Model configs (data), the registry of model kinds, Keras builders and the numpy streaming oracle."""

@@ -1,5 +1,9 @@
 """Keras builders for every model kind, and the mapping of their weights to named tensors.
 
+The builders of all kinds stay together here (registered by kind in kinds.py, which names
+them lazily so that models/ imports TensorFlow only when a Keras model is wanted) because
+they share the custom layers and the weight naming below.
+
 Tensor names and layouts are the model file's contract (valvenet.models.model_file): convs
 are stored as Keras holds them, (kernel, in, out); dense and 1x1 weights as (in, out).
 The numpy oracle and the C code generator read exactly these names.
@@ -17,6 +21,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
+
+from valvenet.models import kinds  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="valvenet")
@@ -71,8 +77,8 @@ def _conv(filters: int, kernel: int, name: str, dilation: int = 1, bias: bool = 
     return layers.Conv1D(filters, kernel, dilation_rate=dilation, padding="causal", use_bias=bias, name=name)
 
 
-def _gated_wavenet(config: dict[str, Any], length: int | None = None,
-                   max_concat_inputs: int | None = None) -> keras.Model:
+def build_gated_wavenet(config: dict[str, Any], length: int | None = None,
+                        max_concat_inputs: int | None = None) -> keras.Model:
     c, k = config["channels"], config["kernel_size"]
     x = keras.Input(shape=(length, 1), name="audio")
     h = _conv(c, 1, "input")(x)
@@ -93,8 +99,8 @@ def _gated_wavenet(config: dict[str, Any], length: int | None = None,
     return keras.Model(x, y, name="gated_wavenet")
 
 
-def _nam_wavenet(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
-                 ) -> keras.Model:
+def build_nam_wavenet(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
+                      ) -> keras.Model:
     x = keras.Input(shape=(length, 1), name="audio")
     y, head = x, None
     for a, array in enumerate(config["layer_arrays"]):
@@ -113,15 +119,24 @@ def _nam_wavenet(config: dict[str, Any], length: int | None = None, max_concat_i
     return keras.Model(x, out, name="nam_wavenet")
 
 
-def _recurrent(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
-               ) -> keras.Model:
+def _recurrent(rnn_layer: type[layers.Layer], config: dict[str, Any], length: int | None) -> keras.Model:
+    """An LSTM or GRU model (max_concat_inputs, in the builders' shared signature, is a WaveNet's)."""
     x = keras.Input(shape=(length, 1), name="audio")
-    rnn_layer = layers.LSTM if config["kind"] == "lstm" else layers.GRU
     h = rnn_layer(config["hidden"], return_sequences=True, name="rnn")(x)
     y = layers.Dense(1, name="dense")(h)
     if config.get("skip", True):
         y = layers.Add(name="skip")([y, x])
     return keras.Model(x, y, name=config["kind"])
+
+
+def build_lstm(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
+               ) -> keras.Model:
+    return _recurrent(layers.LSTM, config, length)
+
+
+def build_gru(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
+              ) -> keras.Model:
+    return _recurrent(layers.GRU, config, length)
 
 
 def build(config: dict[str, Any], seed: int = 0, length: int | None = None,
@@ -132,9 +147,9 @@ def build(config: dict[str, Any], seed: int = 0, length: int | None = None,
     `max_concat_inputs` splits a gated WaveNet's skip concatenation into nested groups of at
     most that many inputs (the same values; for TFLite Micro).
     """
+    builder = kinds.spec(config["kind"]).keras.load()
     keras.utils.set_random_seed(seed)
-    builders = {"gated_wavenet": _gated_wavenet, "nam_wavenet": _nam_wavenet, "lstm": _recurrent, "gru": _recurrent}
-    return builders[config["kind"]](config, length, max_concat_inputs)
+    return builder(config, length, max_concat_inputs)
 
 
 def _tensor_names(layer: layers.Layer, count: int) -> list[str]:

@@ -11,6 +11,9 @@ firmware), so it is written for clarity and exactness (float64), not speed:
 - State starts at zero, which is what Keras's causal zero padding and zero initial RNN
   state mean: the oracle matches Keras from the very first sample.
 
+The core classes of all kinds stay together here (registered by kind in kinds.py) because
+they share the streaming machinery (DilatedConv, the dense helpers) and read as one reference.
+
 An observer (`Oracle(model, observer=...)`) is shown every named intermediate tensor as it is
 computed, so tools that need the network's inner values (the int16 engine's calibration,
 valvenet.models.calibrate) read them from this one forward pass instead of repeating it.
@@ -29,6 +32,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from valvenet.models import kinds
 from valvenet.models.model_file import ModelFile
 
 Observer = Callable[[str, np.ndarray], None]
@@ -165,10 +169,9 @@ class NamWaveNet:
 
 
 class Recurrent:
-    """Streaming LSTM or GRU (Keras conventions: LSTM gates i,f,c,o; GRU z,r,h reset_after)."""
+    """Streaming recurrent layer + dense output (+ skip); Lstm and Gru supply the steps."""
 
     def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
-        self.kind = config["kind"]
         self.hidden = config["hidden"]
         self.skip = config.get("skip", True)
         self.kernel = tensors["rnn.kernel"].astype(np.float64)[0]
@@ -181,7 +184,19 @@ class Recurrent:
         self.h = np.zeros(self.hidden)
         self.c = np.zeros(self.hidden)
 
-    def _lstm_steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
+    def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
+        """The hidden states for inputs x, one row a sample; the state moves on."""
+        raise NotImplementedError
+
+    def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
+        y = _apply(self.dense, self._steps(x, observe))[:, 0]
+        return y + x if self.skip else y
+
+
+class Lstm(Recurrent):
+    """Streaming LSTM (Keras conventions: gates i, f, c, o)."""
+
+    def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
         inputs = x[:, None] * self.kernel + self.bias
         h, c = self.h, self.c
@@ -195,7 +210,11 @@ class Recurrent:
         self.h, self.c = h, c
         return out
 
-    def _gru_steps(self, x: np.ndarray) -> np.ndarray:
+
+class Gru(Recurrent):
+    """Streaming GRU (Keras conventions: gates z, r, h; reset_after, two bias rows)."""
+
+    def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
         inputs = x[:, None] * self.kernel + self.bias[0]
         h = self.h
@@ -209,14 +228,6 @@ class Recurrent:
         self.h = h
         return out
 
-    def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
-        states = self._lstm_steps(x, observe) if self.kind == "lstm" else self._gru_steps(x)
-        y = _apply(self.dense, states)[:, 0]
-        return y + x if self.skip else y
-
-
-_KINDS = {"gated_wavenet": GatedWaveNet, "nam_wavenet": NamWaveNet, "lstm": Recurrent, "gru": Recurrent}
-
 
 class Oracle:
     """Streams audio through a model file: input gain, model, output gain.
@@ -228,7 +239,7 @@ class Oracle:
     def __init__(self, model: ModelFile, observer: Observer | None = None) -> None:
         self.model = model
         self.observe = observer or _ignore
-        self.core = _KINDS[model.config["kind"]](model.config, model.tensors)
+        self.core = kinds.spec(model.config["kind"]).oracle.load()(model.config, model.tensors)
         self.input_gain = float(model.metadata.get("input_gain", 1.0))
         self.output_gain = float(model.metadata.get("output_gain", 1.0))
 

@@ -1,0 +1,107 @@
+"""The NAM WaveNet kind ("nam_wavenet"): its config, presets, rules, tensors and sizes.
+
+Neural Amp Modeler's A1 WaveNet (plain activation): layer arrays, each with a rechannel
+1x1, layers (dilated conv + input mixer of the raw input, activation, 1x1 residual), a head
+accumulating activations, a head rechannel; head_scale at the end.
+
+Plain functions of the config dict, like gated_wavenet.py (see kinds.py for why the numpy
+and Keras implementations live elsewhere).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valvenet.models.config_rules import check_dilations, check_positive_int, doubling, require
+
+KIND = "nam_wavenet"
+ACTIVATIONS = ("tanh", "hardtanh", "relu", "softsign")
+_SIZES = ("input_size", "condition_size", "channels", "head_size", "kernel_size")
+
+
+def nam_wavenet(channels: tuple[int, int], dilations: list[list[int]], activation: str = "tanh",
+                head_scale: float = 0.02) -> dict[str, Any]:
+    """Config of a two-array NAM A1 WaveNet (the layout of NAM's standard/lite/feather/nano)."""
+    first, second = channels
+    return {
+        "kind": KIND,
+        "layer_arrays": [
+            {"input_size": 1, "condition_size": 1, "channels": first, "head_size": second, "kernel_size": 3,
+             "dilations": list(dilations[0]), "activation": activation, "head_bias": False},
+            {"input_size": first, "condition_size": 1, "channels": second, "head_size": 1, "kernel_size": 3,
+             "dilations": list(dilations[1]), "activation": activation, "head_bias": True},
+        ],
+        "head_scale": head_scale,
+    }
+
+
+_SHORT = [doubling(7), [128, 256, 512] + doubling(10)]
+_LONG = [doubling(10), doubling(10)]
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Neural Amp Modeler A1 WaveNet sizes.
+    "nam-standard": nam_wavenet((16, 8), _LONG),
+    "nam-lite": nam_wavenet((12, 6), _SHORT),
+    "nam-feather": nam_wavenet((8, 4), _SHORT),
+    "nam-nano": nam_wavenet((4, 2), _SHORT),
+}
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Raise ConfigError naming the first bad field (layer arrays must chain: each array's
+    input is the previous one's channels, its channels the previous one's head size)."""
+    arrays = config.get("layer_arrays")
+    require(isinstance(arrays, list) and arrays, "layer_arrays must be a non-empty list")
+    previous_head = None
+    for i, array in enumerate(arrays):
+        for key in _SIZES:
+            check_positive_int(array.get(key), f"layer_arrays[{i}].{key}")
+        check_dilations(array.get("dilations"), f"layer_arrays[{i}].dilations")
+        require(array.get("activation") in ACTIVATIONS,
+                f"layer_arrays[{i}].activation must be one of {', '.join(ACTIVATIONS)}")
+        require(array["condition_size"] == 1, f"layer_arrays[{i}].condition_size must be 1 (mono input)")
+        expected_input = 1 if i == 0 else arrays[i - 1]["channels"]
+        require(array["input_size"] == expected_input, f"layer_arrays[{i}].input_size must be {expected_input}")
+        if previous_head is not None:
+            require(array["channels"] == previous_head,
+                    f"layer_arrays[{i}].channels must equal layer_arrays[{i - 1}].head_size")
+        previous_head = array["head_size"]
+    require(arrays[-1]["head_size"] == 1, "the last layer array's head_size must be 1")
+    require(isinstance(config.get("head_scale"), (int, float)), "head_scale must be a number")
+
+
+def shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape (convs (k, in, out), 1x1 (in, out))."""
+    tensors: dict[str, tuple[int, ...]] = {}
+    arrays = config["layer_arrays"]
+    for a, array in enumerate(arrays):
+        c, k, n = array["channels"], array["kernel_size"], len(array["dilations"])
+        tensors[f"array{a}.rechannel.weight"] = (array["input_size"], c)
+        for i in range(n):
+            prefix = f"array{a}.layer{i}"
+            tensors |= {
+                f"{prefix}.conv.weight": (k, c, c),
+                f"{prefix}.conv.bias": (c,),
+                f"{prefix}.mixer.weight": (array["condition_size"], c),
+            }
+            # The last layer's residual output feeds nothing: it has no weights here.
+            if not (a == len(arrays) - 1 and i == n - 1):
+                tensors |= {f"{prefix}.residual.weight": (c, c), f"{prefix}.residual.bias": (c,)}
+        tensors[f"array{a}.head.weight"] = (c, array["head_size"])
+        if array["head_bias"]:
+            tensors[f"array{a}.head.bias"] = (array["head_size"],)
+    return tensors
+
+
+def receptive_field(config: dict[str, Any]) -> int:
+    return 1 + sum((a["kernel_size"] - 1) * sum(a["dilations"]) for a in config["layer_arrays"])
+
+
+def macs_per_sample(config: dict[str, Any]) -> int:
+    total = 1  # head_scale
+    for a in config["layer_arrays"]:
+        c, k, n = a["channels"], a["kernel_size"], len(a["dilations"])
+        total += a["input_size"] * c + n * (k * c * c + a["condition_size"] * c + c * c) + c * a["head_size"]
+    # The last layer's residual 1x1 feeds nothing (NAM computes it anyway; we do not).
+    last = config["layer_arrays"][-1]["channels"]
+    return total - last * last

@@ -1,0 +1,78 @@
+"""The recurrent kinds ("lstm", "gru"): their config, presets, rules, tensors and sizes.
+
+One recurrent layer of `hidden` units (Keras conventions), a dense output, and an optional
+skip connection from input to output. The two kinds share one config layout and its rules;
+they differ only in gate count and bias layout, so both live here, each with its own
+functions for the registry (kinds.py) rather than a test of the kind inside shared ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valvenet.models.config_rules import check_positive_int, require
+
+LSTM, GRU = "lstm", "gru"
+LSTM_GATES = 4  # input, forget, cell, output
+GRU_GATES = 3  # update, reset, candidate
+
+
+def recurrent(kind: str, hidden: int, skip: bool = True) -> dict[str, Any]:
+    """Config of an LSTM or GRU of `hidden` units with a dense output."""
+    return {"kind": kind, "hidden": hidden, "skip": skip}
+
+
+# Recurrent models (Wright et al. 2019).
+LSTM_PRESETS: dict[str, dict[str, Any]] = {
+    "lstm-8": recurrent(LSTM, 8),
+    "lstm-12": recurrent(LSTM, 12),
+    "lstm-16": recurrent(LSTM, 16),
+    "lstm-32": recurrent(LSTM, 32),
+}
+GRU_PRESETS: dict[str, dict[str, Any]] = {
+    "gru-12": recurrent(GRU, 12),
+}
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Raise ConfigError naming the first bad field (the same rules for both kinds)."""
+    check_positive_int(config.get("hidden"), "hidden")
+    require(isinstance(config.get("skip", True), bool), "skip must be true or false")
+
+
+def _shapes(hidden: int, gates: int, bias: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    return {
+        "rnn.kernel": (1, gates * hidden),
+        "rnn.recurrent_kernel": (hidden, gates * hidden),
+        "rnn.bias": bias,
+        "dense.weight": (hidden, 1),
+        "dense.bias": (1,),
+    }
+
+
+def lstm_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    h = config["hidden"]
+    return _shapes(h, LSTM_GATES, (LSTM_GATES * h,))
+
+
+def gru_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Keras's GRU with reset_after keeps two bias rows: the input's and the recurrent product's."""
+    h = config["hidden"]
+    return _shapes(h, GRU_GATES, (2, GRU_GATES * h))
+
+
+def receptive_field(config: dict[str, Any]) -> int:
+    """1: a recurrent model's step sees one new sample (its past is in the state)."""
+    return 1
+
+
+def _macs(hidden: int, gates: int) -> int:
+    return gates * hidden * (hidden + 1) + hidden
+
+
+def lstm_macs_per_sample(config: dict[str, Any]) -> int:
+    return _macs(config["hidden"], LSTM_GATES)
+
+
+def gru_macs_per_sample(config: dict[str, Any]) -> int:
+    return _macs(config["hidden"], GRU_GATES)
