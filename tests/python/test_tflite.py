@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from valvenet.export import tflite
+from valvenet.losses import esr
 from valvenet.models.model_file import ModelFile
 from valvenet.models import config as model_config
 from valvenet.models import keras_models
@@ -71,7 +72,7 @@ def test_matches_oracle(exported):
     for interpreter in ("litert", "tflm"):
         runner = tflite.WindowRunner(report["tflite"], interpreter, report["arena_bytes"])
         y = tflite.overlap_save(runner, audio, runner.window, runner.block)
-        error = tflite.esr_against(reference, y)
+        error = esr(reference, y)
         if quant == "float32":
             assert np.max(np.abs(y - reference)) < 1e-5, interpreter
         elif quant == "int16x8":

@@ -16,7 +16,8 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.models import calibrate
-from valvenet.export.c_host import Q15Engine, esr
+from valvenet.export.c_host import Q15Engine
+from valvenet.losses import esr
 from valvenet.models.calibrate import stored_scales
 from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
@@ -39,7 +40,7 @@ def main() -> int:
             model, source = calibrate.with_scales(model, train), "train split, 30 s"
         reference = Oracle(model).process_all(test)
         actual = Q15Engine(model).process_all(test)
-        print(f"| {path.parent.name} | {model.config['kind']} | {source} | {esr(actual, reference):.2e} | "
+        print(f"| {path.parent.name} | {model.config['kind']} | {source} | {esr(reference, actual):.2e} | "
               f"{float(np.max(np.abs(actual - reference))):.2e} |", flush=True)
     return 0
 

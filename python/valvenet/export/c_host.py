@@ -130,8 +130,3 @@ class Q15Engine(CEngine):
         symbol, header, source, self.formats = generate_int16(model, fracs, "vn_host_model")
         self._open(compile_sources(symbol, header, source, exact_activations, kind="q15"))
 
-
-def esr(actual: np.ndarray, reference: np.ndarray) -> float:
-    """Error-to-signal ratio: sum (actual - reference)^2 / sum reference^2."""
-    reference = np.asarray(reference, np.float64)
-    return float(np.sum((np.asarray(actual, np.float64) - reference) ** 2) / np.sum(reference ** 2))

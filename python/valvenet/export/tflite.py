@@ -268,13 +268,6 @@ def overlap_save(run_window: Callable[[np.ndarray], np.ndarray], audio: np.ndarr
     return out[:audio.size]
 
 
-def esr_against(reference: np.ndarray, actual: np.ndarray) -> float:
-    """ESR of `actual` against `reference` (losses.esr with the arguments in reading order)."""
-    from valvenet.losses import esr
-
-    return esr(reference, actual)
-
-
 def stateless(model: ModelFile, audio: np.ndarray, hop: int) -> np.ndarray:
     """The oracle run on `hop`-sample windows each from zero state (no context carried): what
     running a fixed window without overlap would give."""
