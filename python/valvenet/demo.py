@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from valvenet import paths
 from valvenet.device import Console, TransportError, open_transport
 from valvenet.device.protocol import Client, FirmwareError, ProtocolError
 from valvenet.device.stream import read_input, stream_audio
@@ -48,13 +49,6 @@ def memory_rows(size_report: str) -> list[str]:
     """The per-region lines of a firmware size report (header included)."""
     rows = size_report.split("\n\n")[1] if "\n\n" in size_report else ""
     return rows.splitlines()
-
-
-def workspace() -> Path:
-    """The source tree `bazel run` was started from (the demo builds firmware there)."""
-    if "BUILD_WORKSPACE_DIRECTORY" in os.environ:
-        return Path(os.environ["BUILD_WORKSPACE_DIRECTORY"])
-    return Path(__file__).resolve().parents[2]
 
 
 def step(text: str) -> None:
@@ -123,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out = Path(os.environ["BUILD_WORKING_DIRECTORY"]) / args.out
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    root = workspace()
+    root = paths.checkout()  # the demo builds firmware in the source tree
     kind = "serial" if args.target.startswith("serial:") else args.target
     if kind not in IMAGES:
         print(f"error: --target {args.target}: qemu, renode or serial:PORT", file=sys.stderr)

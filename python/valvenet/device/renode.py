@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from valvenet import paths
 from valvenet.device.emulator import EmulatorTransport
 from valvenet.device.transport import TransportError
 
@@ -69,43 +70,17 @@ def renode_available() -> str | None:
     return shutil.which(RENODE_BINARY)
 
 
-def _candidate_roots() -> list[Path]:
-    """Directories that may hold ``sim/renode``, in the order they are tried."""
-    roots: list[Path] = []
-    env_root = os.environ.get("VALVENET_ROOT")
-    if env_root:
-        roots.append(Path(env_root))
-    # Bazel runfiles: <runfiles>/<workspace name>/sim/renode/... when sim/renode files are
-    # data dependencies (//python:valvenet has //sim/renode:platform_files as data). The
-    # directory is the WORKSPACE's name ("valvenet"), "__main__" when it has none; tests
-    # also export the name as TEST_WORKSPACE.
-    for variable in ("RUNFILES_DIR", "TEST_SRCDIR"):
-        runfiles = os.environ.get(variable)
-        if runfiles:
-            for workspace in (os.environ.get("TEST_WORKSPACE"), "valvenet", "__main__"):
-                if workspace:
-                    roots.append(Path(runfiles) / workspace)
-    # Relative to this file (python/valvenet/device/renode.py -> repository root), both as
-    # seen (a runfiles tree) and with symlinks resolved (the source tree).
-    here = Path(__file__)
-    roots.append(here.absolute().parents[3])
-    roots.append(here.resolve().parents[3])
-    return roots
-
-
 def find_resc() -> Path:
-    """Locate ``sim/renode/valvenet.resc`` with its platform file beside it."""
-    tried: list[str] = []
-    for root in _candidate_roots():
-        resc = root / RESC_RELATIVE
-        tried.append(str(resc))
-        if resc.is_file() and (resc.parent / PLATFORM_NAME).is_file():
-            return resc
-    raise TransportError(
-        "cannot find sim/renode/valvenet.resc next to stm32f767.repl; set VALVENET_ROOT to the "
-        "repository root (or add //sim/renode files as data of the Bazel target). Tried: "
-        + ", ".join(dict.fromkeys(tried))
-    )
+    """Locate ``sim/renode/valvenet.resc`` with its platform file beside it (in the source
+    roots of valvenet.paths: the device library carries //sim/renode as data)."""
+    root = paths.find(RESC_RELATIVE, RESC_RELATIVE.parent / PLATFORM_NAME)
+    if root is None:
+        raise TransportError(
+            "cannot find sim/renode/valvenet.resc next to stm32f767.repl; set VALVENET_ROOT to the "
+            "repository root (or add //sim/renode files as data of the Bazel target). Tried: "
+            + ", ".join(str(r / RESC_RELATIVE) for r in paths.source_roots())
+        )
+    return root / RESC_RELATIVE
 
 
 def _monitor_path(path: Path) -> str:

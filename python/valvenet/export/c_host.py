@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from valvenet import paths
 from valvenet.export.engines.registry import generate_float32, generate_int16
 from valvenet.models.calibrate import scales as calibrate_scales, stored_scales
 from valvenet.models.model_file import ModelFile
@@ -25,12 +26,11 @@ HOST_CFLAGS = ("-std=c11", "-O2", "-ffp-contract=off", "-fPIC", "-shared", "-Wal
 
 
 def repo_root() -> Path:
-    """The workspace root (firmware/nn lives there), also inside Bazel runfiles."""
-    for base in (os.environ.get("VALVENET_ROOT"), os.environ.get("TEST_SRCDIR") and Path(os.environ["TEST_SRCDIR"]) / "valvenet",
-                 Path(__file__).resolve().parents[3]):
-        if base and (Path(base) / "firmware" / "nn" / "layers.h").is_file():
-            return Path(base)
-    raise FileNotFoundError("firmware/nn sources not found (set VALVENET_ROOT to the checkout)")
+    """The checkout root holding firmware/nn (valvenet.paths: also inside Bazel runfiles)."""
+    root = paths.find("firmware/nn/layers.h")
+    if root is None:
+        raise FileNotFoundError("firmware/nn sources not found (set VALVENET_ROOT to the checkout)")
+    return root
 
 
 def _cache_dir() -> Path:

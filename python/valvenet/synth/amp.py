@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from valvenet import paths
 from valvenet.synth.errors import SynthError
 
 PLUGIN_URI = "http://guitarix.sourceforge.net/plugins/gx_amp#GUITARIX"
@@ -53,7 +54,7 @@ EXPECTED_THD: dict[str, tuple[float, float]] = {
 }
 
 LV2HOST_TARGET = "//tools/lv2host"
-_RUNFILES_PATH = "valvenet/tools/lv2host/lv2host"
+_RUNFILES_PATH = "tools/lv2host/lv2host"
 
 
 def _executable(path: Path) -> bool:
@@ -61,16 +62,13 @@ def _executable(path: Path) -> bool:
 
 
 def _candidates() -> list[Path]:
-    """Where a built lv2host may be, most specific first.
-
-    Bazel runfiles come before bazel-bin: inside `bazel test`/`bazel run` the runfiles copy is
-    the one Bazel just built, while the workspace's bazel-bin may be stale.
-    """
-    found = [Path(os.environ[var]) / _RUNFILES_PATH for var in ("RUNFILES_DIR", "TEST_SRCDIR") if os.environ.get(var)]
-    found.append(Path(__file__).absolute().parents[3] / "tools/lv2host/lv2host")  # this file in a runfiles tree
-    found.append(Path(__file__).resolve().parents[3] / "bazel-bin/tools/lv2host/lv2host")  # the source tree
-    found.append(Path.cwd() / "bazel-bin/tools/lv2host/lv2host")
-    return found
+    """Where a built lv2host may be, most specific first: in the source roots of valvenet.paths
+    (a Bazel runfiles tree first: inside `bazel test`/`bazel run` the runfiles copy is the one
+    Bazel just built, while the workspace's bazel-bin may be stale), then their bazel-bin and
+    the current folder's."""
+    roots = paths.source_roots()
+    return ([root / _RUNFILES_PATH for root in roots] + [root / "bazel-bin" / _RUNFILES_PATH for root in roots]
+            + [Path.cwd() / "bazel-bin" / _RUNFILES_PATH])
 
 
 def find_lv2host() -> Path:
