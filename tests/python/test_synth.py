@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from valvenet import cli
-from valvenet.synth import BuildOptions, SynthError, amp, build_dataset, midi, render
+from valvenet.synth import BuildOptions, SynthError, amp, build_dataset, midi, performance, render
 from valvenet.synth.builder import SPLIT_SECONDS, sha256_file
 
 SCALE = 0.05
@@ -45,7 +45,7 @@ def test_variable_length_quantities_follow_the_midi_spec() -> None:
 
 
 def test_midi_file_has_a_consistent_header_and_track() -> None:
-    data = midi.midi_bytes(midi.generate_performance(1, 5.0))
+    data = midi.midi_bytes(performance.generate_performance(1, 5.0))
     assert data[:4] == b"MThd" and int.from_bytes(data[4:8], "big") == 6
     assert int.from_bytes(data[8:10], "big") == 0  # format 0
     assert data[14:18] == b"MTrk"
@@ -55,16 +55,16 @@ def test_midi_file_has_a_consistent_header_and_track() -> None:
 
 def test_fluidsynth_accepts_the_midi_file(tmp_path: Path) -> None:
     path = tmp_path / "perf.mid"
-    midi.write_midi(midi.generate_performance(3, 4.0), path)
+    midi.write_midi(performance.generate_performance(3, 4.0), path)
     audio = render.render_midi(path, 4 * RATE)
     assert audio.dtype == np.float32 and audio.shape == (4 * RATE,)
     assert np.max(np.abs(audio)) > 1e-3  # it played notes, not silence
 
 
 def test_pitch_bend_events_bend_the_rendered_note(tmp_path: Path) -> None:
-    perf = midi.Performance(seconds=2.0)
-    perf.notes.append(midi.Note(0.05, 1.9, 57, 100, midi.LEAD_CHANNELS[0]))
-    perf.bends.append(midi.Bend(1.0, midi.LEAD_CHANNELS[0], 2.0))
+    perf = performance.Performance(seconds=2.0)
+    perf.notes.append(performance.Note(0.05, 1.9, 57, 100, performance.LEAD_CHANNELS[0]))
+    perf.bends.append(performance.Bend(1.0, performance.LEAD_CHANNELS[0], 2.0))
     midi.write_midi(perf, tmp_path / "bend.mid")
     audio = render.render_midi(tmp_path / "bend.mid", 2 * RATE).astype(np.float64)
 
@@ -77,16 +77,16 @@ def test_pitch_bend_events_bend_the_rendered_note(tmp_path: Path) -> None:
 
 
 def test_performance_is_seeded_and_covers_the_playing_styles() -> None:
-    perf = midi.generate_performance(11, 180.0)
-    assert midi.midi_bytes(perf) == midi.midi_bytes(midi.generate_performance(11, 180.0))
-    assert midi.midi_bytes(perf) != midi.midi_bytes(midi.generate_performance(12, 180.0))
+    perf = performance.generate_performance(11, 180.0)
+    assert midi.midi_bytes(perf) == midi.midi_bytes(performance.generate_performance(11, 180.0))
+    assert midi.midi_bytes(perf) != midi.midi_bytes(performance.generate_performance(12, 180.0))
     velocities = [n.velocity for n in perf.notes]
     assert min(velocities) <= 30 and max(velocities) >= 120  # wide dynamics
     assert any(abs(b.semitones) >= 1.0 for b in perf.bends)  # real bends, not just vibrato
-    assert sum(n.channel == midi.MUTED_CHANNEL for n in perf.notes) > 20  # palm mutes
-    starts = sorted(n.start for n in perf.notes if n.channel in midi.CHORD_CHANNELS)
+    assert sum(n.channel == performance.MUTED_CHANNEL for n in perf.notes) > 20  # palm mutes
+    starts = sorted(n.start for n in perf.notes if n.channel in performance.CHORD_CHANNELS)
     assert any(starts[i + 3] - starts[i] < 0.1 for i in range(len(starts) - 3))  # strummed chords
-    assert {n.channel for n in perf.notes} == set(midi.CHANNEL_PROGRAMS)
+    assert {n.channel for n in perf.notes} == set(performance.CHANNEL_PROGRAMS)
 
 
 # ------------------------------------------------------------------------------- lv2host

@@ -1,7 +1,7 @@
 """The built-in dataset: real sampled guitar (fluidsynth + FluidR3_GM) through a real amp model
 (guitarix's LV2 amp, run by tools/lv2host), built reproducibly from a seed.
 
-Modules: midi (performance generator, MIDI writer), render (fluidsynth), amp (presets, lv2host),
+Modules: performance (the seeded guitar performance), midi (its MIDI file), render (fluidsynth), amp (presets, lv2host),
 cab (optional cabinet IR), builder (the whole build and meta.json).
 """
 

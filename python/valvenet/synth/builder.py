@@ -25,7 +25,7 @@ import numpy as np
 import scipy.io.wavfile
 from tqdm import tqdm
 
-from valvenet.synth import amp, cab, midi, render
+from valvenet.synth import amp, cab, midi, performance, render
 from valvenet.synth.errors import SynthError
 
 FORMAT = "valvenet-dataset"
@@ -102,7 +102,7 @@ def dry_guitar(split: str, opts: BuildOptions, rate: int, tmp: Path) -> tuple[np
     """The split's performance, rendered and normalised; plus what meta.json says about it."""
     seed = split_seed(opts.seed, split)
     samples = split_samples(split, opts.seconds_scale, rate)
-    perf = midi.generate_performance(seed, samples / rate)
+    perf = performance.generate_performance(seed, samples / rate)
     midi_path = tmp / f"{split}.mid"
     midi.write_midi(perf, midi_path)
     audio = render.normalise_peak(render.render_midi(midi_path, samples, rate))
@@ -182,7 +182,7 @@ def base_meta(opts: BuildOptions, rate: int, ir_path: Path | None) -> dict:
         "input": {
             "source": "fluidsynth render of a generated MIDI performance",
             "soundfont": str(render.SOUNDFONT),
-            "gm_programs": {"jazz": midi.PROGRAM_JAZZ, "clean": midi.PROGRAM_CLEAN, "muted": midi.PROGRAM_MUTED},
+            "gm_programs": {"jazz": performance.PROGRAM_JAZZ, "clean": performance.PROGRAM_CLEAN, "muted": performance.PROGRAM_MUTED},
             "fluidsynth_gain": render.FLUIDSYNTH_GAIN,
             "downmix": "mean of left and right",
             "peak_dbfs": render.INPUT_PEAK_DBFS,
