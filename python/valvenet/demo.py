@@ -30,7 +30,7 @@ from valvenet.device import Console, TransportError, open_transport
 from valvenet.device.protocol import Client, FirmwareError, ProtocolError
 from valvenet.device.stream import read_input, stream_audio
 from valvenet.models.model_file import ModelFile, load
-from valvenet.losses import scores
+from valvenet.losses import esr, scores
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 
@@ -102,7 +102,7 @@ def run_on_device(target: str, firmware: Path, model: ModelFile, audio: np.ndarr
             "stream_seconds": seconds}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default: demo-out)")
     parser.add_argument("--target", default="qemu", help="qemu (default) or serial:PORT for a NUCLEO-F767ZI")
@@ -115,6 +115,57 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if "BUILD_WORKING_DIRECTORY" in os.environ and not args.out.is_absolute():
         args.out = Path(os.environ["BUILD_WORKING_DIRECTORY"]) / args.out
+    return args
+
+
+def show_images(images: dict[str, Path]) -> None:
+    """Each built image and its memory rows (from the size report beside it)."""
+    for _, elf in sorted(images.items()):
+        print(f"  {elf}")
+        report = elf.with_suffix(".size.txt")
+        if report.is_file():
+            for line in memory_rows(report.read_text()):
+                print(f"      {line}")
+
+
+def figures(model: ModelFile, target_audio: np.ndarray, oracle: np.ndarray, device: dict[str, Any],
+            skip: int) -> dict[str, Any]:
+    """What demo.json records: the firmware against the amp and against the oracle, its cost."""
+    amp = scores(target_audio, device["output"], skip=skip)
+    agreement = {"max_abs_error": float(np.max(np.abs(device["output"].astype(np.float64) - oracle))),
+                 "esr": esr(oracle, device["output"])}
+    bench, training = device["bench"], model.metadata["training"]
+    return {
+        "model": model.name, "parameters": model.parameter_count(),
+        "training_minutes": training["minutes"], "training_test_esr_preemph": training["test"]["esr_preemph"],
+        "firmware_test_esr": amp["esr"], "firmware_test_esr_preemph": amp["esr_preemph"],
+        "oracle_agreement": agreement, "selftest": device["selftest"], "board": device["info"].board,
+        "counter_unit": bench.unit, "per_sample_median": bench.median_per_sample, "per_sample_max": bench.max_per_sample,
+        "budget_share": {f"{rate / 1000:g} kHz": bench.median_per_sample / cycles for rate, cycles, _ in budget_table()},
+        "stream_seconds": device["stream_seconds"], "link_stats": device["stats"],
+    }
+
+
+def print_figures(result: dict[str, Any]) -> None:
+    agreement = result["oracle_agreement"]
+    print(f"  model {result['model']}: {result['parameters']} parameters, trained {result['training_minutes']:.1f} min")
+    print(f"  test ESR of the firmware's output against the amp: {100 * result['firmware_test_esr']:.2f} % "
+          f"({100 * result['firmware_test_esr_preemph']:.2f} % pre-emphasised; the training loss)")
+    print(f"  agreement with the Python oracle: max abs error {agreement['max_abs_error']:.2e}, ESR {agreement['esr']:.1e}")
+    print(f"  {result['selftest']}")
+    unit, median = result["counter_unit"], result["per_sample_median"]
+    print(f"  {unit} per sample on {result['board']}: {median:,.0f} (median of 16 blocks of 48; worst block "
+          f"{result['per_sample_max']:,.0f})")
+    for rate, cycles, _ in budget_table():
+        print(f"    {100 * median / cycles:5.1f} % of the STM32F767's {cycles:,.0f} cycles per sample "
+              f"at {rate / 1000:g} kHz (216 MHz)")
+    if unit == "instructions":
+        print("    (QEMU counts instructions, not cycles: the Cortex-M7 dual-issues, and its caches, TCMs and flash "
+              "wait states only a board shows; run the demo with --target serial:PORT for cycles)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     root = paths.checkout()  # the demo builds firmware in the source tree
@@ -131,12 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load(model_path)
     step("3/5 C export and firmware build (Bazel: //models/demo:amp_mps2_an500, :amp_nucleo_f767zi)")
     images = build_firmware(root, model_path)
-    for image, elf in sorted(images.items()):
-        print(f"  {elf}")
-        report = elf.with_suffix(".size.txt")
-        if report.is_file():
-            for line in memory_rows(report.read_text()):
-                print(f"      {line}")
+    show_images(images)
     firmware = images[IMAGES[kind]]
     if kind == "serial" and not args.no_flash:
         from valvenet.device.flash import flash_board
@@ -158,36 +204,9 @@ def main(argv: list[str] | None = None) -> int:
 
     step("5/5 results")
     skip = min(model_config.receptive_field(model.config), test_input.size // 2)
-    amp = scores(target_audio, device["output"], skip=skip)
-    difference = device["output"].astype(np.float64) - oracle
-    agreement = {"max_abs_error": float(np.max(np.abs(difference))),
-                 "esr": float(np.sum(difference ** 2) / np.sum(oracle.astype(np.float64) ** 2))}
-    bench, info = device["bench"], device["info"]
-    training = model.metadata["training"]
-    figures = {
-        "model": model.name, "parameters": model.parameter_count(),
-        "training_minutes": training["minutes"], "training_test_esr_preemph": training["test"]["esr_preemph"],
-        "firmware_test_esr": amp["esr"], "firmware_test_esr_preemph": amp["esr_preemph"],
-        "oracle_agreement": agreement, "selftest": device["selftest"], "board": info.board,
-        "counter_unit": bench.unit, "per_sample_median": bench.median_per_sample, "per_sample_max": bench.max_per_sample,
-        "budget_share": {f"{rate / 1000:g} kHz": bench.median_per_sample / cycles for rate, cycles, _ in budget_table()},
-        "stream_seconds": device["stream_seconds"], "link_stats": device["stats"],
-    }
-    (out / "demo.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"  model {model.name}: {model.parameter_count()} parameters, trained {training['minutes']:.1f} min")
-    print(f"  test ESR of the firmware's output against the amp: {100 * amp['esr']:.2f} % "
-          f"({100 * amp['esr_preemph']:.2f} % pre-emphasised; the training loss)")
-    print(f"  agreement with the Python oracle: max abs error {agreement['max_abs_error']:.2e}, ESR {agreement['esr']:.1e}")
-    print(f"  {device['selftest']}")
-    unit = bench.unit
-    print(f"  {unit} per sample on {info.board}: {bench.median_per_sample:,.0f} (median of 16 blocks of 48; worst block "
-          f"{bench.max_per_sample:,.0f})")
-    for rate, cycles, _ in budget_table():
-        print(f"    {100 * bench.median_per_sample / cycles:5.1f} % of the STM32F767's {cycles:,.0f} cycles per sample "
-              f"at {rate / 1000:g} kHz (216 MHz)")
-    if unit == "instructions":
-        print("    (QEMU counts instructions, not cycles: the Cortex-M7 dual-issues, and its caches, TCMs and flash "
-              "wait states only a board shows; run the demo with --target serial:PORT for cycles)")
+    result = figures(model, target_audio, oracle.astype(np.float64), device, skip)
+    (out / "demo.json").write_text(json.dumps(result, indent=2) + "\n")
+    print_figures(result)
     print(f"  outputs: {firmware_wav} (firmware), {oracle_wav} (oracle), {data / 'test/crunch-target.wav'} (amp)")
     print(f"  training report: {out / 'run/report.html'}; figures: {out / 'demo.json'}")
     print(f"  firmware: {images['amp_nucleo_f767zi']} (flash it and add --target serial:PORT)")
