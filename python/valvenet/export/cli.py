@@ -31,18 +31,18 @@ def run_c(args: argparse.Namespace) -> int:
     from valvenet.models.model_file import load
 
     if args.full_recompute:
-        raise SystemExit("valvenet export c: --full-recompute is a float32 baseline only")
+        raise c_code.CodegenError("--full-recompute is a float32 baseline only")
     model = load(args.model)
     fracs = calibrate.stored_scales(model)
     if fracs is None:
         if not args.calibration:
-            raise SystemExit(f"valvenet export c: {args.model} has no int16 scales (metadata "
-                             f"{calibrate.METADATA_KEY!r}): give --calibration WAV (input audio) to calibrate them")
+            raise c_code.CodegenError(f"{args.model} has no int16 scales (metadata {calibrate.METADATA_KEY!r}): "
+                                      "give --calibration WAV (input audio) to calibrate them")
         import soundfile as sf
 
         audio, rate = sf.read(args.calibration, dtype="float32", always_2d=True)
         if rate != model.sample_rate:
-            raise SystemExit(f"valvenet export c: {args.calibration} is {rate} Hz, {args.model} needs {model.sample_rate} Hz")
+            raise c_code.CodegenError(f"{args.calibration} is {rate} Hz, {args.model} needs {model.sample_rate} Hz")
         fracs = calibrate.scales(model, audio.mean(axis=1)[:int(calibrate.TRAINING_SECONDS * rate)])
     header, source = c_q15.write(model, fracs, args.out, args.symbol)
     print(f"wrote {header} and {source}")
