@@ -10,6 +10,7 @@ budget shares are instruction budgets, to be checked against DWT cycles on a boa
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import re
 import statistics
@@ -179,8 +180,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.firmware.is_file():  # else arm-none-eabi-nm fails first, with a traceback
+        raise FileNotFoundError(errno.ENOENT, "no such firmware image", str(args.firmware))
+    args.out.mkdir(parents=True, exist_ok=True)  # before the minutes of benchmarking
     rows = run_benchmark(args.firmware)
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmarks.json").write_text(json.dumps(rows, indent=2))
     (args.out / "benchmarks.md").write_text(HEADER + markdown(rows) + "\n" + targets_section(rows))
     print(markdown(rows))

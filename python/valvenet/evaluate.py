@@ -20,12 +20,18 @@ from valvenet.models.oracle import Oracle
 
 
 def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
-    """Scores of the model on an AudioPair, plus the prediction itself."""
+    """Scores of the model on an AudioPair, plus the prediction itself; a DatasetError for a
+    pair at another rate or too short to score (all within the model's warm-up)."""
+    from valvenet.datasets.loaders import DatasetError
+
     if pair.sample_rate != model.sample_rate:
-        raise ValueError(f"{pair.input_path}: sample rate {pair.sample_rate} Hz, the model was trained at "
-                         f"{model.sample_rate} Hz")
-    prediction = Oracle(model).process_all(pair.input)
+        raise DatasetError(f"{pair.input_path}: sample rate {pair.sample_rate} Hz, the model was trained at "
+                           f"{model.sample_rate} Hz")
     skip = model_config.receptive_field(model.config) - 1
+    if pair.num_samples <= skip:
+        raise DatasetError(f"{pair.input_path}: too short to score: {pair.num_samples} samples, the model's "
+                           f"warm-up (receptive field) alone is {skip + 1}")
+    prediction = Oracle(model).process_all(pair.input)
     return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
 
 

@@ -8,7 +8,6 @@ impulse response, as on the device where it is a separate FIR stage.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +72,22 @@ def make_engine(model: ModelFile, engine: str):  # type: ignore[no-untyped-def]
     return Oracle(model)
 
 
+def check_paths(in_path: Path, out_path: Path, cab: Path | None = None) -> None:
+    """Refuses, before any work, inputs that do not exist, an output in a missing folder and an
+    output that would replace the input (libsndfile would only say "System error")."""
+    for path in (in_path, cab):
+        if path is not None and not path.is_file():
+            raise ProcessError(f"{path}: no such file")
+    if not out_path.parent.is_dir():
+        raise ProcessError(f"{out_path}: folder {out_path.parent} does not exist")
+    if out_path.exists() and out_path.samefile(in_path):
+        raise ProcessError(f"{out_path}: is the input file; write the output to another file")
+
+
 def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int | None = None,
                  cab: Path | None = None, engine: str = "oracle") -> None:
     """Stream in_path through the model (and cabinet) into out_path (float32 WAV)."""
+    check_paths(in_path, out_path, cab)
     info = sf.info(str(in_path))
     if info.samplerate != model.sample_rate:
         raise ProcessError(f"{in_path}: sample rate {info.samplerate} Hz, the model runs at {model.sample_rate} Hz")
@@ -107,10 +119,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        process_file(load(args.model), args.input, args.output, args.channel, args.cab, args.engine)
-    except (ProcessError, ValueError, sf.LibsndfileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    process_file(load(args.model), args.input, args.output, args.channel, args.cab, args.engine)
     print(f"wrote {args.output}")
     return 0

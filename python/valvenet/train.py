@@ -115,10 +115,17 @@ class Run:
         self.model_file = out / "model.vnet"
 
 
-def _load_splits(options: TrainOptions) -> dict[str, Any]:
-    from valvenet.datasets.loaders import load_dataset
+def _load_splits(options: TrainOptions, segment_samples: int) -> dict[str, Any]:
+    """The train, val and test pairs; the train split must hold one segment with its context
+    (val and test are cut into windows of any length)."""
+    from valvenet.datasets.loaders import DatasetError, load_dataset
 
-    return load_dataset(Path(options.data), options.name)
+    splits = load_dataset(Path(options.data), options.name)
+    train_pair = splits["train"]
+    if train_pair.num_samples < segment_samples:
+        raise DatasetError(f"{train_pair.input_path}: too short for one training segment: {train_pair.num_samples} "
+                           f"samples, need at least {segment_samples} ({options.segment} scored + context)")
+    return splits
 
 
 def _compile(model: Any, options: TrainOptions, context: int) -> None:
@@ -186,19 +193,21 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
 
 
 def train(options: TrainOptions) -> Path:
-    """Run training as the options say; return the path of the model file written."""
-    import keras
-    from tqdm import tqdm
+    """Run training as the options say; return the path of the model file written.
 
-    from valvenet.models import keras_models
-
+    The config, the dataset and the run folder are checked before TensorFlow loads, so a bad
+    input fails in a second, not after the import."""
     name, config = model_config.resolve(options.model)
     options.segment = options.segment or default_segment(config)
-    splits = _load_splits(options)
     context = context_length(config)
+    splits = _load_splits(options, context + options.segment)
     run = Run(Path(options.out))
     (run.out / "options.json").write_text(json.dumps(asdict(options), indent=2, sort_keys=True))
     (run.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+
+    from tqdm import tqdm
+
+    from valvenet.models import keras_models
 
     model = keras_models.build(config, seed=options.seed)
     _compile(model, options, context)

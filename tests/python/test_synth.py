@@ -197,7 +197,7 @@ def test_cli_reports_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["dataset", "build", "--out", str(tmp_path), "--preset", "metal"])
     assert exit_info.value.code == 2 and "invalid choice: 'metal'" in capsys.readouterr().err
-    assert cli.main(["dataset", "build", "--out", str(tmp_path), "--seconds-scale", "0.001"]) == 1
+    assert cli.main(["dataset", "build", "--out", str(tmp_path), "--seconds-scale", "0.001"]) == 2
     assert "--seconds-scale" in capsys.readouterr().err
-    assert cli.main(["dataset", "build", "--out", str(tmp_path), "--cab", "no such cabinet"]) == 1
+    assert cli.main(["dataset", "build", "--out", str(tmp_path), "--cab", "no such cabinet"]) == 2
     assert "cabinet IR 'no such cabinet' not found" in capsys.readouterr().err

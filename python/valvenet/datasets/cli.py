@@ -2,14 +2,13 @@
 
     valvenet dataset build --out DIR [--preset NAME ...] [--seconds-scale F] [--seed N] [--cab [IR]]
 
-The heavy lifting is in valvenet.synth; this module only turns options into a BuildOptions and
-errors into one readable line and a nonzero exit status.
+The heavy lifting is in valvenet.synth; this module only turns options into a BuildOptions (its
+SynthError becomes one readable line and exit status 2 in valvenet.cli).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -49,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from valvenet.synth import BuildOptions, SynthError, build_dataset
+    from valvenet.synth import BuildOptions, build_dataset
     from valvenet.synth.builder import DEFAULT_PRESETS
 
     opts = BuildOptions(
@@ -59,11 +58,7 @@ def _run_build(args: argparse.Namespace) -> int:
         seed=args.seed,
         cab=args.cab,
     )
-    try:
-        meta = build_dataset(opts)
-    except SynthError as err:
-        print(f"valvenet dataset build: error: {err}", file=sys.stderr)
-        return 1
+    meta = build_dataset(opts)
     print(f"wrote {len(meta['files'])} files and meta.json to {args.out}")
     return 0
 

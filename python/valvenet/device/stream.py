@@ -10,7 +10,6 @@ asked for.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,9 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.device.console import Console
-from valvenet.device.protocol import MAX_SAMPLES, Client, FirmwareError, ModelInfo, ProtocolError
+from valvenet.device.protocol import MAX_SAMPLES, Client, ModelInfo
 from valvenet.device.targets import open_transport
-from valvenet.device.transport import TransportError
-from valvenet.models.model_file import INT16_SUFFIX, ModelFile, ModelFileError, load
+from valvenet.models.model_file import INT16_SUFFIX, ModelFile, load
 
 # Where `./bazelw build //firmware:amp_<board>` puts the default images.
 DEFAULT_FIRMWARE = {"qemu": Path("bazel-bin/firmware/amp_mps2_an500.elf"),
@@ -43,6 +41,8 @@ class RunResult:
 
 def read_input(path: Path, model: ModelFile) -> np.ndarray:
     """The input WAV as mono float32, checked against the model: rate, channels, content."""
+    if not path.is_file():
+        raise RunError(f"{path}: no such file")
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -56,6 +56,15 @@ def read_input(path: Path, model: ModelFile) -> np.ndarray:
     if not np.all(np.isfinite(audio)):
         raise RunError(f"{path}: NaN or Inf in the audio")
     return audio[:, 0]
+
+
+def check_output(path: Path, in_path: Path) -> None:
+    """Refuses an output in a missing folder, or one that would replace the input, before a
+    device boots (the stream would be lost at the end)."""
+    if not path.parent.is_dir():
+        raise RunError(f"{path}: folder {path.parent} does not exist")
+    if path.exists() and path.samefile(in_path):
+        raise RunError(f"{path}: is the input file; write the output to another file")
 
 
 def select_model(client: Client, model: ModelFile, firmware: str, precision: str | None = None) -> ModelInfo:
@@ -106,6 +115,7 @@ def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: P
     """Stream in_path through the firmware into out_path (float32 WAV; an earlier out_path
     stays as it was if anything fails)."""
     audio = read_input(in_path, model)
+    check_output(out_path, in_path)
     if firmware is None and target in DEFAULT_FIRMWARE:
         firmware = DEFAULT_FIRMWARE[target]
     if firmware is not None and not firmware.is_file():
@@ -142,14 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.block <= MAX_SAMPLES:
-        print(f"error: --block {args.block}: frames hold 1..{MAX_SAMPLES} samples", file=sys.stderr)
-        return 2
-    try:
-        result = stream_file(args.target, args.firmware, load(args.model), args.input, args.output,
-                             args.format, args.block, precision=args.precision)
-    except (RunError, ModelFileError, TransportError, ProtocolError, FirmwareError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise RunError(f"--block {args.block}: frames hold 1..{MAX_SAMPLES} samples")
+    result = stream_file(args.target, args.firmware, load(args.model), args.input, args.output,
+                         args.format, args.block, precision=args.precision)
     print(f"wrote {args.output}: {result.samples} samples through {result.info.name} ({result.info.precision}) "
           f"on {result.info.board} in {result.seconds:.1f} s")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from valvenet.export.c_text import write_files
+from valvenet.export.c_text import CodegenError, write_files
 from valvenet.models.model_file import ModelFile
 
 PRECISIONS = ("float32", "int16")
@@ -36,7 +36,7 @@ def run_c(args: argparse.Namespace) -> int:
     from valvenet.models.model_file import load
 
     if args.precision == "int16" and args.full_recompute:
-        raise SystemExit("valvenet export c: --full-recompute is a float32 baseline only")
+        raise CodegenError("--full-recompute is a float32 baseline only")
     model = load(args.model)
     if args.precision == "float32":
         symbol, header, source = generate_float32(model, args.symbol, args.full_recompute)
@@ -54,13 +54,13 @@ def int16_scales(args: argparse.Namespace, model: ModelFile) -> dict[str, int]:
     fracs = calibrate.stored_scales(model)
     if fracs is None:
         if not args.calibration:
-            raise SystemExit(f"valvenet export c: {args.model} has no int16 scales (metadata "
-                             f"{calibrate.METADATA_KEY!r}): give --calibration WAV (input audio) to calibrate them")
+            raise CodegenError(f"{args.model} has no int16 scales (metadata {calibrate.METADATA_KEY!r}): "
+                                      "give --calibration WAV (input audio) to calibrate them")
         import soundfile as sf
 
         audio, rate = sf.read(args.calibration, dtype="float32", always_2d=True)
         if rate != model.sample_rate:
-            raise SystemExit(f"valvenet export c: {args.calibration} is {rate} Hz, {args.model} needs {model.sample_rate} Hz")
+            raise CodegenError(f"{args.calibration} is {rate} Hz, {args.model} needs {model.sample_rate} Hz")
         fracs = calibrate.scales(model, audio.mean(axis=1)[:int(calibrate.TRAINING_SECONDS * rate)])
     return fracs
 

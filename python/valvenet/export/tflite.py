@@ -392,18 +392,15 @@ def run(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     if (args.data is None) != (args.name is None):
-        raise SystemExit("valvenet export tflite: give both --data DIR and --name NAME, or neither")
+        raise TFLiteExportError("give both --data DIR and --name NAME, or neither")
+    if args.evaluate and not args.data:
+        raise TFLiteExportError("--evaluate needs --data DIR --name NAME")
     train = load_split(Path(args.data), args.name, "train").input if args.data else None
     name = f"{c_symbol(Path(args.model).stem)}_{args.quant}"
-    try:
-        report = export(model, args.quant, Path(args.out), name, args.model, args.window, args.block, train, args.io,
-                        args.calibration_windows)
-    except TFLiteExportError as exc:
-        raise SystemExit(f"valvenet export tflite: {exc}") from exc
+    report = export(model, args.quant, Path(args.out), name, args.model, args.window, args.block, train, args.io,
+                    args.calibration_windows)
     report.pop("tflite")
     if args.evaluate:
-        if not args.data:
-            raise SystemExit("valvenet export tflite: --evaluate needs --data DIR --name NAME")
         test = load_split(Path(args.data), args.name, "test")
         count = test.num_samples if args.seconds is None else int(args.seconds * test.sample_rate)
         tflite = (Path(args.out) / f"{name}.tflite").read_bytes()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -24,10 +23,9 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.device.console import Console
-from valvenet.device.protocol import MAX_BLOCK, MIN_BLOCK, RATES, Client, FirmwareError, ProtocolError
-from valvenet.device.stream import BOOT_TIMEOUT_S, DEFAULT_FIRMWARE
+from valvenet.device.protocol import MAX_BLOCK, MIN_BLOCK, RATES, Client
+from valvenet.device.stream import BOOT_TIMEOUT_S, DEFAULT_FIRMWARE, check_output
 from valvenet.device.targets import open_transport
-from valvenet.device.transport import TransportError
 from valvenet.pedal.chain import PARAMS, ChainError, check_param
 
 SOURCE_CAPACITY = 16384  # firmware/app/pedal.h PEDAL_SOFT_CAPACITY
@@ -55,6 +53,8 @@ def parse_setting(text: str) -> tuple[str, float]:
 
 def read_clip(path: Path, rate: int) -> np.ndarray:
     """A mono clip at the stream's rate that fits the software source."""
+    if not path.is_file():
+        raise PedalError(f"{path}: no such file")
     try:
         info = sf.info(str(path))
     except RuntimeError as err:
@@ -112,6 +112,8 @@ def pedal(args: argparse.Namespace) -> str:
     if not MIN_BLOCK <= args.block <= MAX_BLOCK:
         raise PedalError(f"--block {args.block}: {MIN_BLOCK}..{MAX_BLOCK} frames")
     clip = read_clip(args.input, args.rate) if args.input else None
+    if clip is not None:
+        check_output(args.output, args.input)
     firmware = args.firmware or DEFAULT_FIRMWARE.get(args.target)
     if firmware is not None and not Path(firmware).is_file():
         raise PedalError(f"{firmware}: no such firmware image (./bazelw build //firmware:amp_mps2_an500)")
@@ -143,9 +145,5 @@ def pedal(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        print(pedal(args))
-    except (PedalError, TransportError, ProtocolError, FirmwareError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    print(pedal(args))
     return 0

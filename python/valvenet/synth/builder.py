@@ -134,6 +134,8 @@ def process_split(split: str, dry: np.ndarray, opts: BuildOptions, ctx: dict, ba
 
 def validate(opts: BuildOptions) -> None:
     """Rejects options that would give an empty or ambiguous dataset, before any work."""
+    if opts.out.exists() and not opts.out.is_dir():
+        raise SynthError(f"{opts.out}: exists and is not a folder (--out names the dataset's folder)")
     for preset in opts.presets:
         amp.preset_controls(preset)
     if len(set(opts.presets)) != len(opts.presets):
