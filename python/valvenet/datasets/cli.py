@@ -9,6 +9,7 @@ SynthError becomes one readable line and exit status 2 in valvenet.cli).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
