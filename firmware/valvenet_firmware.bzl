@@ -69,7 +69,6 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
     firmware_image(
         name = name,
         linker_script = spec.linker_script,
-        memory_regions = spec.memory_regions,
         deps = [
             ":" + name + "_models",
             ":" + name + "_cabinet",

@@ -69,9 +69,16 @@ static pedal_t *pedal_boot_up(pedal_t *pedal, char *line, size_t capacity) {
   }
   pedal_init(pedal, model_table[0].model, model_table_state(), &cabinet_table);
   if (pedal_boot.sample_rate != 0u) {
-    const board_audio_status_t status = pedal_start(pedal, BOARD_AUDIO_CODEC, pedal_boot.sample_rate, pedal_boot.block, 0u);
-    write_line(line, (size_t)snprintf(line, capacity, "PEDAL %s rate=%u block=%u cabinet=%s",
-                                      status == BOARD_AUDIO_OK ? "started" : "failed to start",
+    const pedal_stream_t stream = {.source = BOARD_AUDIO_CODEC, .sample_rate = pedal_boot.sample_rate,
+                                   .block = pedal_boot.block};
+    const pedal_start_t status = pedal_start(pedal, &stream);
+    if (status != PEDAL_START_OK) {
+      int n = snprintf(line, capacity, "PEDAL failed to start: ");
+      pedal_start_explain(pedal, &stream, status, line + n, capacity - (size_t)n);
+      write_line(line, strlen(line));
+      return pedal;
+    }
+    write_line(line, (size_t)snprintf(line, capacity, "PEDAL started rate=%u block=%u cabinet=%s",
                                       (unsigned)pedal_boot.sample_rate, (unsigned)pedal_boot.block,
                                       cabinet_table.length > 0u ? cabinet_table.name : "none"));
   }

@@ -1,5 +1,6 @@
 #include "firmware/app/pedal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "firmware/app/work_loop.h"
@@ -61,20 +62,37 @@ void pedal_stop(pedal_t *p) {
   p->running = false;
 }
 
-board_audio_status_t pedal_start(pedal_t *p, board_audio_source_t source, uint32_t sample_rate, uint32_t block,
-                                 uint32_t blocks) {
+/* The request's own faults, before the board is asked. */
+static pedal_start_t check_stream(const pedal_t *p, const pedal_stream_t *stream) {
+  if (stream->sample_rate != 44100u && stream->sample_rate != 48000u) {
+    return PEDAL_START_BAD_RATE;
+  }
+  if (stream->block < BOARD_AUDIO_MIN_BLOCK || stream->block > BOARD_AUDIO_MAX_BLOCK) {
+    return PEDAL_START_BAD_BLOCK;
+  }
+  if (!stream->any_rate && stream->sample_rate != p->chain.model->info.sample_rate) {
+    return PEDAL_START_MODEL_RATE;
+  }
+  return PEDAL_START_OK;
+}
+
+pedal_start_t pedal_start(pedal_t *p, const pedal_stream_t *stream) {
+  const pedal_start_t checked = check_stream(p, stream);
+  if (checked != PEDAL_START_OK) {
+    return checked;
+  }
   pedal_stop(p);
-  chain_rebuild(p, p->chain.model, p->chain.model_state, sample_rate);
+  chain_rebuild(p, p->chain.model, p->chain.model_state, stream->sample_rate);
   p->config = (board_audio_config_t){
-      .source = source,
-      .sample_rate = sample_rate,
-      .block = block,
+      .source = stream->source,
+      .sample_rate = stream->sample_rate,
+      .block = stream->block,
       .soft_source = p->source,
       .soft_source_length = p->source_length,
       .soft_sink = p->sink,
       .soft_sink_capacity = PEDAL_SOFT_CAPACITY,
   };
-  p->blocks_limit = blocks;
+  p->blocks_limit = stream->blocks;
   p->events = 0u;
   p->next = 0u;
   p->processed = p->late = p->dropped = 0u;
@@ -84,10 +102,39 @@ board_audio_status_t pedal_start(pedal_t *p, board_audio_source_t source, uint32
   memset(p->log, PEDAL_BLOCK_UNSEEN, sizeof p->log);
   p->running = true; /* before the first event can arrive */
   const board_audio_status_t status = board_audio_start(&p->config, pedal_on_event, p, &p->timing);
-  if (status != BOARD_AUDIO_OK) {
-    p->running = false;
+  if (status == BOARD_AUDIO_OK) {
+    return PEDAL_START_OK;
   }
-  return status;
+  p->running = false;
+  return status == BOARD_AUDIO_UNSUPPORTED_SOURCE ? PEDAL_START_NO_SOURCE : PEDAL_START_BOARD;
+}
+
+void pedal_start_explain(const pedal_t *p, const pedal_stream_t *stream, pedal_start_t status, char *out,
+                         size_t capacity) {
+  const unsigned long rate = stream->sample_rate, block = stream->block;
+  switch (status) {
+    case PEDAL_START_OK:
+      snprintf(out, capacity, "started");
+      break;
+    case PEDAL_START_BAD_RATE:
+      snprintf(out, capacity, "rate %lu Hz: 44100 or 48000", rate);
+      break;
+    case PEDAL_START_BAD_BLOCK:
+      snprintf(out, capacity, "block %lu: %u..%u frames", block, (unsigned)BOARD_AUDIO_MIN_BLOCK,
+               (unsigned)BOARD_AUDIO_MAX_BLOCK);
+      break;
+    case PEDAL_START_MODEL_RATE:
+      snprintf(out, capacity, "rate %lu Hz: the model runs at %lu Hz", rate,
+               (unsigned long)p->chain.model->info.sample_rate);
+      break;
+    case PEDAL_START_NO_SOURCE:
+      snprintf(out, capacity, "this board cannot stream from a %s",
+               stream->source == BOARD_AUDIO_CODEC ? "codec" : "software source");
+      break;
+    default:
+      snprintf(out, capacity, "this board cannot run %lu Hz in blocks of %lu", rate, block);
+      break;
+  }
 }
 
 void pedal_on_event(void *context) {

@@ -23,6 +23,7 @@
 #define VALVENET_APP_PEDAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "firmware/app/cabinet_table.h"
@@ -35,6 +36,9 @@
 #define PEDAL_MAX_CHANGES 8u       /* parameter changes waiting for their block */
 #define PEDAL_NOW 0xFFFFFFFFu      /* "at the next block" */
 #define PEDAL_STRESS 7u            /* parameter: extra busy work per block, % of the period (0..1000) */
+
+/* The chain processes the board's blocks whole: its buffers hold exactly the largest one. */
+_Static_assert(CHAIN_MAX_BLOCK == BOARD_AUDIO_MAX_BLOCK, "chain.h's CHAIN_MAX_BLOCK must equal board.h's BOARD_AUDIO_MAX_BLOCK");
 
 typedef enum { PEDAL_BLOCK_UNSEEN = 0, PEDAL_BLOCK_ON_TIME = 1, PEDAL_BLOCK_LATE = 2, PEDAL_BLOCK_DROPPED = 3 } pedal_block_t;
 
@@ -95,11 +99,33 @@ void pedal_init(pedal_t *pedal, const vn_model_t *model, void *model_state, cons
 /* Switches to another model (stream stopped); parameters are kept. */
 void pedal_set_model(pedal_t *pedal, const vn_model_t *model, void *model_state);
 
-/* Starts a stream (stopping any): source, rate and block as board_audio_config_t; blocks = 0
- * runs until pedal_stop, else the stream stops itself once `blocks` blocks have been played.
- * The chain's state is cleared, the parameters kept, the statistics zeroed. */
-board_audio_status_t pedal_start(pedal_t *pedal, board_audio_source_t source, uint32_t sample_rate,
-                                 uint32_t block, uint32_t blocks);
+/* A stream as asked for (AUDIO_START, the console's `pedal start`, the image's boot). */
+typedef struct {
+  board_audio_source_t source;
+  uint32_t sample_rate; /* 44100 or 48000: the model's own rate unless any_rate */
+  uint32_t block;       /* frames, BOARD_AUDIO_MIN_BLOCK..BOARD_AUDIO_MAX_BLOCK */
+  uint32_t blocks;      /* 0: until pedal_stop; else it stops itself after that many blocks */
+  bool any_rate;        /* run the model at a rate it was not trained at (clock and load tests) */
+} pedal_stream_t;
+
+typedef enum {
+  PEDAL_START_OK = 0,
+  PEDAL_START_BAD_RATE = 1,   /* neither 44100 nor 48000 */
+  PEDAL_START_BAD_BLOCK = 2,  /* outside BOARD_AUDIO_MIN_BLOCK..BOARD_AUDIO_MAX_BLOCK */
+  PEDAL_START_MODEL_RATE = 3, /* the model was trained at another rate (and any_rate is false) */
+  PEDAL_START_NO_SOURCE = 4,  /* the board has no such audio source */
+  PEDAL_START_BOARD = 5       /* the board cannot run that stream */
+} pedal_start_t;
+
+/* Starts a stream (stopping any). The one check of a stream's rate and block: a refused
+ * request (anything but PEDAL_START_OK before the board is asked) leaves a running stream
+ * alone. The chain's state is cleared, the parameters kept, the statistics zeroed. */
+pedal_start_t pedal_start(pedal_t *pedal, const pedal_stream_t *stream);
+
+/* Why pedal_start() refused `stream`, in one line with the numbers (for ERROR replies and
+ * the console). */
+void pedal_start_explain(const pedal_t *pedal, const pedal_stream_t *stream, pedal_start_t status, char *out,
+                         size_t capacity);
 
 void pedal_stop(pedal_t *pedal);
 

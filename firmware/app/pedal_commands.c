@@ -24,24 +24,26 @@ static void reply_status(const pedal_t *pedal, char *reply, size_t capacity) {
            (unsigned long)(s.load_max_ppm / 10000u), (unsigned long)(s.load_max_ppm / 1000u % 10u));
 }
 
+/* "[RATE [BLOCK]]": the model's rate and 32 frames unless given; pedal_start() checks them. */
 static void reply_start(pedal_t *pedal, const char *arguments, char *reply, size_t capacity) {
   char *end = NULL;
   unsigned long rate = strtoul(arguments, &end, 10);
-  rate = end == arguments ? 48000ul : rate;
+  rate = end == arguments ? pedal->chain.model->info.sample_rate : rate;
   const char *rest = end;
   unsigned long block = strtoul(rest, &end, 10);
   block = end == rest ? 32ul : block;
   while (*end == ' ') {
     end++;
   }
-  if (*end != '\0' || (rate != 44100ul && rate != 48000ul) || block < BOARD_AUDIO_MIN_BLOCK ||
-      block > BOARD_AUDIO_MAX_BLOCK) {
-    snprintf(reply, capacity, "ERR pedal start [44100|48000 [16..128]]");
+  if (*end != '\0') {
+    snprintf(reply, capacity, "ERR pedal start [RATE [BLOCK]]");
     return;
   }
-  const board_audio_status_t status = pedal_start(pedal, BOARD_AUDIO_CODEC, (uint32_t)rate, (uint32_t)block, 0u);
-  if (status != BOARD_AUDIO_OK) {
-    snprintf(reply, capacity, "ERR this board cannot stream from a codec at %lu Hz", rate);
+  const pedal_stream_t stream = {.source = BOARD_AUDIO_CODEC, .sample_rate = (uint32_t)rate, .block = (uint32_t)block};
+  const pedal_start_t status = pedal_start(pedal, &stream);
+  if (status != PEDAL_START_OK) {
+    const int n = snprintf(reply, capacity, "ERR ");
+    pedal_start_explain(pedal, &stream, status, reply + n, capacity - (size_t)n);
     return;
   }
   reply_status(pedal, reply, capacity);

@@ -2,7 +2,7 @@
  * pedal_commands.h - the pedal on the text console, for a person at a terminal:
  *
  *   pedal                      the stream's state, load and missed deadlines
- *   pedal start [RATE [BLOCK]] the codec stream (default 48000 Hz, 32 frames)
+ *   pedal start [RATE [BLOCK]] the codec stream (default: the model's rate, 32 frames)
  *   pedal stop
  *   pedal set NAME VALUE       input_gain_db, gate_threshold_db, output_gain_db, bypass,
  *                              cabinet, ramp_ms (as PARAM: ramped, at the next block)

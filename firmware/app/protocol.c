@@ -239,23 +239,24 @@ static bool audio_running(const protocol_t *p) { return p->pedal != NULL && p->p
 
 static bool handle_audio_start(protocol_t *p) {
   const uint8_t *payload = p->parser.payload;
-  if (p->parser.length != 12u || payload[1] != 0u) {
-    reject_payload(p, "AUDIO_START needs source, 0, u16 block, u32 rate, u32 blocks");
+  const uint32_t source = payload[0];
+  if (p->parser.length != 12u || (payload[1] & ~AUDIO_START_ANY_RATE) != 0u ||
+      (source != BOARD_AUDIO_CODEC && source != BOARD_AUDIO_SOFTWARE)) {
+    reject_payload(p, "AUDIO_START needs source 1 (codec) or 2 (software), flags, u16 block, u32 rate, u32 blocks");
     return false;
   }
-  const uint32_t source = payload[0], block = get_u16(payload + 2), rate = get_u32(payload + 4);
-  if ((source != BOARD_AUDIO_CODEC && source != BOARD_AUDIO_SOFTWARE) || (rate != 44100u && rate != 48000u) ||
-      block < BOARD_AUDIO_MIN_BLOCK || block > BOARD_AUDIO_MAX_BLOCK) {
-    reject_payload(p, "AUDIO_START needs source 1 (codec) or 2 (software), block 16..128, rate 44100 or 48000");
-    return false;
-  }
-  const board_audio_status_t status =
-      pedal_start(p->pedal, (board_audio_source_t)source, rate, block, get_u32(payload + 8));
-  if (status != BOARD_AUDIO_OK) {
+  const pedal_stream_t stream = {.source = (board_audio_source_t)source,
+                                 .sample_rate = get_u32(payload + 4),
+                                 .block = get_u16(payload + 2),
+                                 .blocks = get_u32(payload + 8),
+                                 .any_rate = (payload[1] & AUDIO_START_ANY_RATE) != 0u};
+  const pedal_start_t status = pedal_start(p->pedal, &stream);
+  if (status != PEDAL_START_OK) {
+    char message[80];
+    pedal_start_explain(p->pedal, &stream, status, message, sizeof message);
     p->stats.rejected_payload++;
-    reply_error(p, PROTOCOL_ERR_AUDIO, MSG_AUDIO_START, p->parser.sequence,
-                status == BOARD_AUDIO_UNSUPPORTED_SOURCE ? "this board has no such audio source"
-                                                         : "this board cannot run that rate or block");
+    const bool board = status == PEDAL_START_NO_SOURCE || status == PEDAL_START_BOARD;
+    reply_error(p, board ? PROTOCOL_ERR_AUDIO : PROTOCOL_ERR_PAYLOAD, MSG_AUDIO_START, p->parser.sequence, message);
     return false;
   }
   const pedal_t *pedal = p->pedal;
@@ -264,7 +265,7 @@ static bool handle_audio_start(protocol_t *p) {
   writer_t w = {reply, 0u, sizeof reply};
   put_u8(&w, source);
   put_u8(&w, (uint32_t)board_counter_unit());
-  put_u16(&w, block);
+  put_u16(&w, stream.block);
   put_u32(&w, pedal->timing.rate_millihz);
   put_u32(&w, pedal->timing.period_counts);
   put_u32(&w, taps);

@@ -16,7 +16,7 @@
 #include "firmware/app/frame.h"
 #include "firmware/app/pedal.h"
 
-#define PROTOCOL_VERSION 2u
+#define PROTOCOL_VERSION 3u
 #define PROTOCOL_MAX_SAMPLES 1024u
 /* Main-loop polls without a byte after which a partial frame counts as truncated
  * (about 0.1-0.2 s on the NUCLEO at 216 MHz and in QEMU; a frame's bytes arrive back to back). */
@@ -40,6 +40,9 @@ enum {
 };
 
 enum { SAMPLE_FLOAT32 = 1, SAMPLE_INT16 = 2 };
+
+/* AUDIO_START's flags (its second byte). */
+#define AUDIO_START_ANY_RATE 0x01u /* run the model at a rate it was not trained at */
 
 typedef enum {
   PROTOCOL_ERR_SYNC = 1,

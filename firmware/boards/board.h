@@ -68,6 +68,9 @@ uint32_t board_counter_read(void);
  * appends the output half the "DAC" starts playing to `soft_sink` (until it is full). The
  * emulators run it (QEMU's timer, Renode's), and so can a board with no codec wired. */
 
+/* The block sizes every board runs (its buffers hold BOARD_AUDIO_MAX_BLOCK frames). The
+ * caller checks a stream's rate and block (pedal_start(), firmware/app/pedal.h): a board only
+ * refuses what it cannot do (a source it lacks, a rate its codec's clocks cannot make). */
 #define BOARD_AUDIO_MIN_BLOCK 16u
 #define BOARD_AUDIO_MAX_BLOCK 128u
 
@@ -97,8 +100,7 @@ typedef void (*board_audio_event_fn)(void *context);
 typedef enum {
   BOARD_AUDIO_OK = 0,
   BOARD_AUDIO_UNSUPPORTED_SOURCE = -1, /* e.g. no codec on this board */
-  BOARD_AUDIO_UNSUPPORTED_RATE = -2,
-  BOARD_AUDIO_BAD_BLOCK = -3
+  BOARD_AUDIO_UNSUPPORTED_RATE = -2
 } board_audio_status_t;
 
 /* Stops any running stream, then starts this one: both halves of the output start silent. */

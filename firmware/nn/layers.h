@@ -1,7 +1,7 @@
 /*
  * layers.h - the building blocks generated models call.
  *
- * The generated code (python/valvenet/export/c_code.py) does the heavy lifting itself: it
+ * The generated code (python/valvenet/export/engines/, float32) does the heavy lifting itself: it
  * writes each model's matrix products as straight-line C, tile by tile, with the weights in
  * the exact order the code reads them. What it needs from here:
  *

@@ -83,8 +83,8 @@ def _firmware_image_impl(ctx):
     _objcopy(ctx, elf, hex_file, "ihex")
     ctx.actions.run(
         executable = ctx.executable._size_tool,
-        arguments = [elf.path, size_report.path] + ctx.attr.memory_regions,
-        inputs = [elf],
+        arguments = [elf.path, size_report.path, ctx.file.linker_script.path],
+        inputs = [elf, ctx.file.linker_script],
         outputs = [size_report],
         mnemonic = "FirmwareSize",
         progress_message = "Checking firmware size of %s" % elf.short_path,
@@ -109,10 +109,10 @@ firmware_image = rule(
             mandatory = True,
             doc = "cc_library targets (board, application) compiled for the MCU.",
         ),
-        "linker_script": attr.label(allow_single_file = [".ld"], mandatory = True),
-        "memory_regions": attr.string_list(
+        "linker_script": attr.label(
+            allow_single_file = [".ld"],
             mandatory = True,
-            doc = "NAME:ORIGIN:LENGTH for each memory of the part; the build fails on overflow.",
+            doc = "Its MEMORY block is also the size check's memory map: the build fails on overflow.",
         ),
         "_size_tool": attr.label(
             default = "//firmware/toolchain:firmware_size.sh",

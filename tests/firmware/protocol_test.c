@@ -276,8 +276,9 @@ static void param_changes_are_validated_and_answered_when_applied(void **state) 
   assert_int_equal(stat(6), 4u); /* four bad payloads */
 }
 
-/* The host board has no audio: AUDIO_START is refused with ERROR AUDIO, bad arguments with
- * ERROR PAYLOAD, and nothing runs (STATS says so). */
+/* The host board has no audio: AUDIO_START is refused with ERROR AUDIO, bad arguments and a
+ * rate the model was not trained at (unless the ANY_RATE flag asks for it) with ERROR
+ * PAYLOAD naming the problem, and nothing runs (STATS says so). */
 static void audio_start_reports_what_the_board_refuses(void **state) {
   (void)state;
   setup_protocol();
@@ -294,6 +295,22 @@ static void audio_start_reports_what_the_board_refuses(void **state) {
   start[2] = 48;
   put32(start + 4, 32000u);
   send_frame(MSG_AUDIO_START, 33, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
+  put32(start + 4, 44100u); /* the gain model runs at 48000 Hz */
+  send_frame(MSG_AUDIO_START, 35, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
+  assert_int_equal(reply_parser.payload[1], MSG_AUDIO_START);
+  const char *why = "rate 44100 Hz: the model runs at 48000 Hz";
+  assert_int_equal(reply_parser.length, 2u + strlen(why));
+  assert_memory_equal(reply_parser.payload + 2, why, strlen(why));
+  start[1] = AUDIO_START_ANY_RATE; /* accepted: the host board then refuses */
+  send_frame(MSG_AUDIO_START, 36, start, sizeof start);
+  assert_int_equal(take_reply(), MSG_ERROR);
+  assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_AUDIO);
+  start[1] = 0x02u; /* an unknown flag */
+  send_frame(MSG_AUDIO_START, 37, start, sizeof start);
   assert_int_equal(take_reply(), MSG_ERROR);
   assert_int_equal(reply_parser.payload[0], PROTOCOL_ERR_PAYLOAD);
   assert_int_equal(stat(9), 0u); /* not running */

@@ -2,7 +2,7 @@
 
 Over 10 s of audio: max abs error <= 1e-4 with the fast activations, <= 1e-5 with libm's;
 the output is bit-identical whatever the block size (the engine cuts blocks into sub-blocks
-of c_code.BLOCK samples and tiles them: sizes around those boundaries are tested too), in
+of c_text.BLOCK samples and tiles them: sizes around those boundaries are tested too), in
 place or not. The full receptive-field recompute baseline gives the streaming engine's output.
 """
 
@@ -19,7 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
 from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
-from valvenet.export import c_code  # noqa: E402
+from valvenet.export import c_text  # noqa: E402
+from valvenet.export.engines import registry  # noqa: E402
 from valvenet.export.c_host import HOST_CFLAGS, CEngine, repo_root  # noqa: E402
 from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
@@ -61,7 +62,7 @@ def test_output_does_not_depend_on_block_size(kind: str, audio: np.ndarray) -> N
     engine = CEngine(model_file(kind))
     x = audio[:48000]
     reference = engine.process_all(x, block_size=4096)
-    sub = c_code.BLOCK
+    sub = c_text.BLOCK
     for block in (1, 7, 48, sub - 1, sub, sub + 1, 2 * sub + 3):
         engine.reset()
         assert np.array_equal(engine.process_all(x, block_size=block), reference)
@@ -95,14 +96,11 @@ RECOMPUTE = {"gated_wavenet": 0.05, "nam_wavenet_relu": 0.05, "wavenet-10x8": 0.
 
 @pytest.mark.parametrize("kind", sorted(RECOMPUTE))
 @pytest.mark.parametrize("exact", [False, True])
-def test_full_recompute_baseline_equals_the_streaming_engine(kind: str, exact: bool, audio: np.ndarray,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_recompute_baseline_equals_the_streaming_engine(kind: str, exact: bool, audio: np.ndarray) -> None:
     model, cfg = model_file(kind), MODELS[kind]
     x = audio[24000:24000 + int(RECOMPUTE[kind] * 48000)]  # starts mid-note: a non-zero first sample
     streaming = CEngine(model, exact_activations=exact).process_all(x, block_size=48)
-    generate = c_code.generate
-    monkeypatch.setattr(c_code, "generate", lambda m, symbol=None: generate(m, symbol, full_recompute=True))
-    recompute = CEngine(model, exact_activations=exact)
+    recompute = CEngine(model, exact_activations=exact, full_recompute=True)
     assert recompute.info.macs_per_sample == config.receptive_field(cfg) * config.macs_per_sample(cfg)
     actual = recompute.process_all(x, block_size=48)
     assert np.std(streaming) > 1e-3
@@ -115,6 +113,17 @@ def test_reset_returns_to_the_initial_state(audio: np.ndarray) -> None:
     engine.process(audio[4800:9600])
     engine.reset()
     assert np.array_equal(engine.process(audio[:4800]), first)
+
+
+def test_every_model_kind_has_a_float32_and_an_int16_engine() -> None:
+    """The registry is how `export c` and the host engines find a kind's emitters: a kind that
+    models/config.py accepts but the registry lacks could be trained and never exported."""
+    assert set(registry.ENGINES) == set(config.KINDS) == set(c_text.KIND_ENUM)
+    for kind, engine in registry.ENGINES.items():
+        assert kind in engine.KINDS
+        assert callable(engine.float32) and callable(engine.int16)
+    with pytest.raises(c_text.CodegenError, match="does not support transformer"):
+        registry.engine_for("transformer")
 
 
 def test_model_info_describes_the_model() -> None:

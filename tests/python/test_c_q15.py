@@ -1,4 +1,5 @@
-"""The int16 engine (c_q15.py, firmware/nn/q15.h) against the float oracle, every model kind.
+"""The int16 engine (export/engines/: q15_engine.py, q15_arith.py and the kinds' int16
+emitters; firmware/nn/q15.h) against the float oracle, every model kind.
 
 Scales calibrated on one guitar-like signal (seed 99), tested on another (seed 4): ESR <= 1e-3
 for zoo-sized models (wavenet-10x8, nam-nano, nam-feather, lstm-12, gru-12) and the small test
@@ -22,10 +23,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
 from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
-from valvenet.export import c_code, c_q15  # noqa: E402
+from valvenet.export.c_text import CodegenError  # noqa: E402
+from valvenet.export.engines import q15_arith, registry  # noqa: E402
 from valvenet.models import calibrate  # noqa: E402
-from valvenet.export.c_host import HOST_CFLAGS, repo_root  # noqa: E402
-from valvenet.export.c_q15 import Q15Engine, esr, quantise_columns, quantise_matrix  # noqa: E402
+from valvenet.export.c_host import HOST_CFLAGS, Q15Engine, esr, repo_root  # noqa: E402
+from valvenet.export.engines.q15_arith import quantise_columns, quantise_matrix  # noqa: E402
 from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
 from valvenet.models.oracle import Oracle  # noqa: E402
@@ -151,7 +153,7 @@ def test_calibration_picks_power_of_two_scales_with_headroom() -> None:
 
 def test_missing_scales_are_refused_by_name() -> None:
     model = model_file("lstm")
-    with pytest.raises(c_code.CodegenError, match="'lstm'.*lack c"):
+    with pytest.raises(CodegenError, match="'lstm'.*lack c"):
         Q15Engine(model, fracs={"x": 14})
     with pytest.raises(ValueError, match="'lstm' has no int16 scales"):
         Q15Engine(model)
@@ -159,14 +161,14 @@ def test_missing_scales_are_refused_by_name() -> None:
 
 def test_unknown_kinds_are_refused_by_name() -> None:
     model = ModelFile({"kind": "transformer"}, {}, {"name": "t", "sample_rate": 48000})
-    with pytest.raises(c_code.CodegenError, match="does not support transformer"):
-        c_q15.generate(model, {"x": 14})
+    with pytest.raises(CodegenError, match="does not support transformer"):
+        registry.generate_int16(model, {"x": 14})
 
 
 @pytest.mark.parametrize("kind", ["gated_wavenet", "nam_wavenet", "lstm", "gru"])
 def test_calibration_covers_every_tensor_the_engine_stores(kind: str) -> None:
     fracs = calibrate.scales(model_file(kind), guitar_like(0.5, seed=99))
-    assert set(c_q15.required_scales(MODELS[kind])) <= set(fracs)
+    assert set(registry.required_scales(MODELS[kind])) <= set(fracs)
 
 
 def test_scales_stored_in_the_model_file_are_used(audio: np.ndarray) -> None:
@@ -265,7 +267,7 @@ def test_32_bit_rounding_shift_equals_the_exact_rounding() -> None:
 
 
 def test_fixed_point_tanh_is_within_1_25e4_and_saturates() -> None:
-    table = np.ascontiguousarray(c_q15.tanh_table())
+    table = np.ascontiguousarray(q15_arith.tanh_table())
     x = np.concatenate([np.linspace(-9.0, 9.0, 20001), [-8.0, 8.0 - 2.0 ** -20, 100.0, -100.0]])
     codes = np.floor(x * 2.0 ** 20 + 0.5).astype(np.int64).clip(-2 ** 31, 2 ** 31 - 1)
     y = np.array([helpers().tanh_q(int(v), table.ctypes.data) for v in codes]) / 32768.0
@@ -285,9 +287,9 @@ def test_generated_rescaling_rounds_and_saturates_for_every_format_pair() -> Non
     saturated, never wrapped."""
     lines = ['#include "firmware/nn/q15.h"']
     for n, (rf, hf, of) in enumerate(RESIDUAL_FORMATS):
-        lines.append(f"int32_t res{n}(int32_t r, int16_t h) {{ return {c_q15._add_residual('r', rf, 'h', hf, of)}; }}")
+        lines.append(f"int32_t res{n}(int32_t r, int16_t h) {{ return {q15_arith.add_residual('r', rf, 'h', hf, of)}; }}")
     for n, (af, f) in enumerate(REQUANT_FORMATS):
-        lines.append(f"int32_t req{n}(int32_t a) {{ return {c_q15._to_q15('a', af, f)}; }}")
+        lines.append(f"int32_t req{n}(int32_t a) {{ return {q15_arith.to_q15('a', af, f)}; }}")
     tmp = Path(tempfile.mkdtemp())
     (tmp / "r.c").write_text("\n".join(lines) + "\n")
     subprocess.run(["gcc", *HOST_CFLAGS, f"-I{repo_root()}", str(tmp / "r.c"), "-o", str(tmp / "r.so")], check=True)
@@ -311,14 +313,14 @@ def test_generated_rescaling_rounds_and_saturates_for_every_format_pair() -> Non
 
 
 def test_gated_wavenet_gate_tables_are_within_1_35e3() -> None:
-    """The gated WaveNet's gate (c_q15.GatedBlocks): tanh(a) (Q15) times sigmoid(b) (Q16) from
+    """The gated WaveNet's gate (gated_wavenet.GatedBlocks): tanh(a) (Q15) times sigmoid(b) (Q16) from
     two tables without interpolation, the index the value rounded to the table's step and
     saturated, the Q31 product's top half (Q15, truncated). Error against the exact gate: half
     a step times the slope, 2^-10 for each table (tanh: slope 1 at 0, where the sigmoid error
     counts little; sigmoid: slope 1/4), the entries' and the product's rounding; measured
     1.31e-3 at most (saturation beyond the tables' ranges included)."""
-    tanh, sig = c_q15.gate_tables()
-    (kt, nt), (ks, ns) = c_q15.GATE_TANH, c_q15.GATE_SIGMOID
+    tanh, sig = q15_arith.gate_tables()
+    (kt, nt), (ks, ns) = q15_arith.GATE_TANH, q15_arith.GATE_SIGMOID
     assert tanh.size == 2 ** nt and sig.size == 2 ** ns
 
     def lookup(table: np.ndarray, v: np.ndarray, k: int, n: int) -> np.ndarray:

@@ -1,13 +1,16 @@
-"""Tests of the host-side device link: console framing and the QEMU transport's errors."""
+"""Tests of the host-side device link: console framing, the QEMU transport's errors and the
+protocol version check."""
 
 from __future__ import annotations
 
 import socket
+import struct
 from pathlib import Path
 
 import pytest
 
 from valvenet.device import Console, TransportError, open_transport
+from valvenet.device import protocol
 from valvenet.device.qemu import QemuTransport
 from valvenet.device.transport import Transport
 
@@ -87,3 +90,31 @@ def test_unknown_target_is_a_clear_error() -> None:
         open_transport("jtag")
     with pytest.raises(TransportError, match="needs a firmware image"):
         open_transport("qemu")
+
+
+def info_reply(version: int, sequence: int = 1) -> bytes:
+    """An INFO reply frame as a firmware speaking `version` sends it (one model, 48 kHz)."""
+    fixed = struct.pack("<HBBBBBBIIIIIIIHH", version, 0, 1, 3, 1, 2, 0, 48000, 10, 20, 1, 0xABCD, 64,
+                        216_000_000, protocol.MAX_SAMPLES, 0)
+    strings = b"".join(bytes([len(text)]) + text for text in (b"lstm-12", b"mps2_an500", b"abc", b"0.1.0"))
+    return protocol.encode(protocol.INFO | protocol.REPLY, sequence, fixed + strings)
+
+
+def test_info_from_firmware_of_this_protocol_version(link: tuple[Console, socket.socket]) -> None:
+    console, firmware = link
+    firmware.sendall(b"ValveNet 0.1.0\r\n" + info_reply(protocol.PROTOCOL_VERSION))
+    info = protocol.Client(console).info()
+    assert (info.protocol_version, info.name, info.kind, info.sample_rate) == (protocol.PROTOCOL_VERSION, "lstm-12",
+                                                                              "lstm", 48000)
+
+
+@pytest.mark.parametrize("offset, advice", [(-1, "rebuild and flash the firmware"), (1, "update ValveNet")])
+def test_firmware_of_another_protocol_version_is_named_with_the_fix(link: tuple[Console, socket.socket], offset: int,
+                                                                     advice: str) -> None:
+    console, firmware = link
+    version = protocol.PROTOCOL_VERSION + offset
+    firmware.sendall(info_reply(version))
+    with pytest.raises(protocol.VersionError) as raised:
+        protocol.Client(console).info()
+    assert str(raised.value).startswith(f"firmware speaks protocol v{version}, this host v{protocol.PROTOCOL_VERSION}: ")
+    assert advice in str(raised.value)

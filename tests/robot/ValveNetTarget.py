@@ -25,8 +25,8 @@ import valvenet
 from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
 from valvenet.device.protocol import Client
-from valvenet.export.c_code import KIND_ENUM
-from valvenet.export.c_q15 import Q15Engine
+from valvenet.export.c_text import KIND_ENUM
+from valvenet.export.c_host import Q15Engine
 from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
@@ -61,15 +61,17 @@ class ValveNetTarget:
         """Start ``qemu``, ``renode`` or ``serial`` with the given firmware ELF.
 
         ``serial`` uses the port in VALVENET_SERIAL_PORT and flashes the firmware first
-        unless VALVENET_FLASH_TOOL is ``none``. ``renode`` skips the test with the reason
-        when Renode is not installed.
+        unless VALVENET_FLASH_TOOL is ``none``. ``renode`` fails with the reason when Renode
+        is not installed: those suites run only when asked for (--config=renode), and a
+        skip there would read as a pass.
         """
         self._kind = target
         if target == "renode":
             from valvenet.device.renode import renode_available
 
             if renode_available() is None:
-                BuiltIn().skip("Renode is not installed here (renode/renode-test not on PATH)")
+                raise AssertionError("Renode is not installed here: no `renode` on PATH (install Renode "
+                                     "1.16.1 or newer, or run without --config=renode)")
         if target == "serial":
             spec = os.environ.get("VALVENET_SERIAL_PORT")
             if not spec:
@@ -299,18 +301,20 @@ class ValveNetTarget:
         return (q / 32768.0).astype(np.float32)
 
     def run_pedal_stream(self, block: int, blocks: int, settings: str = "", changes: str = "",
-                         rate: int = 48000, source: str = "software", timeout: float = 120.0) -> dict[str, object]:
+                         rate: int = 48000, source: str = "software", timeout: float = 120.0,
+                         any_rate: bool = False) -> dict[str, object]:
         """Runs a stream of `blocks` blocks. `settings` ("name=value,...") are applied before it
-        starts; `changes` ("name=value@block,...") are queued for those blocks. Returns the
-        stream's record: AUDIO_START's reply, STATS at the end, the sink, the block log and the
-        changes as applied (name, value, block)."""
+        starts; `changes` ("name=value@block,...") are queued for those blocks; `any_rate` runs
+        the model at a rate it was not trained at. Returns the stream's record: AUDIO_START's
+        reply, STATS at the end, the sink, the block log and the changes as applied (name,
+        value, block)."""
         client = self._require_client()
         self._set_pedal_parameters(settings)
         queued = []
         for item in _pairs(changes):
             name, (value, at) = item[0], item[1]
             queued.append((name, value, client.send_param(pedal_chain.param_id(name), value, int(at))))
-        stream = client.audio_start(source, int(rate), int(block), int(blocks))
+        stream = client.audio_start(source, int(rate), int(block), int(blocks), any_rate=_true(any_rate))
         stats = client.wait_stream_end(float(timeout))
         applied = [pedal_chain.Change(name, value, client.wait_param(seq)) for name, value, seq in queued]
         record = self._stream_record(client, stream, stats, applied, int(blocks))
@@ -496,6 +500,16 @@ class ValveNetTarget:
         if stream.cabinet_taps != len(taps) or stream.cabinet_crc32 != crc:
             raise AssertionError(f"image cabinet {stream.cabinet_name!r}: {stream.cabinet_taps} taps, CRC "
                                  f"{stream.cabinet_crc32:08X}; host: {len(taps)} taps, CRC {crc:08X}")
+
+    def audio_start_should_be_refused(self, block: int, rate: int, code: str = "PAYLOAD") -> str:
+        """AUDIO_START (software source) must be answered with ERROR `code`; returns its message."""
+        try:
+            self._require_client().audio_start("software", int(rate), int(block), 1)
+        except protocol.FirmwareError as err:
+            if err.name != code or err.request != protocol.AUDIO_START:
+                raise AssertionError(f"AUDIO_START: ERROR {err.name} ({err.message}), expected {code}") from err
+            return err.message
+        raise AssertionError(f"AUDIO_START at {rate} Hz, block {block} was accepted")
 
     def request_should_be_refused(self, what: str, code: str = "BUSY") -> str:
         """PROCESS (one sample) or SOURCE (clear) must be answered with ERROR `code`."""

@@ -50,7 +50,7 @@ Info Matches The Model Files
     FOR    ${index}    ${path}    IN ENUMERATE    @{MODEL_FILES}
         ${info}=    Select Model    ${index}
         ${expected}=    Model File Info    ${path}    ${MODEL_PRECISIONS}[${index}]
-        Should Be Equal As Integers    ${info}[protocol_version]    2
+        Should Be Equal As Integers    ${info}[protocol_version]    3
         Should Be Equal As Integers    ${info}[model_index]    ${index}
         Should Be Equal    ${info}[name]    ${expected}[name]
         Should Be Equal    ${info}[kind]    ${expected}[kind]

@@ -54,12 +54,21 @@ Chain Output Matches The Oracle Chain
 Block Sizes 16 To 128 At 44.1 kHz Match The Oracle Chain
     FOR    ${frames}    IN    16    128
         ${count}=    Evaluate    ${BLOCKS} * ${BLOCK} // ${frames}    # (${blocks} would be ${BLOCKS}: no case)
-        ${record}=    Run Pedal Stream    ${frames}    ${count}    ${SETTINGS}    rate=44100
+        ${record}=    Run Pedal Stream    ${frames}    ${count}    ${SETTINGS}    rate=44100    any_rate=True
         Should Be Equal As Integers    ${record}[stats][audio_missed]    0
         ${expected}=    Oracle Chain Sink    ${record}    ${MODEL}    ${TAPS}    ${CLIP}    ${SETTINGS}    rate=44100
         Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}
         Record Pedal Load    ${record}    oracle check (44.1 kHz, block ${frames})
     END
+
+A Rate The Model Was Not Trained At Is Refused Unless Asked For
+    # The model runs at 48 kHz: a 44.1 kHz stream is refused, saying why (the case above asks).
+    ${message}=    Audio Start Should Be Refused    ${BLOCK}    44100
+    Should Be Equal    ${message}    rate 44100 Hz: the model runs at 48000 Hz
+    ${message}=    Audio Start Should Be Refused    8    48000
+    Should Be Equal    ${message}    block 8: 16..128 frames
+    ${reply}=    Send Command    pedal start 44100
+    Should Be Equal    ${reply}    ERR rate 44100 Hz: the model runs at 48000 Hz
 
 Parameter Changes Ramp Without Clicks
     # -12 dB over a 20 ms ramp at block 100, then bypass at block 200 (cross-fade, then the dry input).

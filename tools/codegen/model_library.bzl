@@ -5,7 +5,7 @@
 generates wavenet_10x8.h/.c with `valvenet export c` (symbol prefix = name) and wraps them
 in a cc_library that depends on the engine (//firmware/nn). `full_recompute = True` generates
 the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
-the int16 fixed-point engine (python/valvenet/export/c_q15.py). random_model_file() makes a
+the int16 fixed-point engine (python/valvenet/export/engines/). random_model_file() makes a
 model file with seeded random weights for a preset (benchmarks, engine tests).
 
 Every C file is written by a Python tool in //python/valvenet/export (one module per generated
@@ -66,8 +66,8 @@ def random_model_file(name, preset, seed = 0, sample_rate = 48000):
     native.genrule(
         name = name,
         outs = [name + ".vnet"],
-        cmd = "$(location //python:random_model) --preset %s --seed %d --sample-rate %d --out $@" % (preset, seed, sample_rate),
-        tools = ["//python:random_model"],
+        cmd = "$(location //python/valvenet/models:random_model) --preset %s --seed %d --sample-rate %d --out $@" % (preset, seed, sample_rate),
+        tools = ["//python/valvenet/models:random_model"],
     )
 
 def selftest_clip(name, model, audio, precision = "float32", samples = 4800):

@@ -1,6 +1,6 @@
 """Instruction profile of one zoo model in QEMU: where the executed instructions go.
 
-    cd /work/wt-perf   # the repository root
+    # from the repository root:
     ./bazelw build //firmware:bench_mps2_an500
     PYTHONPATH=python .venv/bin/python3 tools/profile/profile.py \
         --firmware bazel-bin/firmware/bench_mps2_an500.elf --model nam-nano [--block 48 --blocks 4]

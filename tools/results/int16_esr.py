@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.models import calibrate
-from valvenet.export.c_q15 import Q15Engine, esr
+from valvenet.export.c_host import Q15Engine, esr
 from valvenet.models.calibrate import stored_scales
 from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle

@@ -103,8 +103,7 @@ def row(run: Path, data: Path, seconds: float | None, block: int) -> dict:
         y = tflite.stateless(model, x, hop)
         result["reasons"][f"no_context_hop_{hop}"] = esr(reference[skip:], y[skip:])
     from valvenet.models import calibrate
-    from valvenet.export.c_host import CEngine
-    from valvenet.export.c_q15 import Q15Engine
+    from valvenet.export.c_host import CEngine, Q15Engine
     from valvenet.models.calibrate import stored_scales
 
     y = CEngine(model).process_all(x)

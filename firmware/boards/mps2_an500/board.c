@@ -145,12 +145,6 @@ board_audio_status_t board_audio_start(const board_audio_config_t *config, board
   if (config->source != BOARD_AUDIO_SOFTWARE) {
     return BOARD_AUDIO_UNSUPPORTED_SOURCE;
   }
-  if (config->sample_rate != 44100u && config->sample_rate != 48000u) {
-    return BOARD_AUDIO_UNSUPPORTED_RATE;
-  }
-  if (config->block < BOARD_AUDIO_MIN_BLOCK || config->block > BOARD_AUDIO_MAX_BLOCK) {
-    return BOARD_AUDIO_BAD_BLOCK;
-  }
   /* Period in instructions = 216 MHz cycles per block, rounded to whole 40-instruction ticks. */
   const uint64_t cycles = (uint64_t)PACED_CLOCK_HZ * config->block;
   const uint32_t ticks = (uint32_t)((cycles + (uint64_t)config->sample_rate * INSTRUCTIONS_PER_TICK / 2u) /

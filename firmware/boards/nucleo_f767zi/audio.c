@@ -86,34 +86,20 @@ static board_audio_status_t software_start(const board_audio_config_t *config,
 
 /* ---- The board API --------------------------------------------------------------------------- */
 
-static board_audio_status_t audio_check(const board_audio_config_t *config) {
-  if (config->source != BOARD_AUDIO_CODEC && config->source != BOARD_AUDIO_SOFTWARE) {
-    return BOARD_AUDIO_UNSUPPORTED_SOURCE;
-  }
-  if (config->sample_rate != 44100u && config->sample_rate != 48000u) {
-    return BOARD_AUDIO_UNSUPPORTED_RATE;
-  }
-  if (config->block < BOARD_AUDIO_MIN_BLOCK || config->block > BOARD_AUDIO_MAX_BLOCK) {
-    return BOARD_AUDIO_BAD_BLOCK;
-  }
-  return BOARD_AUDIO_OK;
-}
-
 board_audio_status_t board_audio_start(const board_audio_config_t *config,
                                        board_audio_event_fn event, void *context,
                                        board_audio_timing_t *timing) {
   board_audio_stop();
-  board_audio_status_t status = audio_check(config);
-  if (status != BOARD_AUDIO_OK) {
-    return status;
+  if (config->source != BOARD_AUDIO_CODEC && config->source != BOARD_AUDIO_SOFTWARE) {
+    return BOARD_AUDIO_UNSUPPORTED_SOURCE;
   }
   event_fn = event;
   event_context = context;
   error_count = 0u;
 
   audio_rate_t rate;
-  status = config->source == BOARD_AUDIO_CODEC ? codec_start(config, &rate)
-                                               : software_start(config, &rate);
+  const board_audio_status_t status =
+      config->source == BOARD_AUDIO_CODEC ? codec_start(config, &rate) : software_start(config, &rate);
   if (status != BOARD_AUDIO_OK) {
     return status;
   }

@@ -71,3 +71,15 @@ def _run_build(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Runs the chosen `dataset` action; returns the exit status."""
     return int(args.dataset_action(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`valvenet dataset ...` on its own: the build's dataset tool (//data), which so depends
+    on datasets and synth only, not on every subcommand."""
+    parser = argparse.ArgumentParser(prog="valvenet dataset")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

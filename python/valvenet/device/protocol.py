@@ -23,7 +23,11 @@ from valvenet.device.transport import TransportError
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 4100
 MAX_SAMPLES = 1024
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
+# The pedal's stream (firmware/boards/board.h, checked by the firmware's pedal_start).
+RATES = (44100, 48000)
+MIN_BLOCK, MAX_BLOCK = 16, 128
+ANY_RATE = 0x01  # AUDIO_START flag: run the model at a rate it was not trained at
 
 INFO, RESET, PROCESS, BENCH, STATS, SELFTEST, SELECT = range(1, 8)
 AUDIO_START, AUDIO_STOP, PARAM, SOURCE, SINK = range(8, 13)
@@ -47,6 +51,20 @@ STATS_FIELDS = ("frames_ok", "rejected_sync", "rejected_length", "rejected_crc",
 
 class ProtocolError(RuntimeError):
     """The link carried something that is not a valid frame (bad CRC, wrong reply)."""
+
+
+class VersionError(ProtocolError):
+    """The firmware speaks another protocol version than this host."""
+
+
+def check_version(firmware: int) -> None:
+    """Raises VersionError, saying which side to update, unless the firmware speaks this
+    host's protocol version (INFO's first field, the one that never moves)."""
+    if firmware == PROTOCOL_VERSION:
+        return
+    fix = ("rebuild and flash the firmware from this ValveNet" if firmware < PROTOCOL_VERSION
+           else "update ValveNet on this host to the firmware's revision")
+    raise VersionError(f"firmware speaks protocol v{firmware}, this host v{PROTOCOL_VERSION}: {fix}")
 
 
 class FirmwareError(RuntimeError):
@@ -96,6 +114,9 @@ class ModelInfo:
 
     @classmethod
     def parse(cls, payload: bytes) -> "ModelInfo":
+        """INFO's reply; VersionError first if the firmware speaks another protocol version."""
+        if len(payload) >= 2:
+            check_version(struct.unpack_from("<H", payload)[0])
         fixed = struct.Struct("<HBBBBBBIIIIIIIHH")
         if len(payload) < fixed.size:
             raise ProtocolError(f"INFO reply of {len(payload)} bytes, expected at least {fixed.size}")
@@ -308,9 +329,12 @@ class Client:
         return dict(zip(STATS_FIELDS, values))
 
     # ------------------------------------------------------------------ the pedal
-    def audio_start(self, source: str = "software", rate: int = 48000, block: int = 48, blocks: int = 0) -> AudioStream:
-        """Starts the real-time stream (blocks = 0: until audio_stop)."""
-        reply = self.request(AUDIO_START, struct.pack("<BBHII", SOURCES[source], 0, block, rate, blocks))
+    def audio_start(self, source: str = "software", rate: int = 48000, block: int = 48, blocks: int = 0,
+                    any_rate: bool = False) -> AudioStream:
+        """Starts the real-time stream (blocks = 0: until audio_stop). The firmware refuses a
+        rate the model was not trained at unless `any_rate` (clock and load tests)."""
+        flags = ANY_RATE if any_rate else 0
+        reply = self.request(AUDIO_START, struct.pack("<BBHII", SOURCES[source], flags, block, rate, blocks))
         src, unit, got_block, millihz, period, taps, crc = struct.unpack_from("<BBHIIII", reply)
         name = reply[21:21 + reply[20]].decode("utf-8", errors="replace")
         return AudioStream({v: k for k, v in SOURCES.items()}[src], UNITS.get(unit, str(unit)), got_block,

@@ -9,26 +9,24 @@ firmware's counter turns into exact instruction counts.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import socket
 import subprocess
 import tempfile
-from pathlib import Path
 
-from valvenet.device.transport import Transport, TransportError
+from valvenet.device.emulator import EmulatorTransport
+from valvenet.device.transport import TransportError
 
 QEMU_BINARY = "qemu-system-arm"
 
 
-class QemuTransport(Transport):
+class QemuTransport(EmulatorTransport):
     """Starts ``qemu-system-arm -M mps2-an500`` on an ELF and connects to UART0."""
 
+    EMULATOR = "QEMU"
+
     def __init__(self, firmware: str | os.PathLike[str], connect_timeout: float = 30.0) -> None:
-        self.firmware = Path(firmware)
-        self.connect_timeout = connect_timeout
-        self._process: subprocess.Popen[bytes] | None = None
-        self._socket: socket.socket | None = None
+        super().__init__(firmware, connect_timeout)
         self._log = None
 
     def command_line(self, port: int) -> list[str]:
@@ -47,8 +45,7 @@ class QemuTransport(Transport):
         ]
 
     def start(self) -> None:
-        if not self.firmware.is_file():
-            raise TransportError(f"{self.firmware}: firmware image not found")
+        self._check_firmware()
         if shutil.which(QEMU_BINARY) is None:
             raise TransportError(f"{QEMU_BINARY} not found on PATH (run ./bazelw once to install it)")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -61,41 +58,18 @@ class QemuTransport(Transport):
             self.command_line(port), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
         try:
-            self._socket, _ = listener.accept()
+            self._connected(listener.accept()[0])
         except socket.timeout as exc:
             self.close()
-            raise TransportError(f"QEMU did not connect to its UART socket: {self._qemu_output()}") from exc
+            raise TransportError(f"QEMU did not connect to its UART socket: {self.emulator_output()}") from exc
         finally:
             listener.close()
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _qemu_output(self) -> str:
+    def emulator_output(self) -> str:
         if self._log is None:
             return ""
         self._log.seek(0)
         return self._log.read().decode("utf-8", errors="replace").strip()
-
-    def write(self, data: bytes) -> None:
-        if self._socket is None:
-            raise TransportError("QEMU transport is not started")
-        try:
-            self._socket.sendall(data)
-        except OSError as exc:
-            raise TransportError(f"QEMU UART closed: {exc}; {self._qemu_output()}") from exc
-
-    def read(self, max_bytes: int, timeout: float) -> bytes:
-        if self._socket is None:
-            raise TransportError("QEMU transport is not started")
-        ready, _, _ = select.select([self._socket], [], [], max(timeout, 0.0))
-        if not ready:
-            return b""
-        data = self._socket.recv(max_bytes)
-        if not data:
-            raise TransportError(f"QEMU closed the UART (exit code {self.exit_code()}); {self._qemu_output()}")
-        return data
-
-    def exit_code(self) -> int | None:
-        return None if self._process is None else self._process.poll()
 
     def wait(self, timeout: float) -> int:
         """Wait for the firmware to exit by semihosting; return its exit code."""
@@ -107,9 +81,7 @@ class QemuTransport(Transport):
             raise TransportError(f"firmware did not exit within {timeout:.1f} s") from exc
 
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        self._close_socket()
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.terminate()

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -40,7 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from valvenet.device.transport import Transport, TransportError
+from valvenet.device.emulator import EmulatorTransport
+from valvenet.device.transport import TransportError
 
 RENODE_BINARY = "renode"
 
@@ -120,8 +120,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-class RenodeTransport(Transport):
+class RenodeTransport(EmulatorTransport):
     """Starts Renode on a NUCLEO-F767ZI firmware ELF and connects to USART3 over TCP."""
+
+    EMULATOR = "Renode"
 
     def __init__(
         self,
@@ -129,11 +131,8 @@ class RenodeTransport(Transport):
         connect_timeout: float = 60.0,
         resc: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.firmware = Path(firmware)
-        self.connect_timeout = connect_timeout
+        super().__init__(firmware, connect_timeout)
         self._resc = Path(resc) if resc is not None else None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._socket: socket.socket | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
         self._log = None
@@ -158,8 +157,7 @@ class RenodeTransport(Transport):
         return [renode, "--disable-xwt", "--console", "--plain", str(launcher)]
 
     def start(self) -> None:
-        if not self.firmware.is_file():
-            raise TransportError(f"{self.firmware}: firmware image not found")
+        self._check_firmware()
         if renode_available() is None:
             raise TransportError(
                 "renode not found on PATH: install Renode (https://renode.io; e.g. the portable "
@@ -204,11 +202,10 @@ class RenodeTransport(Transport):
             self.close()
             raise TransportError(f"cannot start renode: {exc}") from exc
         try:
-            self._socket = self._connect(self.port)
+            self._connected(self._connect(self.port))
         except TransportError:
             self.close()
             raise
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._head.clear()
         self._checking_telnet = True
 
@@ -235,6 +232,9 @@ class RenodeTransport(Transport):
             f"{self.connect_timeout:.0f} s ({last_error}); {self.renode_output()}"
         )
 
+    def emulator_output(self) -> str:
+        return self.renode_output()
+
     def renode_output(self, limit: int | None = 4000) -> str:
         """Renode's console output so far (the last ``limit`` characters)."""
         if self._log_path is None or not self._log_path.is_file():
@@ -246,31 +246,8 @@ class RenodeTransport(Transport):
 
     # -- byte stream -----------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        if self._socket is None:
-            raise TransportError("Renode transport is not started")
-        try:
-            self._socket.sendall(data)
-        except OSError as exc:
-            raise TransportError(f"Renode UART socket closed: {exc}; {self.renode_output()}") from exc
-
-    def read(self, max_bytes: int, timeout: float) -> bytes:
-        if self._socket is None:
-            raise TransportError("Renode transport is not started")
-        ready, _, _ = select.select([self._socket], [], [], max(timeout, 0.0))
-        if not ready:
-            return b""
-        try:
-            data = self._socket.recv(max_bytes)
-        except OSError as exc:
-            raise TransportError(f"Renode UART socket failed: {exc}; {self.renode_output()}") from exc
-        if not data:
-            raise TransportError(
-                f"Renode closed the UART socket (exit status {self.exit_code()}); {self.renode_output()}"
-            )
-        if self._checking_telnet:
-            data = self._strip_telnet_negotiation(data)
-        return data
+    def _received(self, data: bytes) -> bytes:
+        return self._strip_telnet_negotiation(data) if self._checking_telnet else data
 
     def _strip_telnet_negotiation(self, data: bytes) -> bytes:
         """Drop Renode's telnet negotiation if it opens the stream (see module docstring)."""
@@ -288,13 +265,8 @@ class RenodeTransport(Transport):
 
     # -- lifetime --------------------------------------------------------------------------
 
-    def exit_code(self) -> int | None:
-        return None if self._process is None else self._process.poll()
-
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        self._close_socket()
         if self._process is not None:
             self._stop_process(self._process)
             self._process = None

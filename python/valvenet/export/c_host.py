@@ -1,6 +1,6 @@
-"""The C engine on the host: generated model code compiled with the host's gcc, called
-through ctypes. Used by `valvenet process --engine c` and by the tests that hold the C
-engine to the numpy oracle.
+"""The C engines on the host: generated model code (float32: CEngine, int16: Q15Engine)
+compiled with the host's gcc, called through ctypes. Used by `valvenet process --engine c`,
+the Robot suites' expected outputs and the tests that hold the C engines to the numpy oracle.
 
 Compiled libraries are cached by the hash of their sources and flags, so a model is only
 compiled once per machine.
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from valvenet.export import c_code
+from valvenet.export.engines.registry import generate_float32, generate_int16
+from valvenet.models.calibrate import scales as calibrate_scales, stored_scales
 from valvenet.models.model_file import ModelFile
 
 HOST_CFLAGS = ("-std=c11", "-O2", "-ffp-contract=off", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror")
@@ -61,17 +62,22 @@ def compile_sources(symbol: str, header: str, source: str, exact_activations: bo
     return library
 
 
-def compile_model(model: ModelFile, exact_activations: bool = False) -> Path:
-    """A shared library with the model's float32 C code; returns its path."""
-    symbol, header, source = c_code.generate(model, "vn_host_model")
+def compile_model(model: ModelFile, exact_activations: bool = False, full_recompute: bool = False) -> Path:
+    """A shared library with the model's float32 C code (or its full-recompute baseline);
+    returns its path."""
+    symbol, header, source = generate_float32(model, "vn_host_model", full_recompute)
     return compile_sources(symbol, header, source, exact_activations)
 
 
 class CEngine:
-    """Streams audio through a model's generated C code (same API as the oracle)."""
+    """Streams audio through a model's generated float32 C code (same API as the oracle);
+    with full_recompute, through its full-recompute baseline."""
 
-    def __init__(self, model: ModelFile, exact_activations: bool = False) -> None:
-        self.library = ctypes.CDLL(str(compile_model(model, exact_activations)))
+    def __init__(self, model: ModelFile, exact_activations: bool = False, full_recompute: bool = False) -> None:
+        self._open(compile_model(model, exact_activations, full_recompute))
+
+    def _open(self, library: Path) -> None:
+        self.library = ctypes.CDLL(str(library))
         self._process = self.library.vn_host_model_process
         self._process.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]
         self._reset = self.library.vn_host_model_reset
@@ -104,3 +110,28 @@ class CEngine:
         audio = np.asarray(audio).reshape(-1)
         return np.concatenate([self.process(audio[i:i + block_size]) for i in range(0, audio.size, block_size)]
                               or [np.zeros(0, np.float32)])
+
+
+class Q15Engine(CEngine):
+    """The int16 engine on the host (same API as CEngine and the oracle). Scales come from
+    `fracs` (calibrate.scales), else are calibrated here on `calibration_audio`, else come
+    from the model file (metadata["int16_scales"])."""
+
+    def __init__(self, model: ModelFile, calibration_audio: np.ndarray | None = None,
+                 fracs: dict[str, int] | None = None, exact_activations: bool = False) -> None:
+        if fracs is None:
+            if calibration_audio is not None:
+                fracs = calibrate_scales(model, calibration_audio)
+            else:
+                fracs = stored_scales(model)
+            if fracs is None:
+                raise ValueError(f"model {model.name!r} has no int16 scales: give Q15Engine calibration_audio or fracs")
+        self.fracs = fracs
+        symbol, header, source, self.formats = generate_int16(model, fracs, "vn_host_model")
+        self._open(compile_sources(symbol, header, source, exact_activations, kind="q15"))
+
+
+def esr(actual: np.ndarray, reference: np.ndarray) -> float:
+    """Error-to-signal ratio: sum (actual - reference)^2 / sum reference^2."""
+    reference = np.asarray(reference, np.float64)
+    return float(np.sum((np.asarray(actual, np.float64) - reference) ** 2) / np.sum(reference ** 2))

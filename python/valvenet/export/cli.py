@@ -1,21 +1,29 @@
 """`valvenet export c|tflite`: what leaves training for the device (C code; TFLite in export/tflite.py).
 
-`export c --precision float32` (the default) runs the float engine's generator (c_code.py);
-`--precision int16` the int16 engine's (c_q15.py), with the model file's calibrated scales
-(metadata["int16_scales"]), else scales calibrated on `--calibration WAV`.
+`export c` writes SYMBOL.h and SYMBOL.c through the engine registry (export/engines/registry.py):
+`--precision float32` (the default) the float engine of the model's kind; `--precision int16`
+its int16 engine, with the model file's calibrated scales (metadata["int16_scales"]), else
+scales calibrated on `--calibration WAV`.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from valvenet.export import c_code
+from valvenet.export.c_text import write_files
+from valvenet.models.model_file import ModelFile
 
 PRECISIONS = ("float32", "int16")
 
 
 def add_c_arguments(parser: argparse.ArgumentParser) -> None:
-    c_code.add_arguments(parser)
+    parser.add_argument("--model", required=True, type=Path, help="model file (.vnet)")
+    parser.add_argument("--out", required=True, type=Path, help="folder for SYMBOL.h and SYMBOL.c")
+    parser.add_argument("--symbol", help="C symbol prefix (default: from the model name, + _recompute with --full-recompute)")
+    parser.add_argument("--full-recompute", action="store_true",
+                        help="baseline variant: recompute the whole receptive field for every output sample "
+                             "(what a non-streaming TFLite model does); WaveNets only")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="engine: float32, or int16 fixed point (needs calibrated scales)")
     parser.add_argument("--calibration", type=str, metavar="WAV",
@@ -24,15 +32,25 @@ def add_c_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_c(args: argparse.Namespace) -> int:
-    if args.precision == "float32":
-        return c_code.run(args)
-    from valvenet.export import c_q15
-    from valvenet.models import calibrate
+    from valvenet.export.engines.registry import generate_float32, generate_int16
     from valvenet.models.model_file import load
 
-    if args.full_recompute:
+    if args.precision == "int16" and args.full_recompute:
         raise SystemExit("valvenet export c: --full-recompute is a float32 baseline only")
     model = load(args.model)
+    if args.precision == "float32":
+        symbol, header, source = generate_float32(model, args.symbol, args.full_recompute)
+    else:
+        symbol, header, source, _ = generate_int16(model, int16_scales(args, model), args.symbol)
+    header_path, source_path = write_files(args.out, symbol, header, source)
+    print(f"wrote {header_path} and {source_path}")
+    return 0
+
+
+def int16_scales(args: argparse.Namespace, model: ModelFile) -> dict[str, int]:
+    """The model file's int16 scales, else scales calibrated on --calibration WAV."""
+    from valvenet.models import calibrate
+
     fracs = calibrate.stored_scales(model)
     if fracs is None:
         if not args.calibration:
@@ -44,9 +62,7 @@ def run_c(args: argparse.Namespace) -> int:
         if rate != model.sample_rate:
             raise SystemExit(f"valvenet export c: {args.calibration} is {rate} Hz, {args.model} needs {model.sample_rate} Hz")
         fracs = calibrate.scales(model, audio.mean(axis=1)[:int(calibrate.TRAINING_SECONDS * rate)])
-    header, source = c_q15.write(model, fracs, args.out, args.symbol)
-    print(f"wrote {header} and {source}")
-    return 0
+    return fracs
 
 
 def add_tflite_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from valvenet.export.c_code import _float
+from valvenet.export.c_text import c_float
 from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
 
@@ -32,7 +32,7 @@ def loudest_window(audio: np.ndarray, samples: int) -> np.ndarray:
 
 
 def c_floats(name: str, values: np.ndarray) -> str:
-    rows = [", ".join(_float(v) for v in values[i:i + 8]) for i in range(0, values.size, 8)]
+    rows = [", ".join(c_float(v) for v in values[i:i + 8]) for i in range(0, values.size, 8)]
     return f"static const float {name}[{values.size}] = {{\n  " + ",\n  ".join(rows) + "\n};\n"
 
 
@@ -66,8 +66,8 @@ const selftest_clip_t {sym} = {{
     .samples = {args.samples}u,
     .input = {sym}_input,
     .expected = {sym}_expected,
-    .max_abs_error_bound = {_float(max_abs)},
-    .esr_bound = {_float(esr)},
+    .max_abs_error_bound = {c_float(max_abs)},
+    .esr_bound = {c_float(esr)},
 }};
 """)
     return 0

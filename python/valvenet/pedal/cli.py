@@ -8,7 +8,7 @@ through the same block loop from the timer-paced software source, `--start softw
 --seconds S` measures the load.
 
     valvenet pedal --target serial:/dev/ttyACM0 --set output_gain_db=-6 --set gate_threshold_db=-60
-    valvenet pedal --target qemu --start software --rate 44100 --block 32 --seconds 1
+    valvenet pedal --target qemu --start software --block 32 --seconds 1
     valvenet pedal --target qemu --set cabinet=0 --input di.wav --output amp.wav
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from valvenet.device.console import Console
-from valvenet.device.protocol import Client, FirmwareError, ProtocolError
+from valvenet.device.protocol import MAX_BLOCK, MIN_BLOCK, RATES, Client, FirmwareError, ProtocolError
 from valvenet.device.stream import BOOT_TIMEOUT_S, DEFAULT_FIRMWARE
 from valvenet.device.targets import open_transport
 from valvenet.device.transport import TransportError
@@ -95,8 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help=f"a parameter ({', '.join(PARAMS)}); repeat for several")
     parser.add_argument("--start", choices=("codec", "software"), help="start a stream from this source")
-    parser.add_argument("--rate", type=int, default=48000, choices=(44100, 48000))
-    parser.add_argument("--block", type=int, default=32, help="frames per block (16..128)")
+    parser.add_argument("--rate", type=int, default=48000, choices=RATES,
+                        help="the stream's rate: the model's own (the firmware refuses another)")
+    parser.add_argument("--block", type=int, default=32, help=f"frames per block ({MIN_BLOCK}..{MAX_BLOCK})")
     parser.add_argument("--seconds", type=float, default=0.0,
                         help="with --start: run this long and stop (0: leave it running)")
     parser.add_argument("--stop", action="store_true", help="stop the stream")
@@ -108,8 +109,8 @@ def pedal(args: argparse.Namespace) -> str:
     settings = [parse_setting(text) for text in args.set]
     if bool(args.input) != bool(args.output):
         raise PedalError("--input and --output go together")
-    if not 16 <= args.block <= 128:
-        raise PedalError(f"--block {args.block}: 16..128 frames")
+    if not MIN_BLOCK <= args.block <= MAX_BLOCK:
+        raise PedalError(f"--block {args.block}: {MIN_BLOCK}..{MAX_BLOCK} frames")
     clip = read_clip(args.input, args.rate) if args.input else None
     firmware = args.firmware or DEFAULT_FIRMWARE.get(args.target)
     if firmware is not None and not Path(firmware).is_file():
@@ -119,6 +120,7 @@ def pedal(args: argparse.Namespace) -> str:
         if not args.target.startswith("serial:"):
             console.wait_for_line(r"^ValveNet ", BOOT_TIMEOUT_S)
         client = Client(console)
+        client.info()  # the firmware speaks this host's protocol version (VersionError if not)
         for name, value in settings:
             block = client.set_param(PARAMS[name], value)
             print(f"{name} = {value:g}" + ("" if block == 0xFFFFFFFF else f" (from block {block})"))

@@ -1,0 +1,281 @@
+"""The recurrent models (LSTM and GRU, one layer, a dense output and the input skip): their
+float32 and int16 engines. Both step sample by sample.
+
+Float32: the recurrent product (hidden state held in registers, weights in the order read)
+computes a unit's gate pre-activations, and the same loop iteration applies the activations
+and the cell update of that unit (beyond 16 units, where the hidden state is reloaded, the
+pre-activations go through a z array and a second loop). The sigmoid gates are scaled by 0.5
+(see vn_sigmoid_half; exact).
+
+Int16:
+LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates from the table; the cell c is kept as an
+  int32 with 16 more fractional bits than an int16 would have (calibrated range): it
+  integrates over many samples, so its rounding is kept far below the output's; h is Q15
+  (|o * tanh(c)| < 1, both Q15). y = dense . h (+ x: the skip adds the float input itself).
+GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
+  candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
+  only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from valvenet.export.c_text import c_float, even, pow2
+from valvenet.export.engines.float_engine import FloatGenerator
+from valvenet.export.engines.q15_arith import to_q20
+from valvenet.export.engines.q15_engine import Q15Generator
+
+KINDS = ("lstm", "gru")
+FULL_RECOMPUTE = False  # no receptive field: the baseline does not apply
+RESIDENT_UNITS = 16  # up to this many units the hidden state stays in registers through the product
+
+
+def int16_scales(config: dict[str, Any]) -> list[str]:
+    """The calibrated tensors (calibrate.py's names) the int16 engine needs."""
+    return ["x", "c"] if config["kind"] == "lstm" else ["x"]
+
+
+def check_int16(config: dict[str, Any]) -> None:
+    """Every LSTM and GRU has an int16 engine."""
+
+
+# ------------------------------------------------------------------------------ float32
+def float32(gen: FloatGenerator) -> str:
+    """One step per sample: z = bias + kernel x + R h for every gate row (the hidden state in
+    registers, the rows of one unit together, their weights in the order read), then the
+    activations and the state update, unit by unit. With the hidden state resident in
+    registers (h <= 16) the update of unit u follows its gate sums in the same loop (the
+    product reads the old h from registers, so writing s->h[u] there is safe): no z array."""
+    cfg, t, sym = gen.config, gen.t, gen.sym
+    h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
+    w, unit_stride, with_input, units = _float_weights(gen)
+    dense_w = gen.array("dense_w", t["dense.weight"][:, 0])
+    dense_b = c_float(t["dense.bias"][0])
+    skip = " + xj" if cfg.get("skip", True) else ""
+    gen.state_fields += [f"float h[{even(h)}] VN_ALIGNED8;"] + ([f"float c[{even(h)}];"] if lstm else [])
+    resident = h <= RESIDENT_UNITS
+    loads = [line for i, size in units for line in _load_h(i, size)] if resident else []
+    lines = loads + ["const float *wp = " + w + ";", "VN_OPAQUE(wp);", "#pragma GCC unroll 1",
+                     f"for (uint32_t u = 0; u < {h}u; ++u) {{"]
+    body = _gate_sums(with_input, units, resident)
+    if resident:  # the update fused into the product loop: the old state is in registers
+        body += _fused_update(gen, lstm)
+        body += ["s->h[u] = hn;", f"y_acc += {dense_w}[u] * hn;", f"wp += {unit_stride}u;"]
+        lines = [f"float y_acc = {dense_b};"] + lines + ["  " + b for b in body] + ["}"]
+        update = ""
+    else:
+        body += [f"z[4u * u + {g}u] = a{g};" for g in range(len(with_input))] + [f"wp += {unit_stride}u;"]
+        lines += ["  " + b for b in body] + ["}"]
+        update = _update_loop(gen, lstm, dense_w, dense_b)
+    product = "\n".join("    " + line for line in lines)
+    return f"""
+VN_HOT_TEXT static void {sym}_block({gen.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+#pragma GCC unroll 1
+  for (uint32_t j = 0; j < m; ++j) {{
+    const float xj = x[j];
+{"" if resident else f"    float z[{4 * h}] VN_ALIGNED8;{chr(10)}"}
+{product}
+{update}
+    y[j] = y_acc{skip};
+  }}
+}}
+"""
+
+
+def _float_weights(gen: FloatGenerator) -> tuple[str, int, list[bool], list[tuple[int, int]]]:
+    """The recurrent product's weights, unit by unit in the order read: (array, floats per
+    unit, whether each gate adds the input, the hidden state's units (first, 1 or 2))."""
+    cfg, t = gen.config, gen.t
+    h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
+    gates = 4 if lstm else 3
+    kernel, rec = t["rnn.kernel"][0], t["rnn.recurrent_kernel"]
+    sigmoid = [True, True, False, True] if lstm else [True, True, False]
+    if lstm:
+        bias = [t["rnn.bias"][g * h:(g + 1) * h] for g in range(4)]
+        with_input = [True] * 4
+    else:
+        b_in, b_rec = t["rnn.bias"][0], t["rnn.bias"][1]
+        bias = [b_in[:h] + b_rec[:h], b_in[h:2 * h] + b_rec[h:2 * h], b_rec[2 * h:]]
+        with_input = [True, True, False]  # the candidate's input part is added after the reset gate
+    units = [(i, 2 if i + 1 < h else 1) for i in range(0, h, 2)]
+    weights = []
+    for u in range(h):
+        for g in range(gates):
+            scale = np.float32(0.5 if sigmoid[g] else 1.0)
+            weights.append([bias[g][u] * scale, kernel[g * h + u] * scale if with_input[g] else 0.0])
+        for i, size in units:
+            for g in range(gates):
+                scale = np.float32(0.5 if sigmoid[g] else 1.0)
+                weights.append([rec[i, g * h + u] * scale, rec[i + 1, g * h + u] * scale if size == 2 else 0.0])
+    w = gen.array("rnn_w", np.asarray(weights, np.float32))
+    return w, 2 * gates * (1 + len(units)), with_input, units
+
+
+def _load_h(i: int, size: int) -> list[str]:
+    """C: hidden state unit(s) i (and i + 1) into registers."""
+    if size == 2:
+        return [f"float h{i}, h{i + 1};", f"vn_load_pair(s->h + {i}, &h{i}, &h{i + 1});"]
+    return [f"const float h{i} = s->h[{i}];"]
+
+
+def _gate_sums(with_input: list[bool], units: list[tuple[int, int]], resident: bool) -> list[str]:
+    """C: unit u's gate sums a{g} = bias + k x + R h (the loop body's product)."""
+    gates = len(with_input)
+    body = []
+    for g in range(gates):  # (bias, input weight) pairs
+        body += [f"float a{g}, k{g};", f"vn_load_pair(wp + {2 * g}, &a{g}, &k{g});"]
+        body.append(f"a{g} += k{g} * xj;" if with_input[g] else f"(void)k{g};")
+    off = 2 * gates
+    for i, size in units:
+        if not resident:
+            body += _load_h(i, size)
+        for g in range(gates):
+            body.append(f"{{ float wl, wh; vn_load_pair(wp + {off + 2 * g}, &wl, &wh); a{g} += wl * h{i};"
+                        + (f" a{g} += wh * h{i + 1}; }}" if size == 2 else " (void)wh; }"))
+        off += 2 * gates
+    return body
+
+
+def _candidate_in(gen: FloatGenerator) -> str:
+    """The GRU candidate's input weights and biases, (k, b) pairs by unit."""
+    h, t = gen.config["hidden"], gen.t
+    kernel, b_in = t["rnn.kernel"][0], t["rnn.bias"][0]
+    return gen.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+
+
+def _fused_update(gen: FloatGenerator, lstm: bool) -> list[str]:
+    """C: unit u's activations and state update, in the product loop; leaves hn."""
+    if lstm:
+        # sigmoid(2 z) = (1 + tanh(z)) / 2 (a0, a1, a3 are halved): c = f c' + i g and
+        # h = o tanh(c) become two FMAs with a variable addend and one halving each.
+        return ["const float ti = vn_tanh(a0), tf = vn_tanh(a1), tg = vn_tanh(a2), to = vn_tanh(a3);",
+                "const float c_old = s->c[u];",
+                "const float c = 0.5f * (fmaf(tf, c_old, c_old) + fmaf(ti, tg, tg));",
+                "s->c[u] = c;",
+                "const float tc = vn_tanh(c);",
+                "const float hn = 0.5f * fmaf(to, tc, tc);"]
+    return ["float k, b;", f"vn_load_pair({_candidate_in(gen)} + 2u * u, &k, &b);",
+            "const float update = vn_sigmoid_half(a0), reset = vn_sigmoid_half(a1);",
+            "const float candidate = vn_tanh(k * xj + b + reset * a2);",
+            "const float hn = update * s->h[u] + (1.0f - update) * candidate;"]
+
+
+def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) -> str:
+    """C: the activations and state updates from the z array (hidden state not resident),
+    and the dense output y_acc."""
+    h = gen.config["hidden"]
+    if lstm:
+        return f"""    float y_acc = {dense_b};
+#pragma GCC unroll 1
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      float zi, zf, zg, zo;
+      vn_load_pair(z + 4u * u, &zi, &zf);
+      vn_load_pair(z + 4u * u + 2u, &zg, &zo);
+      const float in_gate = vn_sigmoid_half(zi), forget = vn_sigmoid_half(zf);
+      const float cell = vn_tanh(zg), out_gate = vn_sigmoid_half(zo);
+      const float c = forget * s->c[u] + in_gate * cell;
+      s->c[u] = c;
+      const float hn = out_gate * vn_tanh(c);
+      s->h[u] = hn;
+      y_acc += {dense_w}[u] * hn;
+    }}"""
+    return f"""#pragma GCC unroll 1
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      float zu, zr, k, b;
+      vn_load_pair(z + 4u * u, &zu, &zr);
+      vn_load_pair({_candidate_in(gen)} + 2u * u, &k, &b);
+      const float update = vn_sigmoid_half(zu), reset = vn_sigmoid_half(zr);
+      const float candidate = vn_tanh(k * xj + b + reset * z[4u * u + 2u]);
+      s->h[u] = update * s->h[u] + (1.0f - update) * candidate;
+    }}
+    float y_acc = {dense_b};
+    for (uint32_t u = 0; u < {h}u; ++u) {{
+      y_acc += {dense_w}[u] * s->h[u];
+    }}"""
+
+
+# -------------------------------------------------------------------------------- int16
+def int16(gen: Q15Generator) -> tuple[str, str, str]:
+    """Sample by sample."""
+    return gen.sample_steps(_lstm(gen) if gen.model.config["kind"] == "lstm" else _gru(gen))
+
+
+def _recurrent_matrix(gen: Q15Generator, hidden: int) -> tuple[int, int, int]:
+    """Quantises the recurrent matrix over [h (Q15, padded to hp), x]; returns (hp, its
+    accumulator's fractional bits, the input's length)."""
+    cfg, t, fr = gen.model.config, gen.model.tensors, gen.fracs
+    hp = even(hidden)
+    kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
+    recurrent = np.asarray(t["rnn.recurrent_kernel"], np.float64)
+    rows = kernel.size if cfg["kind"] == "lstm" else 3 * hidden
+    weight = np.zeros((rows, hp + 1))
+    weight[:, :hidden] = recurrent.T
+    if cfg["kind"] == "lstm":
+        weight[:, hp] = kernel
+        bias = np.asarray(t["rnn.bias"], np.float64)
+    else:  # GRU: the candidate's input part is separate (the reset gate scales only R_h . h)
+        b = np.asarray(t["rnn.bias"], np.float64)
+        weight[:2 * hidden, hp] = kernel[:2 * hidden]
+        bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
+    acc = gen.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
+    return hp, acc, hp + 2
+
+
+def _recurrent_output(gen: Q15Generator, hp: int) -> list[str]:
+    t = gen.model.tensors
+    acc = gen.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
+    y = f"(float)({gen.dot('dense', [('s->v', hp)])}) * {pow2(-acc)}"
+    return [f"return {y}{' + x' if gen.model.config.get('skip', True) else ''};"]
+
+
+def _lstm(gen: Q15Generator) -> list[str]:
+    n = gen.model.config["hidden"]
+    hp, acc, width = _recurrent_matrix(gen, n)
+    f_c = min(gen.fracs["c"] + 16, 30)
+    gen.state += [f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */",
+                  f"int32_t c[{n}];  /* the cell, Q{f_c} */"]
+    gen.formats["cell"] = f_c
+    return [*gen.input_q15(pair=False),
+            f"int16_t h[{n}];",
+            f"s->v[{hp}] = xq;",
+            *gen.product("rnn", "z", [("s->v", width)]),
+            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+            f"  const int32_t i = {gen.sigmoid('z[o]', acc)};",
+            f"  const int32_t f = {gen.sigmoid(f'z[o + {n}u]', acc)};",
+            f"  const int32_t g = vn_q15_tanh({to_q20(f'z[o + {2 * n}u]', acc)}, {gen.tanh_table()});",
+            f"  const int32_t og = {gen.sigmoid(f'z[o + {3 * n}u]', acc)};",
+            f"  const float c = (float)f * ((float)s->c[o] * {pow2(-f_c - 15)}) + (float)(i * g) * {pow2(-30)};",
+            f"  s->c[o] = vn_q31_from_float(c, {pow2(f_c)});",
+            f"  h[o] = (int16_t)((og * vn_q15_tanh({to_q20('s->c[o]', f_c)}, {gen.tanh_table()}) + 16384) >> 15);",
+            "}",
+            f"memcpy(s->v, h, {2 * n}u);",
+            *_recurrent_output(gen, hp)]
+
+
+def _gru(gen: Q15Generator) -> list[str]:
+    n, t = gen.model.config["hidden"], gen.model.tensors
+    hp, acc, width = _recurrent_matrix(gen, n)
+    kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
+    a_in = gen.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
+                      [gen.fracs["x"]])
+    gen.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
+    s = pow2(-acc)
+    return [*gen.input_q15(),
+            f"int16_t h[{n}];",
+            f"s->v[{hp}] = xq;",
+            *gen.product("rnn", "z", [("s->v", width)]),
+            *gen.product("rnn_in", "u", [("xv", 2)]),
+            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
+            f"  const float z_ = (float){gen.sigmoid('z[o]', acc)} * {pow2(-15)};",
+            f"  const float r = (float){gen.sigmoid(f'z[o + {n}u]', acc)} * {pow2(-15)};",
+            f"  const float inner = (float)z[o + {2 * n}u] * {s};",
+            f"  const float outer = (float)u[o] * {pow2(-a_in)};",
+            "  const float candidate = vn_tanh(outer + r * inner);",
+            f"  const float previous = (float)s->v[o] * {pow2(-15)};",
+            "  h[o] = vn_q15_from_float(z_ * previous + (1.0f - z_) * candidate, 32768.0f);",
+            "}",
+            f"memcpy(s->v, h, {2 * n}u);",
+            *_recurrent_output(gen, hp)]
