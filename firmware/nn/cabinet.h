@@ -1,12 +1,10 @@
 /*
  * cabinet.h: the speaker-cabinet stage, a streaming FIR filter over an impulse response.
  *
- * Two independent stages with the same shape, both with caller-owned state (no allocation, no
- * globals): the taps and the history buffer are the caller's, the struct only points at them.
- *
- *   vn_fir_f32_t   float32 taps and samples; y[n] = sum_k taps[k] * x[n - k].
- *   vn_fir_q15_t   int16 taps (Q15 by default, see frac_bits) and Q15 samples, exact 64-bit
- *                  accumulation, then round-half-up and saturate to int16.
+ * vn_fir_f32_t: float32 taps and samples, y[n] = sum_k taps[k] * x[n - k], with caller-owned
+ * state (no allocation, no globals): the taps and the history buffer are the caller's, the
+ * struct only points at them. The taps come from valvenet.export.cabinet (the image's cabinet
+ * table, firmware/app/cabinet_table.h).
  *
  * History layout: a doubled ring, newest sample first. The buffer holds 2 * length samples;
  * each new sample is written twice, at history[head] and history[head + length], and head
@@ -14,25 +12,21 @@
  * x[n - k] for every k in [0, length), so the dot product is
  *     sum_k taps[k] * history[head + k]
  * over two arrays that both run forward through contiguous memory: no modulo and no wrap test
- * in the inner loop, and for the Q15 path the halfword pairs (taps[k], taps[k+1]) and
- * (x[n-k], x[n-k-1]) line up exactly as SMLALD multiplies them (low with low, high with high),
- * so no SMLALDX half-swap is needed. Why this and not the alternatives:
+ * in the inner loop. Why this and not the alternatives:
  *   - a plain ring needs a modulo (or a split into two loops) inside every dot product;
  *   - a linear buffer of (length - 1 + block) samples shifted after each block ties the
  *     buffer size to a maximum block size and costs a memmove per block;
- *   - the doubled ring costs length extra samples of RAM (256 taps: 1 KB float, 512 B Q15) and
- *     one extra store per sample, and gives the same output whatever the block size, because
- *     every sample runs exactly the same code on exactly the same data.
+ *   - the doubled ring costs length extra samples of RAM (256 taps: 1 KB) and one extra store
+ *     per sample, and gives the same output whatever the block size, because every sample
+ *     runs exactly the same code on exactly the same data.
  *
  * Every process call is sample by sample inside, so outputs are bit-identical for any split of
  * the input into blocks (1, 7, 48, 4096, ...). in and out may be the same array (in place).
  *
  * Cost, 256 taps, measured in QEMU mps2-an500 with -icount (instructions, not cycles):
  * vn_fir_f32_process 1057 instructions per sample (about 4 per tap: two VLDR, one VFMA, loop
- * share), vn_fir_q15_process 688 (about 2.7 per tap: SMLALD does two taps from two word loads).
- * Both stages give bit-identical output on the host and on the M7 (float: fmaf in a fixed
- * order; Q15: exact integer sums), checked by running the same inputs through both and
- * comparing output hashes.
+ * share). The output is bit-identical on the host and on the M7 (fmaf in a fixed order),
+ * checked by running the same inputs through both and comparing output hashes.
  */
 #ifndef VALVENET_FIRMWARE_NN_CABINET_H_
 #define VALVENET_FIRMWARE_NN_CABINET_H_
@@ -43,10 +37,8 @@
 extern "C" {
 #endif
 
-/* Samples of history buffer a filter with n_taps taps needs (both stages). */
+/* Samples of history buffer a filter with n_taps taps needs. */
 #define VN_FIR_HISTORY_LENGTH(n_taps) (2u * (uint32_t)(n_taps))
-
-/* ---- float32 ---------------------------------------------------------------------------- */
 
 typedef struct {
   const float *taps; /* length taps, caller-owned, read only */
@@ -66,36 +58,6 @@ void vn_fir_f32_reset(vn_fir_f32_t *fir);
  * same rounding on any IEEE host) over four interleaved partial sums, tap k going to sum
  * k mod 4, which also hides the FMA latency on the M7. */
 void vn_fir_f32_process(vn_fir_f32_t *fir, const float *in, float *out, uint32_t n);
-
-/* ---- int16 (Q15) ------------------------------------------------------------------------ */
-
-/* Default fraction bits of the taps: Q15, i.e. taps[k] / 32768. */
-#define VN_FIR_Q15_TAP_FRAC_BITS 15u
-
-typedef struct {
-  const int16_t *taps; /* length taps, caller-owned, read only */
-  uint32_t length;     /* number of taps; 0 gives a filter that outputs silence */
-  int16_t *history;    /* VN_FIR_HISTORY_LENGTH(length) samples, caller-owned */
-  uint32_t head;       /* index of the newest sample in history, in [0, length) */
-  uint32_t frac_bits;  /* taps are taps[k] / 2^frac_bits; 15 for Q15 */
-} vn_fir_q15_t;
-
-/* Points the filter at its taps and history buffer and clears the history. The taps are Q15
- * (frac_bits = VN_FIR_Q15_TAP_FRAC_BITS); an impulse response with a tap of magnitude >= 1
- * can use fewer fraction bits (14 gives a range of [-2, 2)) instead of being rescaled.
- * frac_bits must be in [1, 30]; out-of-range values are clamped into it. */
-void vn_fir_q15_init(vn_fir_q15_t *fir, const int16_t *taps, uint32_t length,
-                     int16_t *history_buffer, uint32_t frac_bits);
-
-/* Forgets all past input (history to zero). */
-void vn_fir_q15_reset(vn_fir_q15_t *fir);
-
-/* Filters n Q15 samples: y[n] = sat16(floor((sum_k taps[k] * x[n-k] + 2^(frac_bits-1))
- * / 2^frac_bits)). The sum is exact (64-bit; no wrap for any length below 2^33), so the result
- * does not depend on summation order: on a Cortex-M7 with the DSP extension the inner loop is
- * SMLALD (two 16x16 products added to a 64-bit accumulator per instruction); elsewhere a
- * portable C loop computes the same integers, bit for bit. */
-void vn_fir_q15_process(vn_fir_q15_t *fir, const int16_t *in, int16_t *out, uint32_t n);
 
 #ifdef __cplusplus
 }

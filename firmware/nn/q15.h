@@ -103,7 +103,6 @@ static inline int32_t vn_q_sat24(int64_t v) {
  * (1/32)^2 / 8 * max|tanh''| = 9.4e-5, plus the table's and the result's rounding; measured
  * 1.15e-4 by tests/python/test_c_q15.py), all integer arithmetic, so the same bits on every
  * target. */
-#define VN_Q15_TANH_ENTRIES 513
 static inline int32_t vn_q15_tanh(int32_t x, const int16_t *table) { /* in [-32768, 32767] */
 #if VN_Q15_USE_SMLAD
   const int32_t u = __ssat(x, 24) + (1 << 23); /* [0, 2^24): 9 bits index, 15 fraction */

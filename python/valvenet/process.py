@@ -1,8 +1,9 @@
 """`valvenet process`: run a model file over a WAV file, optionally through a cabinet IR.
 
 Block by block (the oracle streams), reading and writing with soundfile, so memory stays
-flat for long files. The cabinet is its own step: an FFT overlap-add convolution with the
-impulse response, as on the device where it is a separate FIR stage.
+flat for long files. The cabinet is its own step, as on the device where it is a separate FIR
+stage: the firmware's taps for the IR (valvenet.export.cabinet.load: resampled to the model's
+rate, minimum phase, cut to --cab-taps, unit energy), applied by FFT overlap-add convolution.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from valvenet.export import cabinet as cabinet_ir
 from valvenet.models.model_file import ModelFile, load
 from valvenet.models.oracle import Oracle
 
@@ -34,23 +36,11 @@ def _mono_block(block: np.ndarray, path: Path, channel: int | None) -> np.ndarra
     return block[:, channel]
 
 
-def load_ir(path: Path, sample_rate: int) -> np.ndarray:
-    """A mono impulse response at `sample_rate` (resampled if needed)."""
-    ir, rate = sf.read(str(path), dtype="float64", always_2d=True)
-    ir = ir[:, 0]
-    if rate != sample_rate:
-        from math import gcd
-
-        g = gcd(rate, sample_rate)
-        ir = signal.resample_poly(ir, sample_rate // g, rate // g)
-    return ir
-
-
 class CabinetConvolver:
     """Streaming FFT convolution (overlap-add) with an impulse response."""
 
     def __init__(self, ir: np.ndarray) -> None:
-        self.ir = ir
+        self.ir = np.asarray(ir, dtype=np.float64)
         self.tail = np.zeros(max(ir.size - 1, 0))
 
     def process(self, block: np.ndarray) -> np.ndarray:
@@ -72,12 +62,12 @@ def make_engine(model: ModelFile, engine: str):  # type: ignore[no-untyped-def]
     return Oracle(model)
 
 
-def check_paths(in_path: Path, out_path: Path, cab: Path | None = None) -> None:
-    """Refuses, before any work, inputs that do not exist, an output in a missing folder and an
-    output that would replace the input (libsndfile would only say "System error")."""
-    for path in (in_path, cab):
-        if path is not None and not path.is_file():
-            raise ProcessError(f"{path}: no such file")
+def check_paths(in_path: Path, out_path: Path) -> None:
+    """Refuses, before any work, an input that does not exist, an output in a missing folder and
+    an output that would replace the input (libsndfile would only say "System error"). The
+    cabinet (a file or one of guitarix's IR names) is checked by its loader."""
+    if not in_path.is_file():
+        raise ProcessError(f"{in_path}: no such file")
     if not out_path.parent.is_dir():
         raise ProcessError(f"{out_path}: folder {out_path.parent} does not exist")
     if out_path.exists() and out_path.samefile(in_path):
@@ -85,14 +75,16 @@ def check_paths(in_path: Path, out_path: Path, cab: Path | None = None) -> None:
 
 
 def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int | None = None,
-                 cab: Path | None = None, engine: str = "oracle") -> None:
-    """Stream in_path through the model (and cabinet) into out_path (float32 WAV)."""
-    check_paths(in_path, out_path, cab)
+                 cab: str | Path | None = None, engine: str = "oracle",
+                 cab_taps: int = cabinet_ir.DEFAULT_LENGTH) -> None:
+    """Stream in_path through the model (and the cabinet `cab` as the firmware has it, cab_taps
+    long) into out_path (float32 WAV)."""
+    check_paths(in_path, out_path)
     info = sf.info(str(in_path))
     if info.samplerate != model.sample_rate:
         raise ProcessError(f"{in_path}: sample rate {info.samplerate} Hz, the model runs at {model.sample_rate} Hz")
     oracle = make_engine(model, engine)
-    cabinet = CabinetConvolver(load_ir(cab, model.sample_rate)) if cab else None
+    cabinet = CabinetConvolver(cabinet_ir.load(cab, model.sample_rate, cab_taps).taps) if cab else None
     tmp = out_path.with_name(out_path.name + ".tmp.wav")
     try:
         with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
@@ -112,13 +104,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model file (.vnet)")
     parser.add_argument("input", type=Path, help="input WAV (dry guitar)")
     parser.add_argument("output", type=Path, help="output WAV")
-    parser.add_argument("--cab", type=Path, help="cabinet impulse response WAV")
+    parser.add_argument("--cab", help="cabinet impulse response WAV, or the name of one of guitarix-common's")
+    parser.add_argument("--cab-taps", type=int, default=cabinet_ir.DEFAULT_LENGTH,
+                        help="cabinet length in taps, as the firmware image's (default %(default)s)")
     parser.add_argument("--channel", type=int, help="channel of a multi-channel input")
     parser.add_argument("--engine", choices=ENGINES, default="oracle",
                         help="oracle: numpy reference (default); c: the firmware's C engine built for this machine")
 
 
 def run(args: argparse.Namespace) -> int:
-    process_file(load(args.model), args.input, args.output, args.channel, args.cab, args.engine)
+    process_file(load(args.model), args.input, args.output, args.channel, args.cab, args.engine,
+                 args.cab_taps)
     print(f"wrote {args.output}")
     return 0

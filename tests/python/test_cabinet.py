@@ -1,4 +1,4 @@
-"""The cabinet IR exporter: minimum phase, truncation, normalisation, Q15 and the C writer.
+"""The cabinet IR preparation: minimum phase, truncation, normalisation, the one loader.
 
 Uses real cabinet IRs from Debian's guitarix-common (44.1 kHz, listed in
 tools/debian-packages.txt, so ./bazelw installs them).
@@ -7,9 +7,6 @@ tools/debian-packages.txt, so ./bazelw installs them).
 from __future__ import annotations
 
 import math
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +18,6 @@ IR_DIR = Path("/usr/share/gx_head/sounds/amps")
 # The dataset builder's default cabinet, a short and a long one.
 IR_NAMES = ["Mesa Boogie Mark V.wav", "Cicognani Imperivm Luxury.wav", "Peavey Vypyr 15.wav"]
 RATE = 48000
-
-# Q15 quantisation noise of a unit-energy FIR: each tap's error is uniform in +-2^-16, so the
-# error energy is L * 2^-30 / 12 and the SNR 10*log10(12 * 2^30 / L) = 77.0 dB for L = 256
-# (measured 76.6-77.4 dB over guitarix's 20 IRs). The bound leaves 3 dB.
-Q15_SNR_BOUND_DB = 74.0
-
 
 def ir_path(name: str) -> Path:
     path = IR_DIR / name
@@ -138,70 +129,10 @@ def test_normalisation_modes() -> None:
         cabinet.prepare_wav(path, normalise_mode="peak")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in IR_DIR.glob("*.wav")) or IR_NAMES)
-def test_q15_snr_above_bound(name: str) -> None:
-    result = cabinet.prepare_wav(ir_path(name))
-    assert result.frac_bits == 15
-    assert result.q15_snr_db > Q15_SNR_BOUND_DB
-    # Each tap within half an LSB of the float tap.
-    error = np.abs(result.taps_q15.astype(np.float64) / 32768.0 - result.taps.astype(np.float64))
-    assert np.max(error) <= 0.5 / 32768.0 + 1e-12
-
-
-def test_q15_drops_a_fraction_bit_when_a_tap_does_not_fit() -> None:
-    q, frac_bits, snr = cabinet.quantise_q15(np.array([1.0, -0.5, 0.25]))
-    assert frac_bits == 14
-    np.testing.assert_array_equal(q, [16384, -8192, 4096])
-    assert snr == math.inf
-    q, frac_bits, _ = cabinet.quantise_q15(np.array([32767 / 32768, -1.0]))
-    assert frac_bits == 15 and list(q) == [32767, -32768]
-
-
-def _parse_array(source: str, declaration: str) -> list[str]:
-    match = re.search(re.escape(declaration) + r"\[[A-Z0-9_]+\] = \{(.*?)\};", source, re.S)
-    assert match, f"{declaration} not found"
-    return [item.strip() for item in match.group(1).split(",") if item.strip()]
-
-
-def test_write_c_output_compiles_and_round_trips(tmp_path: Path) -> None:
-    gcc = shutil.which("gcc")
-    assert gcc, "gcc is needed (Debian package gcc, installed by ./bazelw)"
-    result = cabinet.prepare_wav(ir_path(IR_NAMES[0]))
-    header, source = cabinet.write_c(result, "mesa_v", tmp_path / "mesa_v_ir")
-    assert header == tmp_path / "mesa_v_ir.h" and source == tmp_path / "mesa_v_ir.c"
-    text = source.read_text()
-    # Every literal is exactly the float32 / int16 tap.
-    floats = np.array([float(item.rstrip("f")) for item in _parse_array(text, "const float mesa_v_taps")], dtype=np.float32)
-    np.testing.assert_array_equal(floats, result.taps)
-    ints = np.array([int(item) for item in _parse_array(text, "const int16_t mesa_v_taps_q15")])
-    np.testing.assert_array_equal(ints, result.taps_q15)
-    assert "#define MESA_V_TAPS_LENGTH 256u" in header.read_text()
-    assert "#define MESA_V_TAPS_Q15_FRAC_BITS 15u" in header.read_text()
-    # A user of the header: sizes and alignment checked at compile time.
-    user = tmp_path / "user.c"
-    user.write_text(
-        '#include "mesa_v_ir.h"\n'
-        "#include <stdalign.h>\n"
-        '_Static_assert(sizeof mesa_v_taps / sizeof mesa_v_taps[0] == MESA_V_TAPS_LENGTH, "length");\n'
-        '_Static_assert(sizeof mesa_v_taps_q15 == 2 * MESA_V_TAPS_LENGTH, "int16");\n'
-        "float first_tap(void);\n"
-        "float first_tap(void) { return mesa_v_taps[0] + (float)mesa_v_taps_q15[0]; }\n"
-    )
-    flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-pedantic", "-I", str(tmp_path)]
-    for unit in (source, user):
-        done = subprocess.run([gcc, *flags, "-c", str(unit), "-o", str(unit.with_suffix(".o"))], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-
-
-def test_write_c_from_plain_float_taps(tmp_path: Path) -> None:
-    taps = np.array([0.5, -0.25, 1.0 / 3.0, 1e-9], dtype=np.float32)
-    header, source = cabinet.write_c(taps, "tiny", tmp_path / "tiny.h", rate=44100)
-    text = source.read_text()
-    assert "_Alignas(4) const int16_t tiny_taps_q15[TINY_TAPS_LENGTH]" in text
-    np.testing.assert_array_equal(
-        np.array([float(x.rstrip("f")) for x in _parse_array(text, "const float tiny_taps")], dtype=np.float32), taps
-    )
-    assert [int(x) for x in _parse_array(text, "const int16_t tiny_taps_q15")] == [16384, -8192, 10923, 0]
-    assert "#define TINY_SAMPLE_RATE 44100u" in header.read_text()
-    with pytest.raises(cabinet.CabinetError, match="C identifier"):
-        cabinet.write_c(taps, "2bad-name", tmp_path / "bad")
+def test_load_takes_a_guitarix_name_or_a_file_and_names_the_ir() -> None:
+    by_name = cabinet.load("Mesa Boogie Mark V", rate=RATE, length=128)
+    by_path = cabinet.load(ir_path(IR_NAMES[0]), rate=RATE, length=128)
+    assert by_name.name == by_path.name == IR_NAMES[0]
+    np.testing.assert_array_equal(by_name.taps, by_path.taps)
+    with pytest.raises(cabinet.CabinetError, match="not found"):
+        cabinet.load("no such cabinet", rate=RATE)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from valvenet import cli
-from valvenet.export import cabinet
+from valvenet.export import cabinet, cabinet_table
 from valvenet.models.model_file import load
 from valvenet.pedal import chain as pedal_chain
 from valvenet.synth import cab
@@ -24,7 +22,6 @@ from tests.python.wav_fixtures import RATE, guitar_like, write
 
 FIRMWARE = Path(os.environ.get("AMP_FIRMWARE", "firmware/amp_mps2_an500.elf"))
 MODEL = Path(os.environ.get("AMP_MODEL", "models/trained/crunch-nam-nano.vnet"))
-CABINET_TOOL = os.environ.get("CABINET_TOOL", "tools/codegen/cabinet_table.py")
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
 
@@ -34,7 +31,7 @@ def pedal(*args: object) -> int:
 
 
 def default_taps() -> np.ndarray:
-    return cabinet.prepare_wav(cab.resolve_ir(cab.DEFAULT_IR), rate=RATE, length=256).taps
+    return cabinet.load(cab.DEFAULT_IR, rate=RATE, length=256).taps
 
 
 
@@ -95,18 +92,16 @@ def test_chain_refuses_what_the_firmware_refuses() -> None:
             chain.set(name, value)
 
 
-def test_cabinet_table_carries_the_taps_and_their_crc(tmp_path: Path) -> None:
+def test_cabinet_table_carries_the_taps_and_their_crc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cabinet.c"
-    subprocess.run([sys.executable, CABINET_TOOL, "--ir", cab.DEFAULT_IR, "--model", str(MODEL), "--out", str(out)],
-                   check=True)
+    assert cabinet_table.main(["--ir", cab.DEFAULT_IR, "--model", str(MODEL), "--out", str(out)]) == 0
     text = out.read_text()
     taps = default_taps()
     assert f"0x{zlib.crc32(taps.astype('<f4').tobytes()):08X}u" in text
     values = np.array([float(v.rstrip("f")) for v in re.findall(r"-?\d\.\d+e[-+]\d+f", text)], np.float32)
     assert np.array_equal(values, taps)
     none = tmp_path / "none.c"
-    subprocess.run([sys.executable, CABINET_TOOL, "--none", "--out", str(none)], check=True)
+    assert cabinet_table.main(["--none", "--out", str(none)]) == 0
     assert 'cabinet_table = {"", 0, 0u' in none.read_text()
-    bad = subprocess.run([sys.executable, CABINET_TOOL, "--ir", "no such cabinet", "--out", str(none)],
-                         capture_output=True, text=True)
-    assert bad.returncode == 1 and "not found" in bad.stderr
+    assert cabinet_table.main(["--ir", "no such cabinet", "--out", str(none)]) == 1
+    assert "not found" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import soundfile as sf
 from scipy import signal
 
 from valvenet import cli
+from valvenet.export import cabinet_table
 from valvenet.models import model_file
 from valvenet.models.model_file import ModelFile
 from valvenet.models import config
@@ -48,6 +50,30 @@ def test_cabinet_stage_is_a_plain_convolution() -> None:
     np.testing.assert_allclose(y, signal.fftconvolve(x, ir)[: x.size], atol=1e-9)
 
 
+def table_taps(source: str) -> np.ndarray:
+    """The float literals of a generated cabinet table, as float32."""
+    body = source.split("cabinet_taps[CABINET_TAPS] = {")[1].split("};")[0]
+    return np.array([float(v.rstrip("f")) for v in re.findall(r"-?\d\.\d+e[-+]\d+f", body)], np.float32)
+
+
+def test_process_cab_applies_the_cabinet_the_firmware_table_holds(tmp_path: Path) -> None:
+    # A 44.1 kHz guitarix IR for a 48 kHz model, cut to 128 taps: the host and the firmware's
+    # table must resample, trim and normalise it the same way (the same float32 taps).
+    path, model = small_model(tmp_path)
+    table = tmp_path / "cabinet.c"
+    assert cabinet_table.main(["--ir", "Mesa Boogie Mark V", "--model", str(path), "--taps", "128",
+                               "--out", str(table)]) == 0
+    taps = table_taps(table.read_text())
+    assert taps.size == 128
+    x = (0.3 * np.sin(np.arange(20000) * 0.01)).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    assert cli.main(["process", "--model", str(path), str(tmp_path / "in.wav"), str(tmp_path / "out.wav"),
+                     "--cab", "Mesa Boogie Mark V", "--cab-taps", "128"]) == 0
+    y, _ = sf.read(tmp_path / "out.wav", dtype="float64")
+    want = signal.fftconvolve(Oracle(model).process_all(x), taps.astype(np.float64))[: x.size]
+    np.testing.assert_allclose(y, want, atol=1e-6)
+
+
 @pytest.mark.parametrize("problem, write, message", [
     ("stereo", lambda p: sf.write(p, np.zeros((100, 2)), RATE), "2 channels; choose one with --channel"),
     ("rate", lambda p: sf.write(p, np.zeros(100), 44100), "sample rate 44100 Hz, the model runs at 48000 Hz"),
@@ -63,3 +89,13 @@ def test_bad_input_names_the_file_and_keeps_earlier_output(tmp_path: Path, probl
     assert message in capsys.readouterr().err
     assert out.read_bytes() == b"earlier result"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.vnet", bad.name, "out.wav"])
+
+
+def test_an_unknown_cabinet_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = small_model(tmp_path)
+    sf.write(tmp_path / "in.wav", np.zeros(100, np.float32), RATE)
+    assert cli.main(["process", "--model", str(path), str(tmp_path / "in.wav"), str(tmp_path / "out.wav"),
+                     "--cab", "no such cabinet"]) == 2
+    err = capsys.readouterr().err
+    assert "'no such cabinet' not found" in err and "Traceback" not in err
+    assert not (tmp_path / "out.wav").exists()

@@ -31,7 +31,6 @@ from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 from valvenet.pedal import chain as pedal_chain
-from valvenet.synth import cab as cab_files
 from valvenet.export import cabinet as cabinet_export
 
 BANNER_PATTERN = (
@@ -385,9 +384,9 @@ class ValveNetTarget:
                 "block": int(block)}
 
     def cabinet_taps(self, ir: str, model_path: str, length: int = 256) -> np.ndarray:
-        """The taps the image's cabinet was built from (tools/codegen/cabinet_table.py)."""
+        """The taps the image's cabinet was built from (valvenet.export.cabinet_table)."""
         rate = load_model(Path(model_path)).sample_rate
-        return cabinet_export.prepare_wav(cab_files.resolve_ir(ir), rate=rate, length=int(length)).taps
+        return cabinet_export.load(ir, rate=rate, length=int(length)).taps
 
     def oracle_chain_sink(self, record: dict, model_path: str, taps: np.ndarray, audio: np.ndarray,
                           settings: str = "", rate: int = 48000, with_changes: bool = True) -> tuple[np.ndarray, np.ndarray]:

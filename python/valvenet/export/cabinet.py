@@ -1,4 +1,4 @@
-"""Cabinet impulse responses for the device: WAV in, FIR taps (float32 and Q15) and C out.
+"""Cabinet impulse responses for the device: WAV in, float32 FIR taps out.
 
 The firmware's cabinet stage (firmware/nn/cabinet.h) is a direct-form FIR whose cost grows with
 its length, so the IR is made short without losing what it sounds like:
@@ -23,19 +23,16 @@ its length, so the IR is made short without losing what it sounds like:
             builder's cabinet, valvenet.synth.cab, does the same before its fixed gain);
             "1khz" scales to 0 dB gain at 1 kHz; "none" keeps the level. `gain_db` is applied
             after that.
-6. quantise to Q15: q = round(h * 2^frac_bits) with frac_bits = 15 (h = q / 32768) unless a
-            tap would not fit, in which case frac_bits drops until the largest tap fits (the C
-            stage takes frac_bits, so the gain stays exact). The reported SNR is
-            10*log10(sum h^2 / sum (h - q/2^frac_bits)^2): the tap-error energy relative to the
-            tap energy, which is the output SNR of the filter for white-noise input.
 
-write_c() writes the taps as a .h/.c pair for the firmware.
+load() is the one way in: the firmware's cabinet table (export/cabinet_table.py), `valvenet
+process --cab` and the tests that predict the pedal's output all take their taps from it, so
+the host applies exactly the filter the firmware runs (same taps, same gain).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -44,13 +41,16 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
+from valvenet.synth import cab
+from valvenet.synth.errors import SynthError
+
 DEFAULT_RATE = 48000
 DEFAULT_LENGTH = 256
 NORMALISE_MODES = ("energy", "1khz", "none")
 
 # Magnitudes below this fraction of the peak are raised to it before the logarithm: the
 # resampler's anti-alias filter leaves near-zero bins above the old Nyquist frequency, and
-# log(0) is -inf. -140 dB is far below anything audible or representable in Q15 (-90 dB).
+# log(0) is -inf. -140 dB is far below anything audible.
 _MAG_FLOOR = 1e-7
 
 
@@ -62,16 +62,14 @@ class CabinetError(ValueError):
 class CabinetIR:
     """An IR prepared for the device, and what preparing it cost."""
 
-    taps: np.ndarray  # float32, the float FIR's taps
-    taps_q15: np.ndarray  # int16, taps * 2^frac_bits rounded
-    frac_bits: int  # 15 for Q15
+    taps: np.ndarray  # float32, the FIR's taps
     rate: int  # sample rate of the taps
     source_rate: int  # sample rate of the WAV file
     source_length: int  # samples in the WAV file (at source_rate)
     energy_kept: float  # fraction of the minimum-phase IR's energy the truncation kept, in (0, 1]
     response_error_db: float  # largest third-octave level change from truncation, 100 Hz-10 kHz
-    q15_snr_db: float  # tap energy / quantisation-error energy, in dB
     normalise: str  # how the level was set
+    name: str = ""  # the WAV file's name, what the firmware reports
 
     @property
     def energy_dropped_db(self) -> float:
@@ -80,14 +78,13 @@ class CabinetIR:
         return 10.0 * math.log10(dropped)
 
     def summary(self) -> str:
-        """One paragraph for a user: length, energy kept, Q15 quality."""
+        """One paragraph for a user: length, energy kept, response change."""
         return (
             f"{len(self.taps)} taps at {self.rate} Hz ({1000.0 * len(self.taps) / self.rate:.2f} ms; "
             f"source {self.source_length} samples at {self.source_rate} Hz); "
             f"truncation kept {100.0 * self.energy_kept:.3f} % of the energy "
             f"(the dropped tail is {-self.energy_dropped_db:.1f} dB down), third-octave response within "
-            f"{self.response_error_db:.1f} dB of the full IR over 100 Hz-10 kHz; normalised: {self.normalise}; "
-            f"Q{self.frac_bits} taps, quantisation SNR {self.q15_snr_db:.1f} dB"
+            f"{self.response_error_db:.1f} dB of the full IR over 100 Hz-10 kHz; normalised: {self.normalise}"
         )
 
 
@@ -209,32 +206,6 @@ def normalise(ir: np.ndarray, rate: int, mode: str = "energy") -> np.ndarray:
     return ir / scale
 
 
-def _fits_int16(values: np.ndarray) -> bool:
-    return bool(np.all(values <= 32767) and np.all(values >= -32768))
-
-
-def quantise_q15(taps: np.ndarray, frac_bits: int | None = None) -> tuple[np.ndarray, int, float]:
-    """(int16 taps, fraction bits, SNR in dB). q = round(h * 2^frac_bits), h ~= q / 2^frac_bits.
-
-    frac_bits defaults to 15 (Q15), lowered one bit at a time until the largest tap fits in
-    int16. The SNR is tap energy over quantisation-error energy (inf if exact)."""
-    taps = np.asarray(taps, dtype=np.float64)
-    if frac_bits is None:
-        frac_bits = 15
-        while frac_bits > 1 and not _fits_int16(np.round(taps * 2.0**frac_bits)):
-            frac_bits -= 1
-    if not 1 <= frac_bits <= 30:  # what vn_fir_q15_init accepts
-        raise CabinetError(f"frac_bits must be in [1, 30] (got {frac_bits})")
-    scaled = np.round(taps * 2.0**frac_bits)
-    if not _fits_int16(scaled):
-        raise CabinetError(f"taps do not fit in int16 with {frac_bits} fraction bits (largest |tap| {np.max(np.abs(taps)):.4g})")
-    q = scaled.astype(np.int16)
-    error = float(np.sum((taps - q.astype(np.float64) / 2.0**frac_bits) ** 2))
-    signal = float(np.sum(taps**2))
-    snr = math.inf if error == 0.0 else 10.0 * math.log10(signal / error)
-    return q, frac_bits, snr
-
-
 def prepare_ir(
     ir: np.ndarray,
     source_rate: int,
@@ -244,7 +215,7 @@ def prepare_ir(
     normalise_mode: str = "energy",
     gain_db: float = 0.0,
 ) -> CabinetIR:
-    """Resample, minimum phase, truncate (with fade), normalise and quantise an IR array."""
+    """Resample, minimum phase, truncate (with fade) and normalise an IR array."""
     if normalise_mode not in NORMALISE_MODES:
         raise CabinetError(f"unknown normalisation {normalise_mode!r} (expected one of {', '.join(NORMALISE_MODES)})")
     ir = np.asarray(ir, dtype=np.float64)
@@ -254,18 +225,13 @@ def prepare_ir(
     short, energy_kept = truncate(min_phase, length, fade)
     _, deviation = third_octave_deviation_db(resampled, short, rate)
     taps = normalise(short, rate, normalise_mode) * 10.0 ** (gain_db / 20.0)
-    taps32 = taps.astype(np.float32)
-    q, frac_bits, snr = quantise_q15(taps32.astype(np.float64))
     return CabinetIR(
-        taps=taps32,
-        taps_q15=q,
-        frac_bits=frac_bits,
+        taps=taps.astype(np.float32),
         rate=rate,
         source_rate=source_rate,
         source_length=source_length,
         energy_kept=energy_kept,
         response_error_db=float(np.max(np.abs(deviation))),
-        q15_snr_db=snr,
         normalise=normalise_mode + (f" {gain_db:+.1f} dB" if gain_db else ""),
     )
 
@@ -273,113 +239,16 @@ def prepare_ir(
 def prepare_wav(path: str | Path, rate: int = DEFAULT_RATE, length: int = DEFAULT_LENGTH, **kwargs) -> CabinetIR:
     """prepare_ir() on a WAV file."""
     ir, source_rate = load_wav(path)
-    return prepare_ir(ir, source_rate, rate=rate, length=length, **kwargs)
+    prepared = prepare_ir(ir, source_rate, rate=rate, length=length, **kwargs)
+    return dataclasses.replace(prepared, name=Path(path).name)
 
 
-_C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _float_literal(value: np.float32) -> str:
-    # 9 significant digits round-trip every float32 exactly; the exponent form always takes
-    # the f suffix (a bare "1f" would not be a valid C literal).
-    return f"{float(value):.8e}f"
-
-
-def write_c(
-    taps: np.ndarray | CabinetIR,
-    name: str,
-    path: str | Path,
-    *,
-    taps_q15: np.ndarray | None = None,
-    frac_bits: int | None = None,
-    rate: int | None = None,
-    include: str | None = None,
-    comment: str | None = None,
-) -> tuple[Path, Path]:
-    """Writes PATH.h and PATH.c (PATH without extension; a .h or .c suffix is dropped) with
-
-        const float NAME_taps[NAME_TAPS_LENGTH];
-        const int16_t NAME_taps_q15[NAME_TAPS_LENGTH];   (Q<NAME_TAPS_Q15_FRAC_BITS>)
-
-    `taps` is a float array (quantised here unless taps_q15 is given) or a CabinetIR (whose
-    Q15 taps, rate and summary are used). The .c includes the header as `include` (default:
-    the header's file name; give the workspace path, e.g. "firmware/app/cab_ir.h", for Bazel).
-    The Q15 array is 4-byte aligned (C11 _Alignas) so the firmware's SMLALD pairs of taps sit in
-    whole words. Returns (header path, source path)."""
-    if not _C_NAME.match(name):
-        raise CabinetError(f"{name!r} is not a C identifier")
-    if isinstance(taps, CabinetIR):
-        ir = taps
-        taps, taps_q15, frac_bits = ir.taps, ir.taps_q15, ir.frac_bits
-        rate = ir.rate if rate is None else rate
-        comment = ir.summary() if comment is None else comment
-    taps = np.asarray(taps, dtype=np.float32).ravel()
-    if len(taps) == 0:
-        raise CabinetError("no taps to write")
-    if taps_q15 is None:
-        taps_q15, frac_bits, _ = quantise_q15(taps.astype(np.float64), frac_bits)
-    elif frac_bits is None:
-        frac_bits = 15
-    taps_q15 = np.asarray(taps_q15)
-    if taps_q15.shape != taps.shape:
-        raise CabinetError(f"taps_q15 has {taps_q15.size} taps, taps has {taps.size}")
-    if not np.all(np.isfinite(taps)):
-        raise CabinetError("taps contain NaN or infinity")
-    taps_q15 = taps_q15.astype(np.int16)
-
-    base = Path(path)
-    if base.suffix in (".h", ".c"):
-        base = base.with_suffix("")
-    header = base.with_name(base.name + ".h")
-    source = base.with_name(base.name + ".c")
-    macro = name.upper()
-    guard = re.sub(r"[^A-Z0-9_]", "_", f"VALVENET_{macro}_TAPS_H_")
-    include = include or header.name
-    notes = [f" * {line}" for line in (comment or "").splitlines()]
-
-    h_lines = [
-        "/* Generated by valvenet.export.cabinet.write_c: cabinet impulse response taps. Do not edit. */",
-        "/*",
-        f" * {len(taps)} taps for firmware/nn/cabinet.h: {name}_taps for vn_fir_f32_init, {name}_taps_q15",
-        f" * (h = q / 2^{frac_bits}) for vn_fir_q15_init with frac_bits {macro}_TAPS_Q15_FRAC_BITS.",
-        *notes,
-        " */",
-        f"#ifndef {guard}",
-        f"#define {guard}",
-        "",
-        "#include <stdint.h>",
-        "",
-        f"#define {macro}_TAPS_LENGTH {len(taps)}u",
-        f"#define {macro}_TAPS_Q15_FRAC_BITS {frac_bits}u",
-    ]
-    if rate is not None:
-        h_lines.append(f"#define {macro}_SAMPLE_RATE {int(rate)}u")
-    h_lines += [
-        "",
-        f"extern const float {name}_taps[{macro}_TAPS_LENGTH];",
-        f"extern const int16_t {name}_taps_q15[{macro}_TAPS_LENGTH];",
-        "",
-        f"#endif /* {guard} */",
-        "",
-    ]
-
-    def rows(items: list[str], per_row: int) -> list[str]:
-        return ["    " + ", ".join(items[i : i + per_row]) + "," for i in range(0, len(items), per_row)]
-
-    c_lines = [
-        "/* Generated by valvenet.export.cabinet.write_c: cabinet impulse response taps. Do not edit. */",
-        f'#include "{include}"',
-        "",
-        f"const float {name}_taps[{macro}_TAPS_LENGTH] = {{",
-        *rows([_float_literal(v) for v in taps], 4),
-        "};",
-        "",
-        f"_Alignas(4) const int16_t {name}_taps_q15[{macro}_TAPS_LENGTH] = {{",
-        *rows([str(int(v)) for v in taps_q15], 10),
-        "};",
-        "",
-    ]
-    header.parent.mkdir(parents=True, exist_ok=True)
-    header.write_text("\n".join(h_lines))
-    source.write_text("\n".join(c_lines))
-    return header, source
+def load(ir: str | Path | None, rate: int, length: int = DEFAULT_LENGTH) -> CabinetIR:
+    """The cabinet the device plays for `ir` at `rate`, `length` taps: what the firmware's table
+    holds and what `valvenet process --cab` applies. `ir` is a WAV file, the name of one of
+    guitarix-common's IRs (valvenet.synth.cab.resolve_ir), or None for the default IR."""
+    try:
+        path = cab.resolve_ir(str(ir) if ir is not None else None)
+    except SynthError as err:
+        raise CabinetError(str(err)) from err
+    return prepare_wav(path, rate=rate, length=length)

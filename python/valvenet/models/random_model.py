@@ -1,4 +1,4 @@
-"""Bazel tool: a model file with seeded random weights for a preset.
+"""A model file with seeded random weights for a preset (Bazel tool of random_model_file()).
 
 Instruction counts do not depend on weight values, so the benchmark zoo and the engine
 tests use these instead of trained models. Weights are Glorot-uniform like Keras's default
@@ -7,6 +7,8 @@ does not import TensorFlow. The int16 engine's scales (metadata "int16_scales") 
 calibrated on calibrate.synthetic_guitar (seeded, 5 s): these models have no training data,
 and a guitar-like signal gives their activations realistic ranges.
 """
+
+from __future__ import annotations
 
 import argparse
 import sys
@@ -22,6 +24,7 @@ CALIBRATION_SECONDS = 5.0
 
 
 def random_tensors(cfg: dict, seed: int) -> dict:
+    """Glorot-uniform weights and small uniform biases for every tensor `cfg` needs."""
     rng = np.random.default_rng(seed)
     tensors = {}
     for name, shape in sorted(expected_shapes(cfg).items()):
@@ -34,13 +37,13 @@ def random_tensors(cfg: dict, seed: int) -> dict:
     return tensors
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="random_model", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", required=True, choices=sorted(config.PRESETS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-rate", type=int, default=48000)
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cfg = config.PRESETS[args.preset]
     weights = random_tensors(cfg, args.seed)
     meta = {"name": args.preset, "sample_rate": args.sample_rate, "input_gain": 1.0, "output_gain": 1.0,
