@@ -12,7 +12,7 @@ Every C file is written by a Python tool in //python/valvenet/export (one module
 thing); these macros only pass it names and numbers, and hold no C text.
 """
 
-load("//firmware:copts.bzl", "C_OPTS")
+load("//firmware:copts.bzl", "vn_cc_library")
 
 _EXPORT = "//python/valvenet/export:"
 
@@ -50,14 +50,14 @@ def vnet_model_library(name, model, copts = [], full_recompute = False, precisio
               (" --full-recompute" if full_recompute else "") + " --precision " + precision + " > /dev/null",
         tools = [_EXPORT + "export_c"],
     )
-    native.cc_library(
+    vn_cc_library(
         name = name,
         srcs = [name + ".c"],
         hdrs = [name + ".h"],
         # int16: the float steps of the fixed-point engine (some activations, the LSTM/GRU
         # state updates) must round as on the host, whose compiler has no FMA to contract to:
         # no contraction, so host and M7 outputs are bit-identical.
-        copts = C_OPTS + MODEL_COPTS + (["-ffp-contract=off"] if precision == "int16" else []) + copts,
+        copts = MODEL_COPTS + (["-ffp-contract=off"] if precision == "int16" else []) + copts,
         deps = ["//firmware/nn:engine"],
         **kwargs
     )
@@ -115,10 +115,10 @@ def _generated_c_library(name, source, tool, args, deps, srcs = [], copts = []):
         cmd = "$(location %s%s) %s --out $@" % (_EXPORT, tool, args),
         tools = [_EXPORT + tool],
     )
-    native.cc_library(
+    vn_cc_library(
         name = name,
         srcs = [name + ".c"],
-        copts = C_OPTS + copts,
+        copts = copts,
         deps = deps,
     )
 
