@@ -2,7 +2,7 @@
  * cabinet_table.h - the speaker cabinet compiled into this firmware image.
  *
  * Generated per image by cabinet_table() (tools/codegen/model_library.bzl) from an impulse
- * response WAV (tools/codegen/cabinet_table.py: valvenet.export.cabinet's minimum-phase,
+ * response WAV (python/valvenet/export/cabinet_table.py: valvenet.export.cabinet's minimum-phase,
  * truncated, energy-normalised float32 taps). An image without a cabinet has length 0.
  */
 #ifndef VALVENET_APP_CABINET_TABLE_H

@@ -13,7 +13,7 @@
 #include "firmware/nn/model.h"
 
 /* A short clip of the built-in test split and the Python oracle's output for it, generated
- * at build time (tools/codegen/selftest_clip.py). A float32 engine must match within
+ * at build time (python/valvenet/export/selftest_clip.py). A float32 engine must match within
  * max_abs_error_bound, an int16 engine within esr_bound (0: not checked). */
 typedef struct {
   uint32_t samples;

@@ -5,7 +5,7 @@
  * Number format: a value v with f fractional bits is stored as the int16 round(v * 2^f),
  * saturated to [-32768, 32767]. Every tensor (weights of one matrix, activations of one layer)
  * has its own power-of-two scale (f chosen by the generator from the weights and from
- * calibration data, see python/valvenet/export/calibrate.py), so rescaling is a shift.
+ * calibration data, see python/valvenet/models/calibrate.py), so rescaling is a shift.
  *
  * Products: int16 x int16 -> int32, two at a time. On the Cortex-M7 (__ARM_FEATURE_DSP) that
  * is SMLAD (acc + lo(a)*lo(b) + hi(a)*hi(b), one cycle); weights and inputs are laid out as

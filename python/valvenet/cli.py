@@ -39,7 +39,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("valvenet.datasets.latency", "LatencyError"),
     ("valvenet.synth.errors", "SynthError"),
     ("valvenet.process", "ProcessError"),
-    ("valvenet.export.c_code", "CodegenError"),
+    ("valvenet.export.c_text", "CodegenError"),
     ("valvenet.export.cabinet", "CabinetError"),
     ("valvenet.export.tflite", "TFLiteExportError"),
     ("valvenet.device.transport", "TransportError"),  # FlashError too
