@@ -16,13 +16,9 @@
  * Pairs: every pointer passed to vn_load_pair is 8-byte aligned (weights, state and scratch
  * buffers are declared VN_ALIGNED8 and every pair starts at an even float offset).
  *
- * History buffers of dilated layers ("mirrored rings"): a layer with dilation d needs, for a
- * block of up to B new columns, the 2d columns before the block and the block itself. Its
- * buffer has R = 2d + B logical columns, stored in R + B physical columns: physical column
- * R + k (k < B) mirrors column k. Then every window of at most B consecutive logical
- * columns, starting anywhere, is contiguous in memory, so the generated code reads the three
- * taps of a whole block as three plain arrays. The producer writes a block's columns at
- * physical positions [p, p + m) and calls vn_ring_mirror to restore the mirror.
+ * History buffers of dilated layers ("mirrored rings", firmware/nn/ring.h): the producer writes
+ * a block's columns at physical positions [p, p + m) and calls vn_ring_mirror to restore the
+ * mirror.
  */
 #ifndef VALVENET_NN_LAYERS_H
 #define VALVENET_NN_LAYERS_H
@@ -31,6 +27,7 @@
 #include <string.h>
 
 #include "firmware/nn/activations.h"
+#include "firmware/nn/ring.h"
 
 #if defined(__GNUC__)
 #define VN_ALIGNED8 __attribute__((aligned(8)))
@@ -74,23 +71,18 @@ static inline void vn_copy_pairs(float *restrict dst, const float *restrict src,
   }
 }
 
-/* Restores the mirror of a history buffer (see the top of this file) after the columns at
+/* Restores the mirror of a float history buffer (firmware/nn/ring.h) after the columns at
  * physical positions [p, p + m) were written: capacity R logical columns, B mirrored ones,
  * `channels` floats per column (even). p < R and m <= B. */
 static inline void vn_ring_mirror(float *columns, const uint32_t p, const uint32_t m, const uint32_t capacity,
                                   const uint32_t mirrored, const uint32_t channels) {
-  if (p + m > capacity) { /* written past the end: those columns are also the first ones */
-    vn_copy_pairs(columns, columns + capacity * channels, (p + m - capacity) * channels);
+  if (vn_ring_wraps(p, m, capacity)) { /* written past the end: those columns are also the first ones */
+    vn_copy_pairs(columns, columns + capacity * channels, vn_ring_wrapped(p, m, capacity) * channels);
   }
-  if (p < mirrored) { /* written among the first B columns: refresh their mirror */
-    const uint32_t end = p + m < mirrored ? p + m : mirrored;
+  if (vn_ring_touches_mirror(p, mirrored)) { /* written among the first B columns: refresh their mirror */
+    const uint32_t end = vn_ring_mirrored_end(p, m, mirrored);
     vn_copy_pairs(columns + (capacity + p) * channels, columns + p * channels, (end - p) * channels);
   }
-}
-
-/* Logical column p - lag of a history buffer of `capacity` columns (lag <= capacity). */
-static inline uint32_t vn_ring_back(const uint32_t p, const uint32_t lag, const uint32_t capacity) {
-  return p >= lag ? p - lag : p + capacity - lag;
 }
 
 /* The gated activation tanh(a) * sigmoid(b), doubled, from a and b / 2.

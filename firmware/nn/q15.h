@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "firmware/nn/ring.h"
+
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #define VN_Q15_USE_SMLAD 1
@@ -131,25 +133,23 @@ static inline int32_t vn_q_index_up(int32_t x, int s, int bits) {
   return (int32_t)(v > hi ? hi : (v < -hi - 1 ? -hi - 1 : v));
 }
 
-/* Restores the mirror of an int16 history buffer after the columns at physical positions
- * [p, p + m) were written (the float engine's vn_ring_mirror, firmware/nn/layers.h): R =
- * `capacity` logical columns stored in R + `mirrored` physical ones, physical column R + k
- * mirroring column k, so every window of at most `mirrored` consecutive logical columns is
- * contiguous. `channels` int16 per column. p < R, m <= mirrored. */
+/* Restores the mirror of an int16 history buffer (firmware/nn/ring.h) after the columns at
+ * physical positions [p, p + m) were written: R = `capacity` logical columns, `mirrored`
+ * mirrored ones, `channels` int16 per column. p < R, m <= mirrored. */
 static inline void vn_q15_ring_mirror(int16_t *columns, const uint32_t p, const uint32_t m, const uint32_t capacity,
                                       const uint32_t mirrored, const uint32_t channels) {
-  if (p + m > capacity) { /* written past the end: those columns are also the first ones */
-    memcpy(columns, columns + capacity * channels, (p + m - capacity) * channels * sizeof(int16_t));
+  if (vn_ring_wraps(p, m, capacity)) { /* written past the end: those columns are also the first ones */
+    memcpy(columns, columns + capacity * channels, vn_ring_wrapped(p, m, capacity) * channels * sizeof(int16_t));
   }
-  if (p < mirrored) { /* written among the first columns: refresh their mirror */
-    const uint32_t end = p + m < mirrored ? p + m : mirrored;
+  if (vn_ring_touches_mirror(p, mirrored)) { /* written among the first columns: refresh their mirror */
+    const uint32_t end = vn_ring_mirrored_end(p, m, mirrored);
     memcpy(columns + (capacity + p) * channels, columns + p * channels, (end - p) * channels * sizeof(int16_t));
   }
 }
 
-/* Logical column p - lag of a history buffer of `capacity` columns (lag <= capacity). */
+/* Logical column p - lag (the generated int16 engines' name for vn_ring_back). */
 static inline uint32_t vn_q15_ring_back(const uint32_t p, const uint32_t lag, const uint32_t capacity) {
-  return p >= lag ? p - lag : p + capacity - lag;
+  return vn_ring_back(p, lag, capacity);
 }
 
 /* An empty asm that "may change" p: loads through p may not be hoisted out of the loop that
