@@ -19,6 +19,7 @@ import numpy as np
 
 from valvenet.device.console import Console
 from valvenet.device.transport import TransportError
+from valvenet.models import kinds
 
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 4100
@@ -37,7 +38,7 @@ BLOCK_STATUS = {0: "unseen", 1: "on_time", 2: "late", 3: "dropped"}
 REPLY = 0x80
 ERROR = 0xFF
 FORMATS = {"float32": 1, "int16": 2}
-KINDS = {1: "gated_wavenet", 2: "nam_wavenet", 3: "lstm", 4: "gru"}
+KINDS = {spec.firmware_id: name for name, spec in kinds.REGISTRY.items()}  # INFO's kind ids (firmware/nn/model.h)
 PRECISIONS = {1: "float32", 2: "int16"}
 UNITS = {0: "none", 1: "cycles", 2: "instructions"}
 ERROR_NAMES = {1: "SYNC", 2: "LENGTH", 3: "CRC", 4: "TRUNCATED", 5: "TYPE", 6: "PAYLOAD", 7: "NO_MODEL",

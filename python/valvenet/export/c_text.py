@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from valvenet.models import config as model_config
+from valvenet.models import kinds
 from valvenet.models.model_file import ModelFile
 
-KIND_ENUM = {"gated_wavenet": "VN_KIND_GATED_WAVENET", "nam_wavenet": "VN_KIND_NAM_WAVENET",
-             "lstm": "VN_KIND_LSTM", "gru": "VN_KIND_GRU"}
+# The firmware's name of each kind's id (firmware/nn/model.h): VN_KIND_ and the kind in capitals.
+KIND_ENUM = {kind: f"VN_KIND_{kind.upper()}" for kind in kinds.REGISTRY}
 
 BLOCK = 16  # samples per sub-block: the unit of layer-major processing (16: as fast as 32-64, less state)
 

@@ -4,8 +4,9 @@ A model is described by its config (kind + sizes); this table is the one place t
 kind to the code for each concern, so config.py, shapes.py, the oracle and the Keras builders
 look the kind up here instead of each testing `config["kind"]`. Adding a kind in models/ =
 a module with its config rules and shapes (like gated_wavenet.py), an oracle core class, a
-Keras builder, and one KindSpec below. (The C code generators in export/ keep their own
-table of emitters per kind.)
+Keras builder, and one KindSpec below (with its firmware id, the VN_KIND_* value in
+firmware/nn/model.h). The C code generators in export/ keep their own table of emitters per
+kind (export/engines/registry.py).
 
 Why the parts are split as they are:
 - Config rules, tensor shapes and sizes are plain functions of the config dict, one module
@@ -62,10 +63,14 @@ class KindSpec:
         `process(x, observe)` (valvenet.models.oracle).
     keras: the builder `build(config, length, max_concat_inputs) -> keras.Model`.
     family: "wavenet" (a receptive field of past samples) or "recurrent" (a state).
+    firmware_id: its VN_KIND_* value in firmware/nn/model.h, which a firmware reports in INFO
+        (the generated engine names it VN_KIND_<NAME>; tests/python/test_firmware_constants.py
+        holds the two sides together).
     """
 
     name: str
     family: str
+    firmware_id: int
     presets: dict[str, Config]
     validate: Callable[[Config], None]
     shapes: Callable[[Config], dict[str, tuple[int, ...]]]
@@ -76,15 +81,15 @@ class KindSpec:
 
 
 _SPECS = (
-    KindSpec(gated_wavenet.KIND, WAVENET, gated_wavenet.PRESETS, gated_wavenet.validate, gated_wavenet.shapes,
+    KindSpec(gated_wavenet.KIND, WAVENET, 1, gated_wavenet.PRESETS, gated_wavenet.validate, gated_wavenet.shapes,
              gated_wavenet.receptive_field, gated_wavenet.macs_per_sample,
              _oracle("GatedWaveNet"), _keras("build_gated_wavenet")),
-    KindSpec(nam_wavenet.KIND, WAVENET, nam_wavenet.PRESETS, nam_wavenet.validate, nam_wavenet.shapes,
+    KindSpec(nam_wavenet.KIND, WAVENET, 2, nam_wavenet.PRESETS, nam_wavenet.validate, nam_wavenet.shapes,
              nam_wavenet.receptive_field, nam_wavenet.macs_per_sample,
              _oracle("NamWaveNet"), _keras("build_nam_wavenet")),
-    KindSpec(recurrent.LSTM, RECURRENT, recurrent.LSTM_PRESETS, recurrent.validate, recurrent.lstm_shapes,
+    KindSpec(recurrent.LSTM, RECURRENT, 3, recurrent.LSTM_PRESETS, recurrent.validate, recurrent.lstm_shapes,
              recurrent.receptive_field, recurrent.lstm_macs_per_sample, _oracle("Lstm"), _keras("build_lstm")),
-    KindSpec(recurrent.GRU, RECURRENT, recurrent.GRU_PRESETS, recurrent.validate, recurrent.gru_shapes,
+    KindSpec(recurrent.GRU, RECURRENT, 4, recurrent.GRU_PRESETS, recurrent.validate, recurrent.gru_shapes,
              recurrent.receptive_field, recurrent.gru_macs_per_sample, _oracle("Gru"), _keras("build_gru")),
 )
 
