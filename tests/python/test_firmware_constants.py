@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,22 @@ def test_frame_limits_and_protocol_version() -> None:
     assert protocol.PROTOCOL_VERSION == messages["PROTOCOL_VERSION"]
     assert protocol.ANY_RATE == messages["AUDIO_START_ANY_RATE"]
 
+
+
+def test_the_nucleo_receive_ring_holds_the_largest_host_burst() -> None:
+    """The NUCLEO console repeats the frame sizes it is sized for (a board does not include the
+    application): one request in flight, the largest frame, plus the PARAM changes that may
+    wait for their block (docs/protocol.md, "Flow control")."""
+    console = defines("firmware/boards/nucleo_f767zi/console.c")
+    frame, pedal = defines("firmware/app/frame.h"), defines("firmware/app/pedal.h")
+    overhead = frame["FRAME_HEADER_BYTES"] + frame["FRAME_CRC_BYTES"]
+    assert console["RX_LARGEST_FRAME_BYTES"] == overhead + frame["FRAME_MAX_PAYLOAD"]
+    assert console["RX_PARAM_FRAME_BYTES"] == overhead + struct.calcsize("<BBHfI")
+    assert console["RX_QUEUED_PARAMS"] == pedal["PEDAL_MAX_CHANGES"]
+    burst = console["RX_LARGEST_FRAME_BYTES"] + console["RX_QUEUED_PARAMS"] * console["RX_PARAM_FRAME_BYTES"]
+    assert burst <= console["RX_RING_SIZE"]
+    assert len(protocol.encode(protocol.PARAM, 1, struct.pack("<BBHfI", 1, 0, 0, 0.0, protocol.NOW))) == \
+        console["RX_PARAM_FRAME_BYTES"]
 
 def test_stream_limits() -> None:
     board, pedal = defines("firmware/boards/board.h"), defines("firmware/app/pedal.h")

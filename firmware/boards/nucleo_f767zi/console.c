@@ -5,54 +5,51 @@
  * Why interrupts: the audio main loop spends about 0.5 ms per block on DSP, while at 921600
  * baud a byte arrives every 10.9 us and the USART holds only one (RDR): polled, the console
  * would lose bytes during every block, and each reply would stall the loop for its length.
- * So the USART3 interrupt moves bytes between the USART and two rings: received bytes into a
- * 512-byte ring that board_uart_read_byte() pops, queued bytes from a 1 KB ring into TDR on
- * TXE. board_uart_write() returns once its bytes are queued and blocks only while the ring is
+ * So the USART3 interrupt moves bytes between the USART and two rings: received bytes into an
+ * 8 KB ring that board_uart_read_byte() pops, queued bytes from a 1 KB ring into TDR on TXE.
+ * board_uart_write() returns once its bytes are queued and blocks only while the ring is
  * full. USART3 sits below the audio interrupts (board_internal.h, IRQ_LEVEL_CONSOLE).
  *
- * Rings: one producer and one consumer each (the interrupt and the main loop), so no lock is
- * needed on one core: head counts the bytes ever pushed and only the producer writes it, tail
- * the bytes ever popped and only the consumer writes it. A byte is stored before head moves
- * past it and read before tail does; data and counts are volatile, which keeps that order.
+ * Why the receive ring holds 8 KB: the host may send a whole burst before the main loop reads
+ * a byte of it. Renode hands a whole host write to the USART at once, a fast USB-serial bridge
+ * can send back to back, and the main loop reads nothing while it processes a 1024-sample
+ * PROCESS frame. The host keeps one request in flight (its reply is the acknowledgement) plus
+ * up to eight queued PARAM changes (docs/protocol.md, "Flow control"), so the largest burst is
+ * one largest frame and eight PARAM frames: RX_BURST_BYTES below, which the ring must hold.
+ *
+ * The rings are byte_ring_t (firmware/boards/common/byte_ring.h): one producer and one
+ * consumer each, the interrupt and the main loop, no lock needed (the header says why).
  */
 #include "firmware/boards/board.h"
+#include "firmware/boards/common/byte_ring.h"
 #include "firmware/boards/nucleo_f767zi/board_internal.h"
 #include "firmware/boards/nucleo_f767zi/stm32f767_regs.h"
 
 #define CONSOLE_BAUD 921600u
-#define RX_RING_SIZE 512u
+#define RX_RING_SIZE 8192u
 #define TX_RING_SIZE 1024u
+
+/* The largest burst a host following the protocol sends: one frame of the largest payload and
+ * the eight PARAM frames that may be queued before it. The frame layout's owner is
+ * firmware/app/frame.h and the queue's firmware/app/pedal.h; a board does not include the
+ * application, so the numbers are repeated here and tests/python/test_firmware_constants.py
+ * checks them against those headers. */
+#define RX_LARGEST_FRAME_BYTES 4110u /* 6-byte header, 4100-byte payload, 4-byte CRC */
+#define RX_PARAM_FRAME_BYTES 22u     /* 6-byte header, 12-byte PARAM payload, 4-byte CRC */
+#define RX_QUEUED_PARAMS 8u
+#define RX_BURST_BYTES (RX_LARGEST_FRAME_BYTES + RX_QUEUED_PARAMS * RX_PARAM_FRAME_BYTES)
 
 _Static_assert((RX_RING_SIZE & (RX_RING_SIZE - 1u)) == 0u, "ring sizes are powers of two");
 _Static_assert((TX_RING_SIZE & (TX_RING_SIZE - 1u)) == 0u, "ring sizes are powers of two");
-
-typedef struct {
-  volatile uint8_t *const data;
-  const uint32_t size;    /* a power of two, so free-running counts wrap with the index */
-  volatile uint32_t head; /* bytes ever pushed */
-  volatile uint32_t tail; /* bytes ever popped */
-} ring_t;
+_Static_assert(RX_RING_SIZE >= RX_BURST_BYTES, "the receive ring holds the largest host burst");
 
 static volatile uint8_t rx_data[RX_RING_SIZE];
 static volatile uint8_t tx_data[TX_RING_SIZE];
-static ring_t rx_ring = {rx_data, RX_RING_SIZE, 0u, 0u};
-static ring_t tx_ring = {tx_data, TX_RING_SIZE, 0u, 0u};
+static byte_ring_t rx_ring = BYTE_RING_INIT(rx_data, RX_RING_SIZE);
+static byte_ring_t tx_ring = BYTE_RING_INIT(tx_data, TX_RING_SIZE);
 
 static volatile uint32_t rx_lost; /* overruns (USART_ISR ORE) plus bytes the full ring refused */
 static volatile bool console_dead; /* the transmitter stopped draining: writes return at once */
-
-static inline uint32_t ring_count(const ring_t *ring) { return ring->head - ring->tail; }
-
-static inline void ring_push(ring_t *ring, uint8_t byte) {
-  ring->data[ring->head & (ring->size - 1u)] = byte;
-  ring->head = ring->head + 1u;
-}
-
-static inline uint8_t ring_pop(ring_t *ring) {
-  const uint8_t byte = ring->data[ring->tail & (ring->size - 1u)];
-  ring->tail = ring->tail + 1u;
-  return byte;
-}
 
 /* IPSR holds the active exception number: nonzero inside any handler. */
 static inline bool in_handler_mode(void) {
@@ -124,10 +121,7 @@ static void console_receive(uint32_t isr) {
     USART3_ICR = USART_ICR_ORECF | USART_ICR_FECF | USART_ICR_NCF | USART_ICR_PECF;
   }
   if (isr & USART_ISR_RXNE) {
-    const uint8_t byte = (uint8_t)USART3_RDR;
-    if (ring_count(&rx_ring) < RX_RING_SIZE) {
-      ring_push(&rx_ring, byte);
-    } else {
+    if (!byte_ring_push(&rx_ring, (uint8_t)USART3_RDR)) {
       rx_lost = rx_lost + 1u;
     }
   }
@@ -140,8 +134,9 @@ static void console_transmit(uint32_t isr) {
   if (!(USART3_CR1 & USART_CR1_TXEIE) || !(isr & USART_ISR_TXE)) {
     return;
   }
-  if (ring_count(&tx_ring) != 0u) {
-    USART3_TDR = ring_pop(&tx_ring); /* writing TDR clears TXE */
+  uint8_t byte;
+  if (byte_ring_pop(&tx_ring, &byte)) {
+    USART3_TDR = byte; /* writing TDR clears TXE */
   } else {
     USART3_CR1 &= ~USART_CR1_TXEIE;
   }
@@ -158,28 +153,20 @@ void USART3_IRQHandler(void) {
 /* Queues what fits of data[0..len) and returns how many bytes that was; TXEIE on makes the
  * interrupt send them. */
 static size_t tx_queue(const uint8_t *data, size_t len) {
-  const uint32_t room = TX_RING_SIZE - ring_count(&tx_ring);
-  const size_t count = len < room ? len : room;
-  for (size_t i = 0; i < count; ++i) {
-    ring_push(&tx_ring, data[i]);
-  }
+  const size_t count = byte_ring_push_some(&tx_ring, data, len);
   if (count != 0u) {
     USART3_CR1 |= USART_CR1_TXEIE;
   }
   return count;
 }
 
-/* Waits for the transmitter to take a byte from the ring. False when none went for POLL_LIMIT
- * polls (>= 37 ms, where a byte takes 11 us): TXE never comes, e.g. USART3 has no clock, or
- * the caller blocks the USART3 interrupt. */
-static bool tx_wait_progress(void) {
-  const uint32_t tail = tx_ring.tail;
-  for (uint32_t i = 0; i < POLL_LIMIT; ++i) {
-    if (tx_ring.tail != tail) {
-      return true;
-    }
-  }
-  return false;
+/* Waits until the transmitter has left at most `most` bytes in the ring. False when the ring
+ * did not shrink for POLL_LIMIT polls (>= 37 ms, where a byte takes 11 us): TXE never comes,
+ * e.g. USART3 has no clock, or the caller blocks the USART3 interrupt. It watches the count,
+ * not the tail: the interrupt may have emptied the ring before the wait began (Renode sends
+ * each byte the moment TDR is written), and a wait for the tail to move would then never end. */
+static bool tx_wait_at_most(uint32_t most) {
+  return byte_ring_wait_at_most(&tx_ring, most, POLL_LIMIT);
 }
 
 /* A dead console is remembered, so every later write returns at once instead of waiting
@@ -195,15 +182,15 @@ void board_uart_write(const uint8_t *data, size_t len) {
     data += queued;
     len -= queued;
     if (len != 0u) {
-      console_dead = !tx_wait_progress();
+      console_dead = !tx_wait_at_most(TX_RING_SIZE - 1u); /* room for one more byte */
     }
   }
 }
 
 /* The ring empties into TDR, then USART_ISR TC says the last stop bit is on the wire. */
 void console_flush(void) {
-  while (!console_dead && ring_count(&tx_ring) != 0u) {
-    console_dead = !tx_wait_progress();
+  if (!console_dead) {
+    console_dead = !tx_wait_at_most(0u);
   }
   if (!console_dead) {
     (void)wait_set(&USART3_ISR, USART_ISR_TC);
@@ -213,11 +200,7 @@ void console_flush(void) {
 /* ---- Reception ------------------------------------------------------------------------------- */
 
 bool board_uart_read_byte(uint8_t *byte) {
-  if (ring_count(&rx_ring) == 0u) {
-    return false;
-  }
-  *byte = ring_pop(&rx_ring);
-  return true;
+  return byte_ring_pop(&rx_ring, byte);
 }
 
 uint32_t board_uart_overruns(void) { return rx_lost; }
