@@ -1,8 +1,11 @@
-"""Tests of the host-side device link: console framing, the QEMU transport's errors and the
-protocol version check."""
+"""Tests of the host-side device link: console framing, the QEMU transport's errors, the
+protocol version check, and the Renode transport's version check and environment (with a fake
+`renode`: Renode itself cannot be installed here)."""
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import struct
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from valvenet.device import Console, TransportError, open_transport
-from valvenet.device import protocol
+from valvenet.device import protocol, renode, renode_version
 from valvenet.device.qemu import QemuTransport
 from valvenet.device.transport import Transport
 
@@ -118,3 +121,80 @@ def test_firmware_of_another_protocol_version_is_named_with_the_fix(link: tuple[
         protocol.Client(console).info()
     assert str(raised.value).startswith(f"firmware speaks protocol v{version}, this host v{protocol.PROTOCOL_VERSION}: ")
     assert advice in str(raised.value)
+
+
+# ---------------------------------------------------------------- Renode, checked without Renode
+@pytest.mark.parametrize("output, version", [
+    ("Renode v1.16.1.0\n", (1, 16, 1)),  # the portable .NET package
+    ("Renode, version 1.15.1.27404 (3c9a9fd4-202412011200)\n", (1, 15, 1)),  # mono builds
+    ("1.17.0 (1.17.0+20260907gitf1dd1b4af)\n", (1, 17, 0)),
+    ("Using .NET 8.0.11\nRenode v1.16.2.0\n", (1, 16, 2)),  # Renode's own line, not the runtime's
+])
+def test_renode_version_is_read_from_its_version_output(output: str, version: tuple[int, int, int]) -> None:
+    assert renode_version.parse_version(output) == version
+
+
+@pytest.mark.parametrize("output", ["Renode v1.16.1.0", "Renode v1.16.2.0", "Renode v1.17.0.0", "Renode v2.0.0.0"])
+def test_renode_from_the_minimum_on_is_accepted(output: str) -> None:
+    assert renode_version.check_version(output) >= (1, 16, 1)
+
+
+@pytest.mark.parametrize("output, shown", [
+    ("Renode v1.16.0.0", "1.16.0"),  # lower-case request.offset in Python peripherals
+    ("Renode, version 1.15.1.27404 (3c9a9fd4)", "1.15.1"),
+    ("Renode v1.9.10.0", "1.9.10"),  # numbers, not text: "1.9" sorts after "1.16" as text
+])
+def test_an_older_renode_is_refused_naming_both_versions(output: str, shown: str) -> None:
+    with pytest.raises(renode_version.RenodeVersionError,
+                       match=rf"^Renode {re.escape(shown)} is too old: .* needs Renode >= 1\.16\.1 "):
+        renode_version.check_version(output)
+
+
+def test_output_without_a_version_is_an_error_quoting_it() -> None:
+    with pytest.raises(renode_version.RenodeVersionError, match="cannot read a version .*Segmentation fault"):
+        renode_version.check_version("Segmentation fault\n")
+
+
+def fake_renode(folder: Path, version: str, launch_status: int = 3) -> Path:
+    """A `renode` on PATH that prints `version` for --version and, launched, records where its
+    XDG_CONFIG_HOME is, takes the config lock there as Renode does, and exits."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "renode"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = --version ]; then echo "Renode v{version}.0"; exit 0; fi\n'
+        'echo "$XDG_CONFIG_HOME" > "$FAKE_RENODE_RECORD"\n'
+        'mkdir -p "$XDG_CONFIG_HOME/renode" && : > "$XDG_CONFIG_HOME/renode/config.lock" || exit 9\n'
+        f"exit {launch_status}\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture()
+def renode_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(renode, "_CHECKED_VERSIONS", {})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_RENODE_RECORD", str(tmp_path / "record"))
+    (tmp_path / "image.elf").write_bytes(b"\x7fELF")
+    (tmp_path / "launch.resc").write_text("")
+    return tmp_path
+
+
+def test_an_older_renode_on_path_fails_the_start_with_the_minimum(renode_on_path: Path) -> None:
+    fake_renode(renode_on_path / "bin", "1.16.0")
+    transport = renode.RenodeTransport(renode_on_path / "image.elf", resc=renode_on_path / "launch.resc")
+    with pytest.raises(TransportError, match=r"Renode 1\.16\.0 is too old: .* needs Renode >= 1\.16\.1"):
+        transport.start()
+    assert not (renode_on_path / "record").exists()  # refused before launching
+
+
+def test_renode_runs_with_a_writable_config_home_of_its_own(renode_on_path: Path) -> None:
+    fake_renode(renode_on_path / "bin", "1.16.1", launch_status=3)
+    transport = renode.RenodeTransport(renode_on_path / "image.elf", connect_timeout=20.0,
+                                       resc=renode_on_path / "launch.resc")
+    with pytest.raises(TransportError, match="renode exited with status 3 before the UART socket opened"):
+        transport.start()  # the fake exits 9 instead when it cannot take its config lock
+    config_home = Path((renode_on_path / "record").read_text().strip())
+    assert config_home.name == "config" and config_home.parent.name.startswith("valvenet-renode-")
+    assert config_home != Path.home() / ".config"
+    assert not config_home.exists()  # the run's temporary directory is gone after close()

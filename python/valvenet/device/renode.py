@@ -25,6 +25,14 @@ How it works:
   wait for the banner before writing (``Console.wait_for_line``).
 * The DWT cycle counter in the Renode platform follows virtual time (about one count per
   executed instruction), not real cycles: cycle numbers come from the board only.
+* Renode runs with ``XDG_CONFIG_HOME`` in the run's temporary directory: it locks and
+  writes ``~/.config/renode/config.lock`` and ``history`` at start, and a Bazel test's home
+  is read-only in the linux-sandbox (``--config`` alone does not move them).
+* Before the first launch ``renode --version`` must say 1.16.1 or newer
+  (``renode_version.py`` says why); an older Renode fails with that message.
+* The socket terminal listens on all interfaces (Renode's ``SocketServerProvider`` binds
+  ``IPAddress.Any``; no option binds the loopback): while a run lasts, the firmware console
+  is reachable from the network on ``self.port`` (docs/usage.md, "Renode").
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import time
 from pathlib import Path
 
 from valvenet import paths
+from valvenet.device import renode_version
 from valvenet.device.emulator import EmulatorTransport
 from valvenet.device.transport import TransportError
 
@@ -65,9 +74,24 @@ _MONITOR_ERROR = re.compile(
 )
 
 
+# Renode versions already checked, by executable path (every Robot test starts a target).
+_CHECKED_VERSIONS: dict[str, tuple[int, int, int]] = {}
+
+
 def renode_available() -> str | None:
     """The path of ``renode`` on PATH, or None when Renode is not installed."""
     return shutil.which(RENODE_BINARY)
+
+
+def require_version(renode: str) -> tuple[int, int, int]:
+    """The version of the Renode at ``renode``, once per path; TransportError with the reason
+    when it is older than renode_version.MINIMUM, prints no version or does not start."""
+    if renode not in _CHECKED_VERSIONS:
+        try:
+            _CHECKED_VERSIONS[renode] = renode_version.installed_version(renode)
+        except renode_version.RenodeVersionError as exc:
+            raise TransportError(str(exc)) from exc
+    return _CHECKED_VERSIONS[renode]
 
 
 def find_resc() -> Path:
@@ -89,7 +113,8 @@ def _monitor_path(path: Path) -> str:
 
 
 def _free_port() -> int:
-    """A TCP port free on all interfaces (Renode binds its socket terminal to 0.0.0.0)."""
+    """A TCP port free on all interfaces (Renode binds its socket terminal to 0.0.0.0, and
+    offers no option to bind the loopback only)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("0.0.0.0", 0))
         return probe.getsockname()[1]
@@ -133,13 +158,16 @@ class RenodeTransport(EmulatorTransport):
 
     def start(self) -> None:
         self._check_firmware()
-        if renode_available() is None:
+        renode = renode_available()
+        if renode is None:
             raise TransportError(
-                "renode not found on PATH: install Renode (https://renode.io; e.g. the portable "
-                "renode-<version>.linux-portable-dotnet.tar.gz from "
+                "renode not found on PATH: install Renode "
+                f"{renode_version.format_version(renode_version.MINIMUM)} or newer (https://renode.io; "
+                "e.g. the portable renode-<version>.linux-portable-dotnet.tar.gz from "
                 "https://github.com/renode/renode/releases, unpacked and added to PATH) or use "
                 "--target qemu"
             )
+        require_version(renode)
         resc = self._resc if self._resc is not None else find_resc()
         if not resc.is_file():
             raise TransportError(f"{resc}: Renode script not found")
@@ -162,6 +190,8 @@ class RenodeTransport(EmulatorTransport):
         launcher.write_text(self.launcher_script(resc, self.port), encoding="utf-8")
         self._log_path = workdir / "renode.log"
         self._log = open(self._log_path, "wb")
+        config_home = workdir / "config"
+        config_home.mkdir()
         try:
             self._process = subprocess.Popen(
                 self.command_line(launcher),
@@ -169,6 +199,7 @@ class RenodeTransport(EmulatorTransport):
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 cwd=workdir,
+                env=renode_version.renode_environment(str(config_home)),
                 # Own process group: the renode launcher may be a shell script that starts
                 # the runtime as a child, and close() must stop both.
                 start_new_session=True,
