@@ -290,15 +290,20 @@ class ValveNetTarget(PedalKeywords):
         return name
 
     def record_pedal_load(self, record: dict, label: str) -> dict[str, object]:
-        """Keeps a stream's load for Write Timing Report."""
+        """Keeps a stream's load for Write Timing Report. Without a work counter (unit none)
+        the load is not measured: None, and the log says so."""
         stats, stream = record["stats"], record["stream"]
+        measured = stream.unit != "none"
         entry = {"label": label, "rate_hz": stream.rate_hz, "block": stream.block, "unit": stream.unit,
                  "period_counts": stream.period_counts, "blocks": stats["audio_events"],
                  "processed": stats["audio_processed"], "missed": stats["audio_missed"],
-                 "load_avg": stats["load_avg_ppm"] / 1e6, "load_max": stats["load_max_ppm"] / 1e6,
+                 "load_avg": stats["load_avg_ppm"] / 1e6 if measured else None,
+                 "load_max": stats["load_max_ppm"] / 1e6 if measured else None,
                  "cabinet_taps": stream.cabinet_taps, "source": stream.source}
         self._pedal_loads.append(entry)
         logger.info(f"pedal load: {entry}")
+        if not measured:
+            logger.warn(f"{label}: load not measured (no work counter on {self._kind}); deadlines were")
         return entry
 
     # ------------------------------------------------------------------ timing
@@ -318,6 +323,8 @@ class ValveNetTarget(PedalKeywords):
                   "share_48k": result.median_per_sample / (clock / 48000)}
         self._timings.append(record)
         logger.info(f"bench: {record}")
+        if result.unit == "none":
+            logger.warn(f"{info.name}: cost per sample not measured (no work counter on {self._kind})")
         return record
 
     def write_timing_report(self, name: str = "timing") -> str:
@@ -341,13 +348,17 @@ class ValveNetTarget(PedalKeywords):
                 ["stream", "source", "rate:", "block:", "unit", "period:", "blocks:", "missed:", "load avg:",
                  "load max:"],
                 [[r["label"], r["source"], f"{r['rate_hz']:.3f} Hz", r["block"], r["unit"], f"{r['period_counts']:,}",
-                  f"{r['blocks']:,}", r["missed"], f"{100 * r['load_avg']:.1f} %", f"{100 * r['load_max']:.1f} %"]
+                  f"{r['blocks']:,}", r["missed"], _percent(r["load_avg"]), _percent(r["load_max"])]
                  for r in self._pedal_loads])
             text += ("\n## The pedal's real-time stream\n\n" + pedal + "\n\nPedal load: counter units spent on a "
                      "block (chain: gain, gate, model, cabinet, gain) over the block period. In QEMU the timer paces "
                      "blocks at the F767's cycle budget in instructions.\n")
         (folder / f"{name}.md").write_text(text)
         return str(folder / f"{name}.json")
+
+
+def _percent(share: float | None) -> str:
+    return "not measured" if share is None else f"{100 * share:.1f} %"
 
 
 def _markdown_table(columns: list[str], rows: list[list[object]]) -> str:

@@ -22,6 +22,8 @@ ${BLOCKS}         300
 # float32 model: the oracle bound of the inference suite, through the cabinet's gain.
 ${MAX_ERROR}      1e-4
 ${SETTINGS}       input_gain_db=6,gate_threshold_db=-40,output_gain_db=-3
+# True where the target has the codec path (SAI + DMA): a board (tests/robot/BUILD CAPABILITIES).
+${CODEC}          False
 
 *** Keywords ***
 Start Pedal
@@ -97,7 +99,8 @@ Forced Overload Is Counted And Recovered
     # 150 % of the block period of extra work per block from block 60 to 70.
     ${record}=    Run Pedal Stream    ${BLOCK}    ${BLOCKS}    ${SETTINGS}    stress_percent=150@60,stress_percent=0@70
     ${result}=    Overload Should Be Recovered    ${record}
-    Should Be True    ${record}[stats][load_max_ppm] > 1000000
+    ${load}=    Load Should Show The Overload    ${record}
+    Log    maximum load under the stress: ${load}
     ${expected}=    Expected Sink    ${record}
     Pedal Sink Should Match    ${record}    ${expected}    ${MAX_ERROR}    from_block=${result}[stress_to]
     ${again}=    Run Pedal Stream    ${BLOCK}    100    ${SETTINGS}
@@ -131,9 +134,13 @@ The Console Controls The Pedal
     Should Start With    ${reply}    OK pedal running=0
     ${info}=    Firmware Info    # the binary link is in step: no stray PARAM reply from the console's change
     ${reply}=    Send Command    pedal start
-    IF    '${TARGET}' == 'serial'
+    IF    ${CODEC}
         Should Start With    ${reply}    OK pedal running=1    # the board's codec stream
         Send Command    pedal stop
     ELSE
+        # no SAI model in QEMU or Renode: the codec path is refused, saying so, and not run
         Should Start With    ${reply}    ERR this board cannot stream from a codec
+        Log    codec path not run: ${TARGET} has no codec (CODEC=${CODEC})    WARN
+        ${reply}=    Send Command    ping
+        Should Be Equal    ${reply}    pong
     END

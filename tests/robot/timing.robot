@@ -1,6 +1,7 @@
 *** Settings ***
-Documentation     BENCH of every model of the image on ${TARGET}: instructions per sample in an
-...               emulator (reported only), DWT cycles on a NUCLEO-F767ZI, where real time is
+Documentation     BENCH of every model of the image on ${TARGET}: instructions per sample in
+...               QEMU, virtual-time counts in Renode (reported only: neither is a cycle count),
+...               DWT cycles on a NUCLEO-F767ZI (REAL_CYCLES), where real time is
 ...               asserted for the models meant to run in real time (${REALTIME}) with
 ...               ${MARGIN} of the 48 kHz budget left for the audio driver and the cabinet;
 ...               the others are reported. Then the pedal's real-time stream with the default
@@ -23,6 +24,8 @@ ${BLOCKS}         16
 ${MARGIN}         0.25
 # Model names (comma-separated) that must run in real time on the board.
 ${REALTIME}       ${EMPTY}
+# True where the work counter counts core cycles (a board's DWT; tests/robot/BUILD CAPABILITIES).
+${REAL_CYCLES}    False
 ${PEDAL_SOURCE}   software
 ${PEDAL_SECONDS}  1
 ${PEDAL_BLOCK}    32
@@ -35,9 +38,11 @@ Bench Every Model
         ${record}=    Bench Selected Model    ${BLOCK}    ${BLOCKS}
         Should Be True    ${record}[median_per_sample] > 0 or '${record}[unit]' == 'none'
         ${must}=    Evaluate    $record['model'] in '${REALTIME}'.split(',')
-        IF    '${record}[unit]' == 'cycles' and ${must}
+        IF    ${REAL_CYCLES} and '${record}[unit]' == 'cycles' and ${must}
             Should Be True    ${record}[share_48k] <= 1 - ${MARGIN}
             ...    ${record}[model]: ${record}[median_per_sample] cycles per sample is over ${{100 * (1 - ${MARGIN})}} % of the 48 kHz budget
+        ELSE IF    ${must}
+            Log    ${record}[model]: real time not asserted on ${TARGET} (${record}[unit] are not core cycles here)    WARN
         END
     END
 
