@@ -198,3 +198,11 @@ def test_renode_runs_with_a_writable_config_home_of_its_own(renode_on_path: Path
     assert config_home.name == "config" and config_home.parent.name.startswith("valvenet-renode-")
     assert config_home != Path.home() / ".config"
     assert not config_home.exists()  # the run's temporary directory is gone after close()
+
+
+def test_a_renode_that_does_not_start_is_named_with_its_output(renode_on_path: Path) -> None:
+    script = fake_renode(renode_on_path / "bin", "1.16.1")
+    script.write_text("#!/bin/sh\necho 'No usable version of libssl was found' >&2\nexit 134\n")
+    transport = renode.RenodeTransport(renode_on_path / "image.elf", resc=renode_on_path / "launch.resc")
+    with pytest.raises(TransportError, match="--version` failed with status 134: .*libssl"):
+        transport.start()
