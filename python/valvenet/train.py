@@ -124,16 +124,14 @@ class Run:
         self.model_file = out / "model.vnet"
 
 
-def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: int) -> dict[str, Any]:
-    """The train, val and test pairs, from either layout (said on stderr: how the pair was
-    aligned, where the splits were cut); the train split must hold one segment with its
+def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: int) -> tuple[dict[str, Any], str]:
+    """The train, val and test pairs, from either layout, and how they were found (how the
+    pair was aligned, where the splits were cut); the train split must hold one segment with its
     context, val and test more than the model's warm-up."""
     from valvenet.datasets.splits import training_splits
 
-    splits, how = training_splits(options.data, options.name, options.input, options.target, options.channel,
-                                  min_train=segment_samples, min_eval=max(receptive_field, MIN_EVAL_SAMPLES))
-    print(f"data: {how}", file=sys.stderr)
-    return splits
+    return training_splits(options.data, options.name, options.input, options.target, options.channel,
+                           min_train=segment_samples, min_eval=max(receptive_field, MIN_EVAL_SAMPLES))
 
 
 def _compile(model: Any, options: TrainOptions, context: int) -> None:
@@ -227,8 +225,9 @@ def train(options: TrainOptions) -> Path:
     name, config = model_config.resolve(options.model)
     options.segment = options.segment or default_segment(config)
     context = context_length(config)
-    splits = _load_splits(options, context + options.segment, model_config.receptive_field(config))
+    splits, how = _load_splits(options, context + options.segment, model_config.receptive_field(config))
     run = Run(Path(options.out))
+    print(f"data: {how}", file=sys.stderr)  # after every check: an error stays one line
     atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
     atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
 
