@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from valvenet import atomic
 from valvenet.device import Console, open_transport
 from valvenet.models import config as model_config
 from valvenet.models.model_file import INT16_SUFFIX
@@ -184,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(errno.ENOENT, "no such firmware image", str(args.firmware))
     args.out.mkdir(parents=True, exist_ok=True)  # before the minutes of benchmarking
     rows = run_benchmark(args.firmware)
-    (args.out / "benchmarks.json").write_text(json.dumps(rows, indent=2))
-    (args.out / "benchmarks.md").write_text(HEADER + markdown(rows) + "\n" + targets_section(rows))
+    atomic.write_text(args.out / "benchmarks.json", json.dumps(rows, indent=2))
+    atomic.write_text(args.out / "benchmarks.md", HEADER + markdown(rows) + "\n" + targets_section(rows))
     print(markdown(rows))
     return 0

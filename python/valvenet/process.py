@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from valvenet import atomic
 from valvenet.export import cabinet as cabinet_ir
 from valvenet.models.model_file import ModelFile, load
 from valvenet.models.oracle import Oracle
@@ -85,19 +86,15 @@ def process_file(model: ModelFile, in_path: Path, out_path: Path, channel: int |
         raise ProcessError(f"{in_path}: sample rate {info.samplerate} Hz, the model runs at {model.sample_rate} Hz")
     oracle = make_engine(model, engine)
     cabinet = CabinetConvolver(cabinet_ir.load(cab, model.sample_rate, cab_taps).taps) if cab else None
-    tmp = out_path.with_name(out_path.name + ".tmp.wav")
-    try:
-        with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT") as out:
+    with atomic.replacing(out_path) as tmp:  # an earlier out_path stays as it was on failure
+        with sf.SoundFile(str(tmp), "w", samplerate=model.sample_rate, channels=1, subtype="FLOAT",
+                          format="WAV") as out:
             for block in sf.blocks(str(in_path), blocksize=BLOCK, dtype="float64"):
                 x = _mono_block(block, in_path, channel)
                 if not np.all(np.isfinite(x)):
                     raise ProcessError(f"{in_path}: NaN or Inf in the audio")
                 y = oracle.process(x)
                 out.write((cabinet.process(y) if cabinet else y).astype(np.float32))
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # an earlier output_path stays as it was
-        raise
-    tmp.replace(out_path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,9 @@
 """Training reports users can read: loss curves, waveforms, spectra, ESR per test segment.
 
-PNG files plus one HTML page that shows them, written into the run folder.
+PNG files, short WAV excerpts of the test split (dry, amp, model) to listen to, and one HTML
+page that shows and plays them, written into the run folder. The page says what an ESR figure
+means (Neural Amp Modeler's scale) and which epoch's weights the model file kept, because the
+last epoch can be worse than the best one.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from valvenet import atomic
 from valvenet.losses import scores
 
 SEGMENT_SECONDS = 2.0
+EXCERPT_SECONDS = 5.0
+ESR_SCALE = ("ESR (error-to-signal ratio; Neural Amp Modeler's scale): below 1 % great, below 3.5 % good, "
+             "below 10 % may still sound fine; listen to the excerpts below.")
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -29,11 +36,13 @@ def _pyplot():  # type: ignore[no-untyped-def]
 def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
     """Write a finished figure as PNG and free it (pyplot keeps figures alive otherwise)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     _pyplot().close(fig)
 
 
-def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
+def plot_curves(rows: list[dict[str, float]], path: Path, kept_epoch: int | None = None) -> None:
+    """Training loss and validation ESR per epoch, the kept (best) epoch marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     epochs = [r["epoch"] for r in rows]
@@ -41,6 +50,11 @@ def plot_curves(rows: list[dict[str, float]], path: Path) -> None:
     ax.semilogy([r["epoch"] for r in trained], [100 * r["train_loss"] for r in trained], label="train loss (ESR pre-emph + DC)")
     ax.semilogy(epochs, [100 * r["val_esr_preemph"] for r in rows], label="validation ESR, pre-emphasised")
     ax.semilogy(epochs, [100 * r["val_esr"] for r in rows], label="validation ESR, raw")
+    kept = [r for r in rows if r["epoch"] == kept_epoch]
+    if kept:
+        ax.axvline(kept_epoch, color="black", ls=":", lw=1)
+        ax.plot([kept_epoch], [100 * kept[0]["val_esr_preemph"]], "k*", ms=12,
+                label=f"kept: epoch {kept_epoch} (best validation ESR)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("%")
     ax.grid(True, which="both", alpha=0.3)
@@ -98,20 +112,51 @@ def plot_segments(rows: list[dict[str, float]], path: Path) -> None:
     _save(fig, path)
 
 
+def loudest_excerpt(target: np.ndarray, rate: int, seconds: float = EXCERPT_SECONDS) -> tuple[int, int]:
+    """(start, stop) of the loudest `seconds` of the split (all of it when shorter)."""
+    length = min(target.size, int(seconds * rate))
+    if length == target.size:
+        return 0, length
+    energy = np.concatenate([[0.0], np.cumsum(target.astype(np.float64) ** 2)])
+    start = int(np.argmax(energy[length:] - energy[:-length]))
+    return start, start + length
+
+
+def write_excerpts(out: Path, test: Any, prediction: np.ndarray) -> tuple[list[tuple[str, str]], float]:
+    """excerpt-{dry,amp,model}.wav beside the report; returns (label, file name) pairs and the
+    excerpts' length in seconds."""
+    start, stop = loudest_excerpt(np.asarray(test.target), test.sample_rate)
+    files = []
+    for label, audio in (("dry (input)", test.input), ("amp (target)", test.target), ("model", prediction)):
+        name = f"excerpt-{label.split()[0]}.wav"
+        atomic.write_wav(out / name, np.asarray(audio[start:stop], dtype=np.float32), test.sample_rate)
+        files.append((label, name))
+    return files, (stop - start) / test.sample_rate
+
+
+def audio_section(files: list[tuple[str, str]], seconds: float) -> str:
+    """HTML players for the excerpts."""
+    players = "".join(f"<p>{html.escape(label)}<br><audio controls preload='none' src='{name}'></audio></p>"
+                      for label, name in files)
+    return f"<h2>Listen: the loudest {seconds:.1f} s of the test split</h2>{players}"
+
+
 def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str, float]], prediction: np.ndarray) -> Path:
-    """Write PNGs and report.html into `out`; return the HTML path."""
+    """Write PNGs, the excerpts' WAVs and report.html into `out`; return the HTML path."""
     rate = test.sample_rate
     target = np.asarray(test.target, dtype=np.float64)
-    plot_curves(rows, out / "curves.png")
+    t = model.metadata["training"]
+    plot_curves(rows, out / "curves.png", t.get("best_epoch"))
     loud = np.argsort([-np.mean(target[s:s + rate // 10] ** 2) for s in range(0, target.size - rate // 10, rate // 10)])
     starts = sorted({int(i) * (rate // 10) for i in loud[:3]})
     plot_waveforms(target, prediction, rate, starts, out / "waveforms.png")
     plot_spectra(target, prediction, rate, out / "spectra.png")
     segments = segment_scores(target, prediction, rate)
     plot_segments(segments, out / "segments.png")
-    (out / "segments.json").write_text(json.dumps(segments, indent=2))
-    t = model.metadata["training"]
+    atomic.write_text(out / "segments.json", json.dumps(segments, indent=2))
+    excerpts, seconds = write_excerpts(out, test, prediction)
     summary = {"model": model.name, "parameters": model.parameter_count(), "epochs": t["epochs"],
+               "kept epoch (best validation ESR)": t.get("best_epoch", "?"), "stopped by": t.get("stopped", "?"),
                "minutes": t["minutes"], "samples/s": t["samples_per_second"],
                "test ESR (pre-emph)": f"{100 * t['test']['esr_preemph']:.2f} %",
                "test ESR (raw)": f"{100 * t['test']['esr']:.2f} %"}
@@ -119,9 +164,11 @@ def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str,
     images = "".join(f'<h2>{title}</h2><img src="{name}" alt="{title}">' for title, name in (
         ("Loss curves", "curves.png"), ("Loudest test excerpts", "waveforms.png"),
         ("Spectra (test split)", "spectra.png"), ("ESR per test segment", "segments.png")))
+    note = t.get("note", "")
+    warning = f"<p><strong>Not settled:</strong> {html.escape(note)}</p>" if note else ""
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ValveNet run: {html.escape(model.name)}</title>"
-            f"</head><body><h1>ValveNet training report: {html.escape(model.name)}</h1><table>{table}</table>"
-            f"{images}</body></html>")
+            f"</head><body><h1>ValveNet training report: {html.escape(model.name)}</h1>{warning}<table>{table}</table>"
+            f"<p>{html.escape(ESR_SCALE)}</p>{audio_section(excerpts, seconds)}{images}</body></html>")
     path = out / "report.html"
-    path.write_text(page)
+    atomic.write_text(path, page)
     return path

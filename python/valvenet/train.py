@@ -5,10 +5,13 @@ Why it is built this way:
   model's receptive field (WaveNet) or a warm-up (RNN) of context in front of the scored
   samples, and the loss ignores that context, so every scored sample sees real history.
 - Adam with a plateau schedule: the learning rate halves when validation ESR stalls, and
-  training stops early after a longer stall, or at --max-minutes.
+  training stops early after a longer stall, after --max-epochs (a fixed amount of work, the
+  same result on any machine for a seed), or at --max-minutes (a budget of time, whose result
+  depends on the machine: a run cut off while validation ESR still improved says so).
 - Validation ESR each epoch on the whole validation split, cut into context-carrying
   windows and run as one batch (fast even for RNNs).
 - A checkpoint after every epoch (weights, optimizer state, progress) makes --resume exact.
+- Data: the train/val/test folders, or one dry/amp pair (`datasets/splits.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from valvenet import __version__
+from valvenet import __version__, atomic
 from valvenet.models import config as model_config
 
 RNN_WARMUP = 1024  # samples of context an RNN gets before scoring starts
+SETTLED_EPOCHS = 3  # a time-limited run whose best epoch is older than this had settled
+MIN_EVAL_SAMPLES = 4800  # of the val and test splits at least: 0.1 s at 48 kHz, the report's excerpts
 
 
 @dataclass
@@ -38,6 +44,9 @@ class TrainOptions:
     name: str
     model: str
     out: str
+    input: str = ""  # one dry/amp pair instead of data/name
+    target: str = ""
+    channel: int | None = None  # of multi-channel recordings
     seed: int = 0
     max_minutes: float = 30.0
     max_epochs: int = 1000
@@ -115,17 +124,14 @@ class Run:
         self.model_file = out / "model.vnet"
 
 
-def _load_splits(options: TrainOptions, segment_samples: int) -> dict[str, Any]:
-    """The train, val and test pairs; the train split must hold one segment with its context
-    (val and test are cut into windows of any length)."""
-    from valvenet.datasets.loaders import DatasetError, load_dataset
+def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: int) -> tuple[dict[str, Any], str]:
+    """The train, val and test pairs, from either layout, and how they were found (how the
+    pair was aligned, where the splits were cut); the train split must hold one segment with its
+    context, val and test more than the model's warm-up."""
+    from valvenet.datasets.splits import training_splits
 
-    splits = load_dataset(Path(options.data), options.name)
-    train_pair = splits["train"]
-    if train_pair.num_samples < segment_samples:
-        raise DatasetError(f"{train_pair.input_path}: too short for one training segment: {train_pair.num_samples} "
-                           f"samples, need at least {segment_samples} ({options.segment} scored + context)")
-    return splits
+    return training_splits(options.data, options.name, options.input, options.target, options.channel,
+                           min_train=segment_samples, min_eval=max(receptive_field, MIN_EVAL_SAMPLES))
 
 
 def _compile(model: Any, options: TrainOptions, context: int) -> None:
@@ -139,11 +145,11 @@ def _compile(model: Any, options: TrainOptions, context: int) -> None:
 
 
 def _save_checkpoint(run: Run, model: Any, state: dict[str, Any]) -> None:
-    model.save_weights(run.checkpoint_weights)
-    np.savez(run.optimizer_state, *[np.asarray(v) for v in model.optimizer.variables])
-    tmp = run.state_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    tmp.replace(run.state_file)
+    with atomic.replacing(run.checkpoint_weights) as tmp:
+        model.save_weights(tmp)
+    with atomic.replacing(run.optimizer_state) as tmp:
+        np.savez(tmp, *[np.asarray(v) for v in model.optimizer.variables])
+    atomic.write_text(run.state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
 def _restore_checkpoint(run: Run, model: Any) -> dict[str, Any]:
@@ -192,6 +198,25 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
     return float(history.history["loss"][-1]), x.size / seconds
 
 
+def stop_reason(state: dict[str, Any], options: TrainOptions) -> str:
+    """Why training ended: "patience" (validation ESR stalled: settled), "max-epochs" (the
+    fixed amount of work done) or "max-minutes" (the time budget ran out)."""
+    if state["stall"] >= options.patience:
+        return "patience"
+    return "max-epochs" if state["epoch"] >= options.max_epochs else "max-minutes"
+
+
+def unsettled_note(training: dict[str, Any], max_minutes: float) -> str:
+    """A warning for a run the time budget cut off while validation ESR still improved (its
+    best epoch among the last few): its figures depend on how fast the machine was. Empty
+    for any other run."""
+    if training.get("stopped") != "max-minutes" or training["epochs"] - training["best_epoch"] >= SETTLED_EPOCHS:
+        return ""
+    return (f"stopped by --max-minutes {max_minutes:g} after {training['epochs']} epochs while validation ESR was "
+            f"still improving (best at epoch {training['best_epoch']}): not settled, the model can get better; "
+            "train longer (--resume with a larger --max-minutes) or give a fixed --max-epochs")
+
+
 def train(options: TrainOptions) -> Path:
     """Run training as the options say; return the path of the model file written.
 
@@ -200,10 +225,11 @@ def train(options: TrainOptions) -> Path:
     name, config = model_config.resolve(options.model)
     options.segment = options.segment or default_segment(config)
     context = context_length(config)
-    splits = _load_splits(options, context + options.segment)
+    splits, how = _load_splits(options, context + options.segment, model_config.receptive_field(config))
     run = Run(Path(options.out))
-    (run.out / "options.json").write_text(json.dumps(asdict(options), indent=2, sort_keys=True))
-    (run.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    print(f"data: {how}", file=sys.stderr)  # after every check: an error stays one line
+    atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
+    atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
 
     from tqdm import tqdm
 
@@ -236,7 +262,8 @@ def train(options: TrainOptions) -> Path:
         improved = val["esr_preemph"] < state["best_val"]
         if improved:
             state.update(best_val=val["esr_preemph"], best_epoch=epoch, stall=0, lr_stall=0)
-            model.save_weights(run.best_weights)
+            with atomic.replacing(run.best_weights) as tmp:
+                model.save_weights(tmp)
         else:
             state["stall"] += 1
             state["lr_stall"] += 1
@@ -252,6 +279,7 @@ def train(options: TrainOptions) -> Path:
         _save_checkpoint(run, model, state)
         if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
             break
+    state["stopped"] = stop_reason(state, options)
     bar.close()
     return _finish(run, model, name, config, options, splits, state, context)
 
@@ -272,7 +300,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
         "output_gain": 1.0,
         "valvenet_version": __version__,
         "training": {
-            "dataset": str(Path(options.data).resolve().name),
+            "dataset": str(Path(options.data or options.target).resolve().name),
             "data_name": options.name,
             "data_hashes": _data_hashes(splits),
             "seed": options.seed,
@@ -284,8 +312,10 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
             "segment": options.segment,
             "batch_size": options.batch_size,
             "context": context,
+            "stopped": state["stopped"],
         },
     }
+    metadata["training"]["note"] = unsettled_note(metadata["training"], options.max_minutes)
     # The int16 engine's scales, calibrated on the training input (see models/calibrate.py).
     model_file = calibrate.with_scales(ModelFile(config, keras_models.export_weights(model), metadata),
                                        splits["train"].input)
@@ -293,7 +323,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
     test = evaluate_pair(model_file, splits["test"], options.pre_emphasis)
     metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc")}
     save(model_file, run.model_file)
-    run.log_json.write_text(json.dumps({"options": asdict(options), "log": rows, "test": metadata["training"]["test"],
+    atomic.write_text(run.log_json, json.dumps({"options": asdict(options), "log": rows, "test": metadata["training"]["test"],
                                         "training": metadata["training"]}, indent=2, sort_keys=True))
     if options.report:
         from valvenet.report import write_training_report
@@ -319,13 +349,20 @@ def _data_hashes(splits: dict[str, Any]) -> dict[str, str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainOptions("", "", "", "")
-    parser.add_argument("--data", required=True, help="dataset folder ({train,val,test}/NAME-input.wav ...)")
-    parser.add_argument("--name", required=True, help="NAME of the input/target pair, e.g. crunch")
+    parser.add_argument("--input", default="", help="dry recording (DI) of a reamped pair, with --target")
+    parser.add_argument("--target", default="", help="the amp's recording of --input (its latency is measured "
+                        "and removed; validation and test are cut from the pair)")
+    parser.add_argument("--data", default="", help="instead of --input/--target: dataset folder "
+                        "({train,val,test}/NAME-input.wav ...)")
+    parser.add_argument("--name", default="", help="NAME of the input/target pair in --data, e.g. crunch")
+    parser.add_argument("--channel", type=int, help="channel of multi-channel recordings (0 = left)")
     parser.add_argument("--model", required=True, help=f"preset ({', '.join(model_config.PRESETS)}) or JSON config")
     parser.add_argument("--out", required=True, help="run folder (model.vnet, logs, report)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
-    parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs)
+    parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes,
+                        help="time budget (default %(default)s); the result then depends on the machine's speed")
+    parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs,
+                        help="fixed amount of work: the same result on any machine for a --seed")
     parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment (default: 8192 for WaveNets, 2048 for RNNs)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
@@ -337,7 +374,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = TrainOptions(
-        data=args.data, name=args.name, model=args.model, out=args.out, seed=args.seed,
+        data=args.data, name=args.name, model=args.model, out=args.out, input=args.input, target=args.target,
+        channel=args.channel, seed=args.seed,
         max_minutes=args.max_minutes, max_epochs=args.max_epochs, segment=args.segment,
         batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch, learning_rate=args.learning_rate,
         patience=args.patience, resume=args.resume, report=args.report,
@@ -345,6 +383,11 @@ def run(args: argparse.Namespace) -> int:
     path = train(options)
     from valvenet.models.model_file import load
 
-    test = load(path).metadata["training"]["test"]
-    print(json.dumps({"model": str(path), "test_esr": test["esr"], "test_esr_preemph": test["esr_preemph"]}))
+    training = load(path).metadata["training"]
+    if training["note"]:
+        print(f"note: {training['note']}", file=sys.stderr)
+    test = training["test"]
+    print(json.dumps({"model": str(path), "test_esr": test["esr"], "test_esr_preemph": test["esr_preemph"],
+                      "epochs": training["epochs"], "best_epoch": training["best_epoch"],
+                      "stopped": training["stopped"], "settled": not training["note"]}))
     return 0

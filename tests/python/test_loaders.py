@@ -26,6 +26,8 @@ from valvenet.datasets import (
     load_pattern,
     load_split,
 )
+from valvenet.datasets.latency import NAM_V3_BLIPS
+from valvenet.datasets.splits import NAM_V3_TRAIN_START, NAM_V3_VALIDATION, is_nam_v3_input, training_splits
 
 RATE = 48_000
 DELAY = 37
@@ -382,3 +384,47 @@ def test_pattern_without_a_match(tmp_path, reamped):
                  "no file matches '*output*.wav'", "amp_input.wav")
     expect_error(lambda: load_pattern(tmp_path, "*.wav"), "no {role} placeholder")
     expect_error(lambda: load_pattern(tmp_path / "nowhere", "*{role}*.wav"), "folder not found")
+
+
+# --------------------------------------------------------------------------- splits for training
+
+
+def test_a_pair_is_split_with_its_latency_removed(tmp_path, reamped):
+    x, y = reamped
+    splits, how = training_splits(input_path=str(write(tmp_path / "dry.wav", x)),
+                                  target_path=str(write(tmp_path / "amp.wav", y)))
+    n = len(x) - DELAY
+    assert [splits[s].num_samples for s in ("train", "val", "test")] == [n - 2 * round(0.1 * n), round(0.1 * n),
+                                                                         round(0.1 * n)]
+    assert np.array_equal(np.concatenate([splits[s].input for s in ("train", "val", "test")]), x[:n])
+    np.testing.assert_allclose(splits["test"].target, 0.8 * np.tanh(4.0 * splits["test"].input), atol=1e-6)
+    assert f"latency {DELAY} samples" in how and "validation and test the last 10 %" in how
+
+
+def test_nam_v3_input_is_recognised(tmp_path):
+    validation = guitar_like(NAM_V3_VALIDATION, seed=1)
+    playing = guitar_like(60_000, seed=2)
+    x = np.concatenate([validation, np.zeros(NAM_V3_TRAIN_START - NAM_V3_VALIDATION, np.float32),
+                        np.tile(playing, 8), validation])
+    x = with_blips(x, NAM_V3_BLIPS)
+    input_path = write(tmp_path / "input.wav", x)
+    assert is_nam_v3_input(input_path)
+    assert not is_nam_v3_input(write(tmp_path / "other.wav", np.concatenate([x[:-100], np.zeros(100, np.float32)])))
+    splits, how = training_splits(input_path=str(input_path), target_path=str(write(tmp_path / "out.wav", amp(x))))
+    assert "NAM's standard v3 input file" in how and "by blips" in how
+    assert np.array_equal(splits["val"].input, validation)
+    assert splits["train"].num_samples == len(x) - NAM_V3_VALIDATION - NAM_V3_TRAIN_START
+    assert splits["test"].num_samples == NAM_V3_VALIDATION - DELAY  # the latency trims the end
+
+
+def test_too_short_a_pair_names_the_minimum(tmp_path):
+    x = guitar_like(RATE // 4)
+    expect_error(lambda: training_splits(input_path=str(write(tmp_path / "dry.wav", x)),
+                                         target_path=str(write(tmp_path / "amp.wav", amp(x))), min_train=24000),
+                 "dry.wav: the train split is too short", "need at least 24000 (0.500 s at 48000 Hz)", "--segment")
+
+
+def test_layouts_are_not_mixed(tmp_path):
+    expect_error(lambda: training_splits(data=str(tmp_path), name="amp", input_path="dry.wav", target_path="amp.wav"),
+                 "--input and --target go together")
+    expect_error(lambda: training_splits(), "no data: give --input DRY.wav --target AMP.wav")

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from valvenet import cli
+from valvenet import cli, process
 from valvenet.export import cabinet_table
 from valvenet.models import model_file
 from valvenet.models.model_file import ModelFile
@@ -99,3 +99,17 @@ def test_an_unknown_cabinet_is_one_line_and_exit_2(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert "'no such cabinet' not found" in err and "Traceback" not in err
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_failure_midway_keeps_the_earlier_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The NaN is in the second block: the first was already written, to the temporary file.
+    path, _ = small_model(tmp_path)
+    x = np.full(process.BLOCK + 100, 0.1, np.float32)
+    x[process.BLOCK + 50] = np.nan
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"earlier result")
+    assert cli.main(["process", "--model", str(path), str(tmp_path / "in.wav"), str(out)]) == 2
+    assert "NaN or Inf" in capsys.readouterr().err
+    assert out.read_bytes() == b"earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "m.vnet", "out.wav"]

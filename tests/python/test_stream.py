@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from valvenet import cli
+from valvenet.device.stream import default_firmware
 from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
 from tests.python.wav_fixtures import RATE, guitar_like, write
@@ -35,6 +36,19 @@ def test_firmware_output_matches_the_oracle(tmp_path: Path) -> None:
     y, rate = sf.read(out, dtype="float64")
     assert rate == RATE and y.size == x.size
     assert np.max(np.abs(y - Oracle(load(MODEL)).process_all(x.astype(np.float64)))) <= 1e-4
+
+
+@needs_qemu
+def test_default_firmware_is_found_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --firmware, `valvenet run` finds the installation's image, not one relative to
+    the current folder (here an empty one)."""
+    model, firmware, x = MODEL.resolve(), FIRMWARE.resolve(), guitar_like(0.02)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert default_firmware("qemu").samefile(firmware)
+    assert cli.main(["run", "--model", str(model), str(write(tmp_path / "in.wav", x)), str(tmp_path / "out.wav")]) == 0
+    assert sf.info(str(tmp_path / "out.wav")).frames == x.size
 
 
 @needs_qemu

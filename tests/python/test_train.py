@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from valvenet import cli
 from valvenet.models.model_file import load
@@ -38,8 +41,52 @@ def test_training_halves_validation_esr_and_writes_the_run(dataset: Path, tmp_pa
     assert training["samples_per_second"] > 0
     assert set(training["test"]) == {"esr", "esr_preemph", "dc"}
     assert any(key.startswith("test/crunch-target") for key in training["data_hashes"])
-    for name in ("report.html", "curves.png", "waveforms.png", "spectra.png", "segments.png", "log.csv", "log.json"):
+    for name in ("report.html", "curves.png", "waveforms.png", "spectra.png", "segments.png", "log.csv", "log.json",
+                 "excerpt-dry.wav", "excerpt-amp.wav", "excerpt-model.wav"):
         assert (tmp_path / "run" / name).stat().st_size > 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "<audio controls" in page and "excerpt-model.wav" in page
+    assert "below 1 % great, below 3.5 % good, below 10 % may still sound fine" in page
+    assert f"<th>kept epoch (best validation ESR)</th><td>{training['best_epoch']}</td>" in page
+    assert training["stopped"] == "max-epochs" and training["note"] == "" and "Not settled" not in page
+
+
+def test_fixed_work_gives_the_same_model_for_the_same_seed(dataset: Path, tmp_path: Path) -> None:
+    runs = [train(options(dataset, tmp_path / f"run{i}", max_epochs=2, steps_per_epoch=4, report=False))
+            for i in range(2)]
+    first, second = (load(path) for path in runs)
+    assert first.metadata["training"]["epochs"] == second.metadata["training"]["epochs"] == 2
+    assert first.tensors.keys() == second.tensors.keys()
+    assert all(np.array_equal(first.tensors[k], second.tensors[k]) for k in first.tensors)
+    assert first.metadata["training"]["test"] == second.metadata["training"]["test"]
+
+
+def test_a_time_limited_run_that_still_improves_says_so(dataset: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["train", "--data", str(dataset), "--name", "crunch", "--model", "wavenet-10x4",
+                     "--out", str(tmp_path / "run"), "--max-minutes", "0", "--segment", "2048", "--batch-size", "8",
+                     "--steps-per-epoch", "4"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["stopped"] == "max-minutes" and summary["epochs"] == 1 and not summary["settled"]
+    assert "note: stopped by --max-minutes 0 after 1 epochs while validation ESR was still improving" in captured.err
+    assert "Not settled" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_train_and_eval_on_one_stereo_pair_with_latency(dataset: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    x, rate = sf.read(dataset / "train/crunch-input.wav", dtype="float32")
+    y, _ = sf.read(dataset / "train/crunch-target.wav", dtype="float32")
+    delayed = np.concatenate([np.zeros(25, np.float32), y])
+    sf.write(tmp_path / "dry.wav", x, rate, subtype="FLOAT")
+    sf.write(tmp_path / "amp.wav", np.stack([delayed, 0.5 * delayed], axis=1), rate, subtype="FLOAT")
+    pair = ["--input", str(tmp_path / "dry.wav"), "--target", str(tmp_path / "amp.wav"), "--channel", "0"]
+    assert cli.main(["train", *pair, "--model", "wavenet-10x4", "--out", str(tmp_path / "run"), "--max-epochs", "1",
+                     "--segment", "2048", "--batch-size", "8", "--steps-per-epoch", "2", "--no-report"]) == 0
+    assert re.search(r"^data: .*dry.wav \+ .*amp.wav: latency \d+ samples", capsys.readouterr().err, re.M)
+    assert cli.main(["eval", "--model", str(tmp_path / "run/model.vnet"), *pair]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["samples"] == round(0.1 * (x.size)) and result["esr"] > 0
 
 
 def test_resume_continues_where_it_stopped(dataset: Path, tmp_path: Path) -> None:

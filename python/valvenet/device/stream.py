@@ -17,14 +17,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from valvenet import atomic, paths
 from valvenet.device.console import Console
 from valvenet.device.protocol import MAX_SAMPLES, Client, ModelInfo
 from valvenet.device.targets import open_transport
 from valvenet.models.model_file import INT16_SUFFIX, ModelFile, load
 
-# Where `./bazelw build //firmware:amp_<board>` puts the default images.
-DEFAULT_FIRMWARE = {"qemu": Path("bazel-bin/firmware/amp_mps2_an500.elf"),
-                    "renode": Path("bazel-bin/firmware/amp_nucleo_f767zi.elf")}
+# The default image per emulator, and where it lies beside the installation: in a Bazel
+# runfiles tree, or where `./bazelw build //firmware:amp_<board>` puts it in the checkout.
+DEFAULT_IMAGES = {"qemu": "amp_mps2_an500.elf", "renode": "amp_nucleo_f767zi.elf"}
+IMAGE_FOLDERS = ("firmware", "bazel-bin/firmware")
 BOOT_TIMEOUT_S = 120.0
 
 
@@ -65,6 +67,21 @@ def check_output(path: Path, in_path: Path) -> None:
         raise RunError(f"{path}: folder {path.parent} does not exist")
     if path.exists() and path.samefile(in_path):
         raise RunError(f"{path}: is the input file; write the output to another file")
+
+
+def default_firmware(target: str) -> Path | None:
+    """The installation's amp image for an emulator target (None for a board, which runs what
+    it was flashed with), found through valvenet.paths whatever the current folder is."""
+    name = DEFAULT_IMAGES.get(target)
+    if name is None:
+        return None
+    for folder in IMAGE_FOLDERS:
+        root = paths.find(f"{folder}/{name}")
+        if root is not None:
+            return root / folder / name
+    searched = ", ".join(str(root) for root in paths.source_roots())
+    raise RunError(f"{name}: no such firmware image beside the installation (searched {searched}); build it: "
+                   f"./bazelw build //firmware:{name[:-4]}, or give --firmware")
 
 
 def select_model(client: Client, model: ModelFile, firmware: str, precision: str | None = None) -> ModelInfo:
@@ -116,8 +133,8 @@ def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: P
     stays as it was if anything fails)."""
     audio = read_input(in_path, model)
     check_output(out_path, in_path)
-    if firmware is None and target in DEFAULT_FIRMWARE:
-        firmware = DEFAULT_FIRMWARE[target]
+    if firmware is None:
+        firmware = default_firmware(target)
     if firmware is not None and not firmware.is_file():
         raise RunError(f"{firmware}: no such firmware image (build it: ./bazelw build //firmware:amp_mps2_an500)")
     started = time.monotonic()
@@ -127,12 +144,7 @@ def stream_file(target: str, firmware: Path | None, model: ModelFile, in_path: P
             console.wait_for_line(r"^ValveNet ", BOOT_TIMEOUT_S)
         client = Client(console)
         output, info = stream_audio(client, model, audio, str(firmware or target), fmt, block, precision, progress)
-    tmp = out_path.with_name(out_path.name + ".tmp.wav")
-    try:
-        sf.write(str(tmp), output, model.sample_rate, subtype="FLOAT")
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_wav(out_path, output, model.sample_rate)
     return RunResult(audio.size, time.monotonic() - started, info)
 
 
@@ -140,8 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="qemu", help="qemu (default), renode or serial:PORT[@BAUD]")
     parser.add_argument("--model", required=True, type=Path, help="the model file (.vnet) the image must hold")
     parser.add_argument("--firmware", type=Path,
-                        help="firmware ELF for qemu/renode (default: bazel-bin/firmware/amp_mps2_an500.elf, "
-                             "amp_nucleo_f767zi.elf for renode); a serial board runs what it was flashed with")
+                        help="firmware ELF for qemu/renode (default: the installation's amp_mps2_an500.elf, "
+                             "amp_nucleo_f767zi.elf for renode, built by ./bazelw build //firmware:...); a serial "
+                             "board runs what it was flashed with")
     parser.add_argument("--precision", choices=("float32", "int16"),
                         help="which engine of the model, where the image holds both (default: the first)")
     parser.add_argument("--format", choices=("float32", "int16"), default="float32", help="sample format on the link")

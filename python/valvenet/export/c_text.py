@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from valvenet import atomic
 from valvenet.models import config as model_config
 from valvenet.models import kinds
 from valvenet.models.model_file import ModelFile
@@ -162,6 +163,6 @@ def source_file(sym: str, banner: str, includes: list[str], arrays: list[str], c
 def write_files(out: Path, symbol: str, header: str, source: str) -> tuple[Path, Path]:
     """Write SYMBOL.h and SYMBOL.c into out; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{symbol}.h").write_text(header)
-    (out / f"{symbol}.c").write_text(source)
+    atomic.write_text(out / f"{symbol}.h", header)
+    atomic.write_text(out / f"{symbol}.c", source)
     return out / f"{symbol}.h", out / f"{symbol}.c"

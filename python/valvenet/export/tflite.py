@@ -43,6 +43,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from valvenet import atomic
 from valvenet.models.model_file import ModelFile, load
 from valvenet.models import config as model_config
 
@@ -330,9 +331,9 @@ def export(model: ModelFile, quant: str, out: Path, name: str, source: str = "mo
     out.mkdir(parents=True, exist_ok=True)
     symbol = c_symbol(f"{name}_tflite")
     header, c_source = c_array(tflite, symbol)
-    (out / f"{name}.tflite").write_bytes(tflite)
-    (out / f"{symbol}.h").write_text(header)
-    (out / f"{symbol}.c").write_text(c_source)
+    atomic.write_bytes(out / f"{name}.tflite", tflite)
+    atomic.write_text(out / f"{symbol}.h", header)
+    atomic.write_text(out / f"{symbol}.c", c_source)
     field = model_config.receptive_field(model.config)
     macs = model_config.macs_per_sample(model.config)
     report = {
@@ -343,7 +344,7 @@ def export(model: ModelFile, quant: str, out: Path, name: str, source: str = "mo
         "macs_per_window": macs * window, "macs_per_output_sample": macs * window / block,
         "files": [str(out / f"{name}.tflite"), str(out / f"{symbol}.c"), str(out / f"{symbol}.h")],
     }
-    (out / f"{symbol}.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic.write_text(out / f"{symbol}.json", json.dumps(report, indent=2) + "\n")
     return {**report, "tflite": tflite}
 
 
@@ -405,6 +406,6 @@ def run(args: argparse.Namespace) -> int:
         count = test.num_samples if args.seconds is None else int(args.seconds * test.sample_rate)
         tflite = (Path(args.out) / f"{name}.tflite").read_bytes()
         report["evaluation"] = evaluate(model, tflite, test.input[:count], test.target[:count])
-        Path(report["files"][1]).with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        atomic.write_text(Path(report["files"][1]).with_suffix(".json"), json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from valvenet import atomic
 from valvenet.models import config as model_config
 from valvenet.models.shapes import expected_shapes
 
@@ -106,9 +107,7 @@ def save(model: ModelFile, path: str | Path) -> None:
                         sort_keys=True, separators=(",", ":")).encode("utf-8")
     head = _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header)) + header
     body = head + b"\0" * _pad(len(head)) + b"".join(blobs)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
-    tmp.replace(path)
+    atomic.write_bytes(path, body + struct.pack("<I", zlib.crc32(body)))
 
 
 def _fail(path: Path, problem: str) -> ModelFileError:

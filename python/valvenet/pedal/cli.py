@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from valvenet import atomic
 from valvenet.device.console import Console
 from valvenet.device.protocol import MAX_BLOCK, MIN_BLOCK, RATES, Client
-from valvenet.device.stream import BOOT_TIMEOUT_S, DEFAULT_FIRMWARE, check_output
+from valvenet.device.stream import BOOT_TIMEOUT_S, check_output, default_firmware
 from valvenet.device.targets import open_transport
 from valvenet.pedal.chain import PARAMS, ChainError, check_param
 
@@ -114,7 +115,7 @@ def pedal(args: argparse.Namespace) -> str:
     clip = read_clip(args.input, args.rate) if args.input else None
     if clip is not None:
         check_output(args.output, args.input)
-    firmware = args.firmware or DEFAULT_FIRMWARE.get(args.target)
+    firmware = args.firmware or default_firmware(args.target)
     if firmware is not None and not Path(firmware).is_file():
         raise PedalError(f"{firmware}: no such firmware image (./bazelw build //firmware:amp_mps2_an500)")
     with open_transport(args.target, firmware) as transport:
@@ -128,9 +129,7 @@ def pedal(args: argparse.Namespace) -> str:
             print(f"{name} = {value:g}" + ("" if block == 0xFFFFFFFF else f" (from block {block})"))
         if clip is not None:
             out = render_clip(client, clip, args.rate, args.block)
-            tmp = args.output.with_name(args.output.name + ".tmp.wav")
-            sf.write(str(tmp), out, args.rate, subtype="FLOAT")
-            tmp.replace(args.output)
+            atomic.write_wav(args.output, out, args.rate)
             print(f"wrote {args.output}: {out.size} samples")
         elif args.start:
             stream = client.audio_start(args.start, args.rate, args.block, 0)

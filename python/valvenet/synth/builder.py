@@ -25,6 +25,7 @@ import numpy as np
 import scipy.io.wavfile
 from tqdm import tqdm
 
+from valvenet import atomic
 from valvenet.synth import amp, cab, midi, performance, render
 from valvenet.synth.errors import SynthError
 
@@ -63,7 +64,8 @@ def split_samples(split: str, seconds_scale: float, rate: int) -> int:
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
     """float32 mono WAV. scipy, not soundfile: libsndfile stamps float WAVs with the time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.wavfile.write(str(path), rate, np.asarray(audio, dtype=np.float32))
+    with atomic.replacing(path) as tmp:
+        scipy.io.wavfile.write(str(tmp), rate, np.asarray(audio, dtype=np.float32))
 
 
 def _dbfs(value: float) -> float | None:
@@ -198,7 +200,7 @@ def base_meta(opts: BuildOptions, rate: int, ir_path: Path | None) -> dict:
 def write_meta(out: Path, meta: dict) -> None:
     """meta.json with sorted keys and no timestamps, so a rebuild writes the same bytes."""
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    (out / "meta.json").write_text(text, encoding="utf-8")
+    atomic.write_text(out / "meta.json", text)
 
 
 def build_dataset(opts: BuildOptions, progress: bool = True) -> dict:
