@@ -5,7 +5,8 @@
  * `-icount shift=0` one virtual nanosecond is one executed instruction and SysTick runs
  * from the 25 MHz reference clock, so one tick is exactly 40 instructions: the counter
  * below reports instructions. SysTick is only 24 bits wide, so its wrap interrupt
- * extends it into a 32-bit count.
+ * extends it into a 32-bit count; board_millis() reads the same ticks as time (25,000 a
+ * millisecond of the emulated clock).
  * Exit: ARM semihosting SYS_EXIT_EXTENDED carries the exit code to QEMU's exit status.
  * Audio: no converters, so only BOARD_AUDIO_SOFTWARE, paced by CMSDK TIMER0 (IRQ 8). Its
  * period is set in instructions as if each were one cycle of the NUCLEO's 216 MHz core, so
@@ -91,16 +92,20 @@ bool board_uart_read_byte(uint8_t *byte) {
 
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_INSTRUCTIONS; }
 
-uint32_t board_counter_read(void) {
+/* SysTick ticks since board_init(), 64 bits (the wrap count extends the 24-bit counter). */
+static uint64_t systick_ticks(void) {
   uint32_t wraps;
   uint32_t current;
   do {
     wraps = systick_wraps;
     current = SYST_CVR;
   } while (wraps != systick_wraps);
-  uint32_t ticks = (wraps << 24) + (SYST_RELOAD - current);
-  return ticks * INSTRUCTIONS_PER_TICK;
+  return ((uint64_t)wraps << 24) + (SYST_RELOAD - current);
 }
+
+uint32_t board_counter_read(void) { return (uint32_t)systick_ticks() * INSTRUCTIONS_PER_TICK; }
+
+uint32_t board_millis(void) { return (uint32_t)(systick_ticks() / (CORE_CLOCK_HZ / 1000u)); }
 
 /* CMSDK APB timer 0 (ARM DDI 0479C, 4.4): CTRL, VALUE, RELOAD, INTSTATUS/INTCLEAR. It counts
  * down at the 25 MHz APB clock and raises IRQ 8 when it reaches zero. */
