@@ -15,6 +15,7 @@ void frame_parser_reset(frame_parser_t *parser) {
   parser->sequence = 0u;
   parser->length = 0u;
   parser->payload = parser->raw + FRAME_HEADER_BYTES;
+  parser->found_in_rejected = false;
 }
 
 bool frame_parser_idle(const frame_parser_t *parser) { return parser->held == 0u; }
@@ -30,6 +31,7 @@ static void resync(frame_parser_t *parser) {
   parser->held -= next;
   memmove(parser->raw, parser->raw + next, parser->held);
   parser->scanned = 0u;
+  parser->found_in_rejected = parser->held > 0u;
 }
 
 static uint32_t get_le32(const uint8_t *p) {
@@ -86,8 +88,11 @@ frame_status_t frame_parser_next(frame_parser_t *parser) {
       return status;
     }
     if (status != FRAME_PENDING) {
+      const bool report = !parser->found_in_rejected;
       resync(parser);
-      return status;
+      if (report) {
+        return status;
+      }
     }
   }
   return FRAME_PENDING;
@@ -101,14 +106,19 @@ frame_status_t frame_parser_feed(frame_parser_t *parser, uint8_t byte) {
     parser->skipped++;
     return frame_parser_next(parser);
   }
+  if (parser->held == 0u) {
+    parser->found_in_rejected = false; /* a sync byte between frames: a candidate of its own */
+  }
   parser->raw[parser->held++] = byte;
   return frame_parser_next(parser);
 }
 
-void frame_parser_abort(frame_parser_t *parser) {
+bool frame_parser_abort(frame_parser_t *parser) {
+  const bool report = parser->held > 0u && !parser->found_in_rejected;
   if (parser->held > 0u) {
     resync(parser);
   }
+  return report;
 }
 
 void frame_write(frame_write_fn write, uint8_t type, uint8_t sequence, const uint8_t *payload, uint16_t length) {

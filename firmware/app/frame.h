@@ -7,7 +7,9 @@
  * once (bad sync, oversized length, CRC, truncated). It resynchronises on its own: a rejected
  * frame's bytes after its first are searched again for a sync byte, so a good frame that
  * arrived inside a broken one (a frame sent right after a cut-off one, a sync word hidden in
- * the garbage before a frame) is still found. The bytes given up while hunting are counted
+ * the garbage before a frame) is still found. A candidate that began inside a rejected frame
+ * is not reported when it fails too (a cut-off frame's payload is not a stream of errors):
+ * only a good frame found there is. The bytes given up while hunting are counted
  * (frame_parser_t.skipped). Truncated frames are the caller's to detect (no byte for a
  * while: frame_parser_abort()), since only the caller knows the time.
  */
@@ -44,6 +46,7 @@ typedef struct {
   uint32_t held;                /* bytes of raw in use (0: between frames) */
   uint32_t scanned;             /* bytes of raw the state machine has examined */
   uint32_t skipped;             /* bytes dropped while hunting for a sync, since reset */
+  bool found_in_rejected;       /* the candidate began inside a rejected frame's bytes */
 } frame_parser_t;
 
 void frame_parser_reset(frame_parser_t *parser);
@@ -62,9 +65,10 @@ frame_status_t frame_parser_feed(frame_parser_t *parser, uint8_t byte);
  * FRAME_PENDING when all held bytes are examined and the frame needs more. */
 frame_status_t frame_parser_next(frame_parser_t *parser);
 
-/* Gives up on a partial frame (the link went quiet part-way): the caller counts it as
- * truncated; the bytes after its first are searched for a sync (frame_parser_next()). */
-void frame_parser_abort(frame_parser_t *parser);
+/* Gives up on a partial frame (the link went quiet part-way); the bytes after its first are
+ * searched for a sync (frame_parser_next()). True if the caller should report it as
+ * truncated (false for a candidate that began inside a rejected frame: just skipped). */
+bool frame_parser_abort(frame_parser_t *parser);
 
 /* Writes one frame through `write` (header, payload, CRC) without assembling it in memory. */
 typedef void (*frame_write_fn)(const uint8_t *data, size_t length);

@@ -483,14 +483,16 @@ void protocol_poll_idle(protocol_t *p, uint32_t now_ms) {
     p->quiet_since_ms = now_ms;
     return;
   }
-  if ((uint32_t)(now_ms - p->quiet_since_ms) < PROTOCOL_FRAME_TIMEOUT_MS) {
+  if ((int32_t)(now_ms - p->quiet_since_ms) < (int32_t)PROTOCOL_FRAME_TIMEOUT_MS) {
+    /* not yet, or a clock that stepped back: never a reason to drop a frame */
     return;
   }
   p->quiet = false;
-  p->stats.rejected_truncated++;
   const uint8_t type = p->parser.type, sequence = p->parser.sequence;
-  frame_parser_abort(&p->parser);
-  reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+  if (frame_parser_abort(&p->parser)) {
+    p->stats.rejected_truncated++;
+    reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+  }
   report_all(p, frame_parser_next(&p->parser));
 }
 

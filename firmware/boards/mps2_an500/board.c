@@ -41,6 +41,8 @@
 #define SYST_CSR_CLKSOURCE (1u << 2)
 #define SYST_RELOAD 0x00FFFFFFu
 #define INSTRUCTIONS_PER_TICK 40u
+#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u) /* ICSR (B3.2.4) */
+#define SCB_ICSR_PENDSTSET (1u << 26)                /* SysTick exception pending */
 
 #define CORE_CLOCK_HZ 25000000u /* the AN500's FPGA clock as QEMU models it */
 
@@ -92,20 +94,38 @@ bool board_uart_read_byte(uint8_t *byte) {
 
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_INSTRUCTIONS; }
 
-/* SysTick ticks since board_init(), 64 bits (the wrap count extends the 24-bit counter). */
+/* SysTick ticks since board_init(), 64 bits (the wrap count extends the 24-bit counter).
+ * A wrap whose interrupt is still pending (QEMU takes interrupts only between translation
+ * blocks) is counted from ICSR PENDSTSET, with the counter read again after it: without
+ * that, time would step back by a whole wrap (671 ms) for a moment. */
 static uint64_t systick_ticks(void) {
+  uint32_t seen;
   uint32_t wraps;
   uint32_t current;
   do {
-    wraps = systick_wraps;
+    seen = systick_wraps;
+    wraps = seen;
     current = SYST_CVR;
-  } while (wraps != systick_wraps);
+    if (SCB_ICSR & SCB_ICSR_PENDSTSET) {
+      current = SYST_CVR;
+      wraps++;
+    }
+  } while (seen != systick_wraps);
   return ((uint64_t)wraps << 24) + (SYST_RELOAD - current);
 }
 
 uint32_t board_counter_read(void) { return (uint32_t)systick_ticks() * INSTRUCTIONS_PER_TICK; }
 
-uint32_t board_millis(void) { return (uint32_t)(systick_ticks() / (CORE_CLOCK_HZ / 1000u)); }
+/* Never steps back: should a wrap still be missed for a moment (QEMU updates the counter and
+ * raises its interrupt at different times), the last value stands. */
+uint32_t board_millis(void) {
+  static uint32_t last;
+  const uint32_t now = (uint32_t)(systick_ticks() / (CORE_CLOCK_HZ / 1000u));
+  if ((int32_t)(now - last) > 0) {
+    last = now;
+  }
+  return last;
+}
 
 /* CMSDK APB timer 0 (ARM DDI 0479C, 4.4): CTRL, VALUE, RELOAD, INTSTATUS/INTCLEAR. It counts
  * down at the 25 MHz APB clock and raises IRQ 8 when it reaches zero. */
