@@ -1,86 +1,124 @@
 #include "firmware/app/frame.h"
 
+#include <string.h>
+
 #include "firmware/app/crc32.h"
 
-enum { STAGE_SYNC0 = 0, STAGE_SYNC1, STAGE_TYPE, STAGE_SEQUENCE, STAGE_LENGTH, STAGE_PAYLOAD, STAGE_CRC };
+/* Offsets in a frame (docs/protocol.md). */
+enum { AT_SYNC1 = 1, AT_TYPE = 2, AT_SEQUENCE = 3, AT_LENGTH_HIGH = 5 };
 
 void frame_parser_reset(frame_parser_t *parser) {
-  parser->stage = STAGE_SYNC0;
-  parser->received = 0u;
+  parser->held = 0u;
+  parser->scanned = 0u;
+  parser->skipped = 0u;
+  parser->type = 0u;
+  parser->sequence = 0u;
   parser->length = 0u;
+  parser->payload = parser->raw + FRAME_HEADER_BYTES;
+  parser->found_in_rejected = false;
 }
 
-bool frame_parser_idle(const frame_parser_t *parser) { return parser->stage == STAGE_SYNC0; }
+bool frame_parser_idle(const frame_parser_t *parser) { return parser->held == 0u; }
 
-void frame_parser_abort(frame_parser_t *parser) { frame_parser_reset(parser); }
+/* Drops the rejected candidate's first byte and everything up to the next sync byte among
+ * the bytes it held; those bytes are examined again as a new candidate. */
+static void resync(frame_parser_t *parser) {
+  uint32_t next = 1u;
+  while (next < parser->held && parser->raw[next] != FRAME_SYNC0) {
+    ++next;
+  }
+  parser->skipped += next;
+  parser->held -= next;
+  memmove(parser->raw, parser->raw + next, parser->held);
+  parser->scanned = 0u;
+  parser->found_in_rejected = parser->held > 0u;
+}
 
-static uint32_t crc_byte(uint32_t crc, uint8_t byte) { return crc32_update(crc, &byte, 1u); }
+static uint32_t get_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
 
+/* A whole candidate: READY (any bytes held after it were garbage: dropped) or BAD_CRC. */
 static frame_status_t finish(frame_parser_t *parser) {
-  const uint32_t sent = (uint32_t)parser->crc_bytes[0] | ((uint32_t)parser->crc_bytes[1] << 8) |
-                        ((uint32_t)parser->crc_bytes[2] << 16) | ((uint32_t)parser->crc_bytes[3] << 24);
-  const uint32_t computed = crc32_update(parser->crc, parser->payload, parser->length);
-  parser->stage = STAGE_SYNC0;
-  parser->received = 0u;
-  return sent == computed ? FRAME_READY : FRAME_BAD_CRC;
+  const uint32_t body = 4u + parser->length; /* type .. payload */
+  const uint32_t computed = crc32_update(0u, parser->raw + AT_TYPE, body);
+  if (get_le32(parser->raw + AT_TYPE + body) != computed) {
+    return FRAME_BAD_CRC;
+  }
+  parser->skipped += parser->held - parser->scanned;
+  parser->held = 0u; /* the frame stays in raw until the next byte is fed */
+  parser->scanned = 0u;
+  return FRAME_READY;
+}
+
+/* Examines raw[scanned]: the event it completes, or FRAME_PENDING. */
+static frame_status_t examine(frame_parser_t *parser) {
+  const uint32_t at = parser->scanned++;
+  const uint8_t byte = parser->raw[at];
+  switch (at) {
+    case 0u:
+      parser->type = 0u; /* unknown until its byte arrives (error replies say 0) */
+      parser->sequence = 0u;
+      parser->length = 0u;
+      return FRAME_PENDING;
+    case AT_SYNC1:
+      return byte == FRAME_SYNC1 ? FRAME_PENDING : FRAME_BAD_SYNC;
+    case AT_TYPE:
+      parser->type = byte;
+      return FRAME_PENDING;
+    case AT_SEQUENCE:
+      parser->sequence = byte;
+      return FRAME_PENDING;
+    case AT_LENGTH_HIGH:
+      parser->length = (uint16_t)(parser->raw[AT_LENGTH_HIGH - 1u] | ((uint16_t)byte << 8));
+      return parser->length > FRAME_MAX_PAYLOAD ? FRAME_BAD_LENGTH : FRAME_PENDING;
+    default:
+      break;
+  }
+  if (at > AT_LENGTH_HIGH && parser->scanned == FRAME_HEADER_BYTES + parser->length + FRAME_CRC_BYTES) {
+    return finish(parser);
+  }
+  return FRAME_PENDING;
+}
+
+frame_status_t frame_parser_next(frame_parser_t *parser) {
+  while (parser->scanned < parser->held) {
+    const frame_status_t status = examine(parser);
+    if (status == FRAME_READY) {
+      return status;
+    }
+    if (status != FRAME_PENDING) {
+      const bool report = !parser->found_in_rejected;
+      resync(parser);
+      if (report) {
+        return status;
+      }
+    }
+  }
+  return FRAME_PENDING;
 }
 
 frame_status_t frame_parser_feed(frame_parser_t *parser, uint8_t byte) {
-  switch (parser->stage) {
-    case STAGE_SYNC0:
-      if (byte == FRAME_SYNC0) {
-        parser->stage = STAGE_SYNC1;
-        parser->type = 0u; /* unknown until its byte arrives (error replies say 0) */
-        parser->sequence = 0u;
-      }
-      return FRAME_PENDING; /* anything else between frames is not ours (text console) */
-    case STAGE_SYNC1:
-      if (byte != FRAME_SYNC1) {
-        parser->stage = byte == FRAME_SYNC0 ? STAGE_SYNC1 : STAGE_SYNC0;
-        return FRAME_BAD_SYNC;
-      }
-      parser->stage = STAGE_TYPE;
-      return FRAME_PENDING;
-    case STAGE_TYPE:
-      parser->type = byte;
-      parser->crc = crc_byte(0u, byte);
-      parser->stage = STAGE_SEQUENCE;
-      return FRAME_PENDING;
-    case STAGE_SEQUENCE:
-      parser->sequence = byte;
-      parser->crc = crc_byte(parser->crc, byte);
-      parser->stage = STAGE_LENGTH;
-      parser->received = 0u;
-      return FRAME_PENDING;
-    case STAGE_LENGTH:
-      parser->crc = crc_byte(parser->crc, byte);
-      if (parser->received == 0u) {
-        parser->length = byte;
-        parser->received = 1u;
-        return FRAME_PENDING;
-      }
-      parser->length = (uint16_t)(parser->length | ((uint16_t)byte << 8));
-      parser->received = 0u;
-      if (parser->length > FRAME_MAX_PAYLOAD) {
-        parser->stage = STAGE_SYNC0;
-        return FRAME_BAD_LENGTH;
-      }
-      parser->stage = parser->length > 0u ? STAGE_PAYLOAD : STAGE_CRC;
-      return FRAME_PENDING;
-    case STAGE_PAYLOAD:
-      parser->payload[parser->received++] = byte;
-      if (parser->received == parser->length) {
-        parser->stage = STAGE_CRC;
-        parser->received = 0u;
-      }
-      return FRAME_PENDING;
-    case STAGE_CRC:
-      parser->crc_bytes[parser->received++] = byte;
-      return parser->received == FRAME_CRC_BYTES ? finish(parser) : FRAME_PENDING;
-    default:
-      frame_parser_reset(parser);
-      return FRAME_PENDING;
+  if (parser->held == 0u && byte != FRAME_SYNC0) {
+    return FRAME_PENDING; /* between frames: not ours (the text console's) */
   }
+  if (parser->held == FRAME_MAX_BYTES) { /* only if the caller left events in the parser */
+    parser->skipped++;
+    return frame_parser_next(parser);
+  }
+  if (parser->held == 0u) {
+    parser->found_in_rejected = false; /* a sync byte between frames: a candidate of its own */
+  }
+  parser->raw[parser->held++] = byte;
+  return frame_parser_next(parser);
+}
+
+bool frame_parser_abort(frame_parser_t *parser) {
+  const bool report = parser->held > 0u && !parser->found_in_rejected;
+  if (parser->held > 0u) {
+    resync(parser);
+  }
+  return report;
 }
 
 void frame_write(frame_write_fn write, uint8_t type, uint8_t sequence, const uint8_t *payload, uint16_t length) {

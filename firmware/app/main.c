@@ -3,8 +3,8 @@
  * serves the pedal's audio blocks first (firmware/app/pedal.h) and the UART between them.
  *
  * One UART carries both the text console (people, boot checks) and the binary protocol
- * (programs): between lines, the byte 0xA5 starts a frame (docs/protocol.md), anything
- * else goes to the line reader. Board-neutral: everything board-specific is behind
+ * (programs): firmware/app/link.h routes each byte (the byte 0xA5 starts a frame whatever
+ * came before it, docs/protocol.md). Board-neutral: everything board-specific is behind
  * firmware/boards/board.h.
  */
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include "firmware/app/cabinet_table.h"
 #include "firmware/app/commands.h"
 #include "firmware/app/line_reader.h"
+#include "firmware/app/link.h"
 #include "firmware/app/model_table.h"
 #include "firmware/app/pedal.h"
 #include "firmware/app/pedal_boot.h"
@@ -40,21 +41,24 @@ static void boot_selftest(char *line, size_t capacity) {
   }
 }
 
-static void console_byte(line_reader_t *reader, pedal_t *pedal, uint8_t byte, char *reply, size_t capacity) {
-  switch (line_reader_feed(reader, byte)) {
+/* What the console answers a line with; the context is the pedal (NULL: none). */
+static void console_line(void *context, line_reader_status_t status, const char *line) {
+  static char reply[COMMANDS_REPLY_CAPACITY];
+  pedal_t *pedal = context;
+  switch (status) {
     case LINE_READER_LINE:
-      if (pedal != NULL && pedal_commands_execute(pedal, reader->line, reply, capacity)) {
+      if (pedal != NULL && pedal_commands_execute(pedal, line, reply, sizeof reply)) {
         write_line(reply, strlen(reply));
       } else {
-        write_line(reply, commands_execute(reader->line, reply, capacity));
+        write_line(reply, commands_execute(line, reply, sizeof reply));
       }
       break;
     case LINE_READER_OVERFLOW:
-      write_line(reply, (size_t)snprintf(reply, capacity, "ERR line too long (max %u bytes)",
+      write_line(reply, (size_t)snprintf(reply, sizeof reply, "ERR line too long (max %u bytes)",
                                          (unsigned)(LINE_READER_CAPACITY - 1u)));
       break;
     case LINE_READER_INVALID:
-      write_line(reply, (size_t)snprintf(reply, capacity, "ERR non-printable byte in line"));
+      write_line(reply, (size_t)snprintf(reply, sizeof reply, "ERR non-printable byte in line"));
       break;
     default:
       break;
@@ -87,16 +91,16 @@ static pedal_t *pedal_boot_up(pedal_t *pedal, char *line, size_t capacity) {
 
 int main(void) {
   static char reply[COMMANDS_REPLY_CAPACITY];
-  static line_reader_t reader;
   static protocol_t protocol;
+  static link_t link;
 
   board_init();
   write_line(reply, commands_banner(reply, sizeof reply));
   boot_selftest(reply, sizeof reply);
 
-  line_reader_reset(&reader);
   pedal_t *pedal = pedal_boot_up(pedal_storage, reply, sizeof reply);
   protocol_init(&protocol, board_uart_write, pedal);
+  link_init(&link, &protocol, console_line, pedal, board_millis);
   for (;;) {
     board_watchdog_kick();
     if (pedal != NULL && pedal_poll(pedal)) {
@@ -104,15 +108,10 @@ int main(void) {
     }
     protocol_poll(&protocol);
     uint8_t byte;
-    if (!board_uart_read_byte(&byte)) {
-      protocol_poll_idle(&protocol);
-      continue;
-    }
-    const bool between_lines = reader.length == 0u && !reader.overflowed && !reader.invalid;
-    if (!protocol_idle(&protocol) || (between_lines && byte == FRAME_SYNC0)) {
-      protocol_feed(&protocol, byte);
+    if (board_uart_read_byte(&byte)) {
+      link_receive(&link, byte);
     } else {
-      console_byte(&reader, pedal, byte, reply, sizeof reply);
+      link_quiet(&link);
     }
   }
 }

@@ -181,7 +181,8 @@ static bool handle_bench(protocol_t *p) {
 /* Nine link counters, then the audio stream's: running, events, processed, missed deadlines
  * (late + dropped: output underruns), dropped (input overruns), load average and maximum
  * (ppm), block period (counter units), counter unit, samples in the software sink, and the
- * board's audio faults (DMA/SAI errors). */
+ * board's audio faults (DMA/SAI errors); then the bytes skipped between frames (version 3
+ * firmware before it sends the first twenty). */
 static bool handle_stats(protocol_t *p) {
   const protocol_stats_t *s = &p->stats;
   pedal_stats_t a = {0};
@@ -189,13 +190,14 @@ static bool handle_stats(protocol_t *p) {
     pedal_stats(p->pedal, &a);
   }
   const bool running = p->pedal != NULL && p->pedal->running;
-  const uint32_t values[20] = {s->frames_ok,          s->rejected_sync,      s->rejected_length,
+  const uint32_t values[PROTOCOL_STATS_FIELDS] = {s->frames_ok,          s->rejected_sync,      s->rejected_length,
                                s->rejected_crc,       s->rejected_truncated, s->rejected_type,
                                s->rejected_payload,   board_uart_overruns(), s->samples_processed,
                                running ? 1u : 0u,     a.events,              a.processed,
                                a.late + a.dropped,    a.dropped,             a.load_avg_ppm,
                                a.load_max_ppm,        a.period_counts,       (uint32_t)board_counter_unit(),
-                               board_audio_sink_length(), board_audio_errors()};
+                               board_audio_sink_length(), board_audio_errors(),
+                               s->console_skipped + p->parser.skipped};
   uint8_t reply[sizeof values];
   writer_t w = {reply, 0u, sizeof reply};
   for (uint32_t i = 0; i < sizeof values / sizeof values[0]; ++i) {
@@ -423,7 +425,8 @@ void protocol_init(protocol_t *p, frame_write_fn write, pedal_t *pedal) {
   p->write = write;
   p->pedal = pedal;
   p->model = 0u;
-  p->idle_polls = 0u;
+  p->quiet = false;
+  p->quiet_since_ms = 0u;
   if (model_table_count > 0u) {
     model_table[0].model->reset(model_table_state());
   }
@@ -431,10 +434,10 @@ void protocol_init(protocol_t *p, frame_write_fn write, pedal_t *pedal) {
 
 bool protocol_idle(const protocol_t *p) { return frame_parser_idle(&p->parser); }
 
-void protocol_feed(protocol_t *p, uint8_t byte) {
-  p->idle_polls = 0u;
+/* One parser event: a frame to answer, or a rejection to count and report. */
+static void report(protocol_t *p, frame_status_t status) {
   char message[64];
-  switch (frame_parser_feed(&p->parser, byte)) {
+  switch (status) {
     case FRAME_READY:
       dispatch(p);
       break;
@@ -457,16 +460,43 @@ void protocol_feed(protocol_t *p, uint8_t byte) {
   }
 }
 
-void protocol_poll_idle(protocol_t *p) {
-  if (frame_parser_idle(&p->parser) || ++p->idle_polls < PROTOCOL_IDLE_POLL_LIMIT) {
+/* Reports every event the parser holds: after a rejection it searches the rejected bytes
+ * for the next frame, which may already be complete. */
+static void report_all(protocol_t *p, frame_status_t first) {
+  for (frame_status_t status = first; status != FRAME_PENDING; status = frame_parser_next(&p->parser)) {
+    report(p, status);
+  }
+}
+
+void protocol_feed(protocol_t *p, uint8_t byte) {
+  p->quiet = false;
+  report_all(p, frame_parser_feed(&p->parser, byte));
+}
+
+void protocol_poll_idle(protocol_t *p, uint32_t now_ms) {
+  if (frame_parser_idle(&p->parser)) {
+    p->quiet = false;
     return;
   }
-  p->idle_polls = 0u;
-  p->stats.rejected_truncated++;
+  if (!p->quiet) {
+    p->quiet = true;
+    p->quiet_since_ms = now_ms;
+    return;
+  }
+  if ((int32_t)(now_ms - p->quiet_since_ms) < (int32_t)PROTOCOL_FRAME_TIMEOUT_MS) {
+    /* not yet, or a clock that stepped back: never a reason to drop a frame */
+    return;
+  }
+  p->quiet = false;
   const uint8_t type = p->parser.type, sequence = p->parser.sequence;
-  frame_parser_abort(&p->parser);
-  reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+  if (frame_parser_abort(&p->parser)) {
+    p->stats.rejected_truncated++;
+    reply_error(p, PROTOCOL_ERR_TRUNCATED, type, sequence, "frame truncated (the link went quiet part-way)");
+  }
+  report_all(p, frame_parser_next(&p->parser));
 }
+
+void protocol_count_skipped(protocol_t *p, uint32_t bytes) { p->stats.console_skipped += bytes; }
 
 void protocol_poll(protocol_t *p) {
   pedal_change_t change;

@@ -3,7 +3,8 @@
  * PROCESS, BENCH, STATS, SELFTEST, SELECT; the pedal's AUDIO_START, AUDIO_STOP, PARAM, SOURCE,
  * SINK; and ERROR replies.
  *
- * Board-neutral (replies go through a write function) so host tests drive it byte by byte.
+ * Board-neutral (replies go through a write function, time is passed in) so host tests drive
+ * it byte by byte with a fake clock.
  * A rejected frame only increments its STATS counter and gets an ERROR reply: the model's
  * streaming state and the parser are ready for the next frame.
  */
@@ -18,9 +19,12 @@
 
 #define PROTOCOL_VERSION 3u
 #define PROTOCOL_MAX_SAMPLES 1024u
-/* Main-loop polls without a byte after which a partial frame counts as truncated
- * (about 0.1-0.2 s on the NUCLEO at 216 MHz and in QEMU; a frame's bytes arrive back to back). */
-#define PROTOCOL_IDLE_POLL_LIMIT 2000000u
+/* Quiet time after which a partial frame counts as truncated (board_millis(): target time,
+ * so the same on the board, in QEMU and in Renode). A frame's bytes arrive back to back: at
+ * 115,200 baud a byte takes 0.09 ms, so 100 ms is no gap of a sender that is still sending. */
+#define PROTOCOL_FRAME_TIMEOUT_MS 100u
+/* u32 values in a STATS reply (docs/protocol.md; the host's STATS_FIELDS names them). */
+#define PROTOCOL_STATS_FIELDS 21u
 
 enum {
   MSG_INFO = 0x01,
@@ -65,6 +69,7 @@ typedef struct {
   uint32_t rejected_type;
   uint32_t rejected_payload;
   uint32_t samples_processed;
+  uint32_t console_skipped; /* console bytes dropped (protocol_count_skipped()) */
 } protocol_stats_t;
 
 typedef struct {
@@ -73,7 +78,8 @@ typedef struct {
   frame_write_fn write;
   pedal_t *pedal;      /* the audio stream and its chain (NULL: no pedal messages) */
   uint32_t model;      /* selected entry of model_table */
-  uint32_t idle_polls; /* polls without a byte while a frame is partial */
+  bool quiet;           /* a frame is partial and no byte came since quiet_since_ms */
+  uint32_t quiet_since_ms;
   float audio[PROTOCOL_MAX_SAMPLES];
 } protocol_t;
 
@@ -84,12 +90,18 @@ void protocol_init(protocol_t *protocol, frame_write_fn write, pedal_t *pedal);
 /* True between frames: the next byte belongs to the text console unless it is FRAME_SYNC0. */
 bool protocol_idle(const protocol_t *protocol);
 
-/* One received byte: answers each complete (or rejected) frame through `write`. */
+/* One received byte: answers each complete (or rejected) frame through `write`, and any
+ * good frame the parser finds again inside a rejected one. */
 void protocol_feed(protocol_t *protocol, uint8_t byte);
 
-/* One main-loop poll without a byte: a frame left partial for PROTOCOL_IDLE_POLL_LIMIT
- * polls is dropped and answered with ERROR TRUNCATED. */
-void protocol_poll_idle(protocol_t *protocol);
+/* One main-loop poll without a byte, at `now_ms` (board_millis()): a frame left partial for
+ * PROTOCOL_FRAME_TIMEOUT_MS is dropped and answered with ERROR TRUNCATED (then a good frame
+ * held inside it is answered too). */
+void protocol_poll_idle(protocol_t *protocol, uint32_t now_ms);
+
+/* Counts bytes the text console dropped between frames (a line abandoned when a frame began,
+ * an unprintable or over-long line) into STATS' skipped bytes. */
+void protocol_count_skipped(protocol_t *protocol, uint32_t bytes);
 
 /* Every main-loop turn: sends the replies of PARAM changes the pedal has applied since. */
 void protocol_poll(protocol_t *protocol);

@@ -54,6 +54,11 @@ board_counter_unit_t board_counter_unit(void);
  * subtraction) is the work done between them, valid up to 2^32 units. */
 uint32_t board_counter_read(void);
 
+/* Milliseconds since board_init(), modulo 2^32, from a clock that counts time, not work:
+ * for timeouts (the protocol's truncated frame). Target time: in QEMU and Renode the
+ * emulated clock, which runs as the emulated core does. */
+uint32_t board_millis(void);
+
 /* ---- Audio I/O: double-buffered blocks, one interrupt per block period ----------------------
  *
  * The board moves audio between its converters and two halves of a ring (circular DMA on the

@@ -142,6 +142,57 @@ static void largest_payload_fits(void **state) {
   assert_memory_equal(parser.payload, payload, sizeof payload);
 }
 
+/* A frame cut off part-way and a good one sent right after it: the cut-off frame takes the
+ * good one's first bytes and fails its CRC; the good one is found again among them. */
+static void a_frame_right_after_a_cut_off_one_is_found(void **state) {
+  (void)state;
+  static frame_parser_t parser;
+  static uint8_t stream[128];
+  const uint8_t payload[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  size_t cut = make_frame(0x03, 1, payload, sizeof payload) - 9u, statuses; /* 9 of 18 bytes */
+  memcpy(stream, written, cut);
+  size_t good = make_frame(0x03, 2, payload, 4u);
+  memcpy(stream + cut, written, good);
+  frame_parser_reset(&parser);
+  frame_status_t last = FRAME_PENDING;
+  size_t events = 0u;
+  for (size_t i = 0; i < cut + good; ++i) {
+    for (frame_status_t s = frame_parser_feed(&parser, stream[i]); s != FRAME_PENDING; s = frame_parser_next(&parser)) {
+      last = s;
+      ++events;
+    }
+  }
+  assert_int_equal(events, 2u); /* the cut-off frame's CRC, then the good frame */
+  assert_int_equal(last, FRAME_READY);
+  assert_int_equal(parser.sequence, 2);
+  assert_int_equal(parser.length, 4u);
+  assert_memory_equal(parser.payload, payload, 4u);
+  assert_true(frame_parser_idle(&parser));
+  assert_int_equal(parser.skipped, 9u); /* the cut-off frame's bytes */
+  size_t n = make_frame(0x01, 3, NULL, 0u);
+  assert_int_equal(feed_all(&parser, written, n, &statuses), FRAME_READY);
+  assert_int_equal(parser.sequence, 3);
+}
+
+/* A sync word in the garbage before a frame starts a candidate long enough to swallow the
+ * frame; when the link goes quiet the candidate is given up and the frame inside it found. */
+static void a_frame_inside_a_bogus_candidate_is_found_after_an_abort(void **state) {
+  (void)state;
+  static frame_parser_t parser;
+  const uint8_t bogus[6] = {FRAME_SYNC0, FRAME_SYNC1, 0x03, 9, 0x00, 0x10}; /* 4096 bytes */
+  const uint8_t payload[3] = {7, 7, 7};
+  size_t n = make_frame(0x03, 4, payload, sizeof payload), statuses;
+  frame_parser_reset(&parser);
+  assert_int_equal(feed_all(&parser, bogus, sizeof bogus, &statuses), FRAME_PENDING);
+  assert_int_equal(feed_all(&parser, written, n, &statuses), FRAME_PENDING);
+  frame_parser_abort(&parser);
+  assert_int_equal(frame_parser_next(&parser), FRAME_READY);
+  assert_int_equal(parser.sequence, 4);
+  assert_memory_equal(parser.payload, payload, sizeof payload);
+  assert_int_equal(parser.skipped, sizeof bogus);
+  assert_int_equal(frame_parser_next(&parser), FRAME_PENDING);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crc_matches_zlib),
@@ -151,6 +202,8 @@ int main(void) {
       cmocka_unit_test(bad_sync_and_garbage_between_frames),
       cmocka_unit_test(abort_drops_a_partial_frame),
       cmocka_unit_test(largest_payload_fits),
+      cmocka_unit_test(a_frame_right_after_a_cut_off_one_is_found),
+      cmocka_unit_test(a_frame_inside_a_bogus_candidate_is_found_after_an_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

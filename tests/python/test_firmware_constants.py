@@ -73,6 +73,7 @@ def test_frame_limits_and_protocol_version() -> None:
     assert protocol.MAX_SAMPLES == messages["PROTOCOL_MAX_SAMPLES"]
     assert protocol.PROTOCOL_VERSION == messages["PROTOCOL_VERSION"]
     assert protocol.ANY_RATE == messages["AUDIO_START_ANY_RATE"]
+    assert len(protocol.STATS_FIELDS) == messages["PROTOCOL_STATS_FIELDS"]
 
 
 

@@ -24,6 +24,13 @@ from valvenet.device import Console, Transport, TransportError, open_transport
 from valvenet.device import protocol
 from valvenet.device.protocol import Client
 from valvenet.export.c_text import KIND_ENUM
+
+# How long to wait for the answer to a cut-off frame: the firmware gives up on it after
+# PROTOCOL_FRAME_TIMEOUT_MS (100 ms) of target time (firmware/app/protocol.h); an emulator on
+# a loaded machine runs that much target time in well under this.
+TRUNCATION_WAIT_S = 5.0
+MESSAGE_NAMES = {getattr(protocol, name): name for name in
+                 ("INFO", "RESET", "PROCESS", "BENCH", "STATS", "SELFTEST", "SELECT")}
 from valvenet.export.c_host import Q15Engine
 from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
@@ -282,12 +289,45 @@ class ValveNetTarget(PedalKeywords):
         if kind not in frames:
             raise AssertionError(f"unknown malformed frame kind {kind!r}: {sorted(frames)}")
         client.send_raw(frames[kind])
-        reply = client.read_frame(timeout=20.0)
+        reply = client.read_frame(timeout=TRUNCATION_WAIT_S)
         if reply.type != protocol.ERROR:
             raise AssertionError(f"{kind}: expected an ERROR frame, got type 0x{reply.type:02X}")
         name = protocol.ERROR_NAMES.get(reply.payload[0], str(reply.payload[0]))
         logger.info(f"{kind} -> ERROR {name}: {reply.payload[2:].decode('ascii', 'replace')}")
         return name
+
+    def send_link_noise(self, kind: str) -> list[str]:
+        """Send bytes that are no good frame (stray, half line, oversized with its data, cut
+        then valid) and return what the firmware answered, by name (an ERROR by its code, a
+        reply by its message), until the link stays quiet for a frame timeout's margin."""
+        client = self._require_client()
+        info = protocol.encode(protocol.INFO, 0x46)
+        cut = protocol.encode(protocol.PROCESS, 0x45, struct.pack("<BBH", 1, 0, 2) + struct.pack("<2f", 0.1, -0.1))
+        size = protocol.MAX_PAYLOAD + 1900
+        data = bytes((i * 131 + (i >> 7)) & 0xFF for i in range(size + 4))  # every byte value, sync words too
+        noise = {
+            "stray": b"\x00\x13\xff",
+            "half line": b"inf",
+            "oversized": protocol.SYNC + struct.pack("<BBH", protocol.PROCESS, 0x47, size) + data,
+            "cut then valid": cut[:9] + info,
+        }
+        if kind not in noise:
+            raise AssertionError(f"unknown link noise {kind!r}: {sorted(noise)}")
+        client.send_raw(noise[kind])
+        if kind in ("stray", "half line"):
+            return []  # nothing to answer: the console line waits, and the next frame drops it
+        names = []
+        while True:
+            try:
+                reply = client.read_frame(timeout=TRUNCATION_WAIT_S)
+            except TransportError:
+                break
+            if reply.type == protocol.ERROR:
+                names.append(protocol.ERROR_NAMES.get(reply.payload[0], str(reply.payload[0])))
+            else:
+                names.append(MESSAGE_NAMES.get(reply.type & 0x7F, f"0x{reply.type:02X}"))
+        logger.info(f"{kind} -> {names}; console: {client.console.history[-2:]}")
+        return names
 
     def record_pedal_load(self, record: dict, label: str) -> dict[str, object]:
         """Keeps a stream's load for Write Timing Report. Without a work counter (unit none)

@@ -119,6 +119,31 @@ Int16 Frames Carry Audio Both Ways
     # int16 output: one Q15 step (3.1e-5) of rounding on top of the engine's error
     Should Be True    ${error}[max_abs_error] <= 2e-4    max abs error ${error}[max_abs_error]
 
+Stray Bytes, Half Lines And Broken Frames Do Not Stop The Next Frame
+    ${audio}=    Load Test Audio    ${AUDIO}    0.01
+    Select Model    0
+    Reset Engine
+    ${reference}=    Stream Audio    ${audio}    96
+    ${before}=    Link Stats
+    # what each sequence is answered with: the oversized frame's data holds sync words, so
+    # more errors may follow its LENGTH; the good INFO frame sent right after a cut-off
+    # PROCESS frame is found inside it and answered
+    FOR    ${kind}    ${answer}    IN
+    ...    stray    ${EMPTY}
+    ...    half line    ${EMPTY}
+    ...    oversized    LENGTH
+    ...    cut then valid    INFO
+        Reset Engine
+        ${replies}=    Send Link Noise    ${kind}
+        IF    '${answer}'
+            Should Contain    ${replies}    ${answer}    ${kind}: ${replies}
+        END
+        ${output}=    Stream Audio    ${audio}    96
+        Outputs Should Be Identical    ${output}    ${reference}
+    END
+    ${after}=    Link Stats
+    Should Be True    ${after}[skipped_bytes] >= ${before}[skipped_bytes] + 6    skipped ${before}[skipped_bytes] -> ${after}[skipped_bytes]
+
 Malformed Frames Are Rejected And The Next Good Frame Works
     ${audio}=    Load Test Audio    ${AUDIO}    0.02
     Select Model    0

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 void board_init(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 
@@ -37,6 +38,12 @@ void board_watchdog_kick(void) {}
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 
 uint32_t board_counter_read(void) { return 0u; }
+
+uint32_t board_millis(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint32_t)((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u);
+}
 
 void board_exit(int code) { exit(code); }
 

@@ -5,7 +5,8 @@
  * `-icount shift=0` one virtual nanosecond is one executed instruction and SysTick runs
  * from the 25 MHz reference clock, so one tick is exactly 40 instructions: the counter
  * below reports instructions. SysTick is only 24 bits wide, so its wrap interrupt
- * extends it into a 32-bit count.
+ * extends it into a 32-bit count; board_millis() reads the same ticks as time (25,000 a
+ * millisecond of the emulated clock).
  * Exit: ARM semihosting SYS_EXIT_EXTENDED carries the exit code to QEMU's exit status.
  * Audio: no converters, so only BOARD_AUDIO_SOFTWARE, paced by CMSDK TIMER0 (IRQ 8). Its
  * period is set in instructions as if each were one cycle of the NUCLEO's 216 MHz core, so
@@ -40,6 +41,8 @@
 #define SYST_CSR_CLKSOURCE (1u << 2)
 #define SYST_RELOAD 0x00FFFFFFu
 #define INSTRUCTIONS_PER_TICK 40u
+#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u) /* ICSR (B3.2.4) */
+#define SCB_ICSR_PENDSTSET (1u << 26)                /* SysTick exception pending */
 
 #define CORE_CLOCK_HZ 25000000u /* the AN500's FPGA clock as QEMU models it */
 
@@ -91,15 +94,37 @@ bool board_uart_read_byte(uint8_t *byte) {
 
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_INSTRUCTIONS; }
 
-uint32_t board_counter_read(void) {
+/* SysTick ticks since board_init(), 64 bits (the wrap count extends the 24-bit counter).
+ * A wrap whose interrupt is still pending (QEMU takes interrupts only between translation
+ * blocks) is counted from ICSR PENDSTSET, with the counter read again after it: without
+ * that, time would step back by a whole wrap (671 ms) for a moment. */
+static uint64_t systick_ticks(void) {
+  uint32_t seen;
   uint32_t wraps;
   uint32_t current;
   do {
-    wraps = systick_wraps;
+    seen = systick_wraps;
+    wraps = seen;
     current = SYST_CVR;
-  } while (wraps != systick_wraps);
-  uint32_t ticks = (wraps << 24) + (SYST_RELOAD - current);
-  return ticks * INSTRUCTIONS_PER_TICK;
+    if (SCB_ICSR & SCB_ICSR_PENDSTSET) {
+      current = SYST_CVR;
+      wraps++;
+    }
+  } while (seen != systick_wraps);
+  return ((uint64_t)wraps << 24) + (SYST_RELOAD - current);
+}
+
+uint32_t board_counter_read(void) { return (uint32_t)systick_ticks() * INSTRUCTIONS_PER_TICK; }
+
+/* Never steps back: should a wrap still be missed for a moment (QEMU updates the counter and
+ * raises its interrupt at different times), the last value stands. */
+uint32_t board_millis(void) {
+  static uint32_t last;
+  const uint32_t now = (uint32_t)(systick_ticks() / (CORE_CLOCK_HZ / 1000u));
+  if ((int32_t)(now - last) > 0) {
+    last = now;
+  }
+  return last;
 }
 
 /* CMSDK APB timer 0 (ARM DDI 0479C, 4.4): CTRL, VALUE, RELOAD, INTSTATUS/INTCLEAR. It counts

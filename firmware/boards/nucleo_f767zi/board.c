@@ -13,6 +13,8 @@
  * Audio: SAI1 + DMA2 to an I2S ADC/DAC pair, or TIM6-paced buffers (audio.c, codec.c).
  * Counter: DWT CYCCNT, core clock cycles, when it actually runs (Renode's DWT is a
  * stub that reads 0, so the firmware is told BOARD_COUNTER_NONE there).
+ * Time: SysTick interrupts once a millisecond of the core clock (board_millis()), at the
+ * lowest priority, so it never delays the audio or console interrupts.
  * Exit: a system reset, after the last byte has left the UART.
  *
  * Register and bit names are RM0410's (STM32F76xxx reference manual) and the ARMv7-M
@@ -262,6 +264,24 @@ static void counter_init(void) {
   counter_unit = (end != start) ? BOARD_COUNTER_CYCLES : BOARD_COUNTER_NONE;
 }
 
+static volatile uint32_t millis;
+
+void SysTick_Handler(void);
+void SysTick_Handler(void) { millis++; }
+
+/* SysTick from the core clock, one interrupt a millisecond (216,000 cycles at 216 MHz,
+ * 16,000 on the HSI fallback: both fit its 24-bit reload). */
+static void millis_init(void) {
+  millis = 0u;
+  SYST_CSR = 0u;
+  SYST_RVR = core_clock_hz / 1000u - 1u;
+  SYST_CVR = 0u;
+  SCB_SHPR3 = (SCB_SHPR3 & ~SCB_SHPR3_SYSTICK_Msk) | SCB_SHPR3_SYSTICK(15u);
+  SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+}
+
+uint32_t board_millis(void) { return millis; }
+
 /* The independent watchdog as the last resort against a hung main loop: LSI / 32, reload
  * 2000 ticks (about 2 s with the LSI's 32 kHz; RM0410 gives 17-47 kHz, so 1.4-3.8 s). Once
  * started it cannot be stopped; DBGMCU freezes it while a debugger halts the core. */
@@ -289,6 +309,7 @@ void board_init(void) {
   dcache_enable();
   console_init(console_clock_hz);
   counter_init();
+  millis_init();
   watchdog_init();
 }
 
@@ -332,7 +353,7 @@ void Reset_Handler(void) { startup_run(); }
 #define IRQ_X10 D_, D_, D_, D_, D_, D_, D_, D_, D_, D_
 
 __attribute__((used, section(".isr_vector"))) static void (*const vector_table[])(void) = {
-    STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, startup_default_handler),
+    STARTUP_SYSTEM_VECTORS(&__stack_top__, Reset_Handler, SysTick_Handler),
     IRQ_X10,                                                            /* IRQ 0..9 */
     IRQ_X10,                                                            /* IRQ 10..19 */
     IRQ_X10,                                                            /* IRQ 20..29 */

@@ -289,10 +289,21 @@
 #define NVIC_BIT(n) (1u << ((n) & 31u))      /* IRQ n's bit in ISERx/ICERx/ICPRx */
 #define NVIC_PRIORITY(level) ((uint8_t)((level) << 4)) /* level 0..15 into IPR bits [7:4] */
 
+/* ---- SysTick (ARMv7-M ARM B3.3): CSR, RVR (24 bits), CVR ------------------------ */
+#define SYST_CSR STM32_REG32(0xE000E010u)
+#define SYST_RVR STM32_REG32(0xE000E014u)
+#define SYST_CVR STM32_REG32(0xE000E018u)
+#define SYST_CSR_ENABLE (1u << 0)
+#define SYST_CSR_TICKINT (1u << 1)
+#define SYST_CSR_CLKSOURCE (1u << 2) /* the processor clock (HCLK) */
+
 /* ---- Cortex-M7 System Control Block (ARMv7-M ARM B3.2 and CPUID scheme; PM0253) - */
 #define SCB_VTOR STM32_REG32(0xE000ED08u)   /* VTOR: vector table offset (B3.2.5) */
 #define SCB_AIRCR STM32_REG32(0xE000ED0Cu)  /* AIRCR: app. interrupt/reset ctrl (B3.2.6) */
 #define SCB_CCR STM32_REG32(0xE000ED14u)    /* CCR: configuration and control (B3.2.8) */
+#define SCB_SHPR3 STM32_REG32(0xE000ED20u)  /* SHPR3: PendSV [23:16], SysTick [31:24] priority */
+#define SCB_SHPR3_SYSTICK_Msk (0xFFu << 24)
+#define SCB_SHPR3_SYSTICK(level) ((uint32_t)NVIC_PRIORITY(level) << 24)
 #define SCB_CCSIDR STM32_REG32(0xE000ED80u) /* CCSIDR: cache size ID, of CSSELR's cache */
 #define SCB_CSSELR STM32_REG32(0xE000ED84u) /* CSSELR: cache size selection */
 

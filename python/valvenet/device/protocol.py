@@ -47,7 +47,9 @@ STATS_FIELDS = ("frames_ok", "rejected_sync", "rejected_length", "rejected_crc",
                 "rejected_type", "rejected_payload", "uart_overruns", "samples_processed",
                 # the audio stream (protocol version 2)
                 "audio_running", "audio_events", "audio_processed", "audio_missed", "audio_dropped",
-                "load_avg_ppm", "load_max_ppm", "period_counts", "counter_unit", "sink_samples", "audio_errors")
+                "load_avg_ppm", "load_max_ppm", "period_counts", "counter_unit", "sink_samples", "audio_errors",
+                # bytes skipped between frames (resynchronising firmware)
+                "skipped_bytes")
 
 
 class ProtocolError(RuntimeError):
@@ -324,7 +326,8 @@ class Client:
         return BenchResult(UNITS.get(unit, str(unit)), got_block, got_blocks, median / 10.0, worst / 10.0)
 
     def stats(self) -> dict[str, int]:
-        """STATS by name (version 1 firmware sends the first nine only)."""
+        """STATS by name (version 1 firmware sends the first nine only, older version 3 firmware
+        the first twenty: what it does not send is absent)."""
         reply = self.request(STATS)
         values = struct.unpack(f"<{len(reply) // 4}I", reply)
         return dict(zip(STATS_FIELDS, values))
