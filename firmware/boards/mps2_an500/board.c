@@ -97,7 +97,10 @@ board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_INSTRUCTION
 /* SysTick ticks since board_init(), 64 bits (the wrap count extends the 24-bit counter).
  * A wrap whose interrupt is still pending (QEMU takes interrupts only between translation
  * blocks) is counted from ICSR PENDSTSET, with the counter read again after it: without
- * that, time would step back by a whole wrap (671 ms) for a moment. */
+ * that, time would step back by a whole wrap (671 ms) for a moment. The pending wrap counts
+ * only once the counter shows it (reloaded: in its upper half): QEMU may raise the interrupt
+ * a moment before the counter reloads, and counting it then would step time forward by a
+ * wrap. */
 static uint64_t systick_ticks(void) {
   uint32_t seen;
   uint32_t wraps;
@@ -108,7 +111,9 @@ static uint64_t systick_ticks(void) {
     current = SYST_CVR;
     if (SCB_ICSR & SCB_ICSR_PENDSTSET) {
       current = SYST_CVR;
-      wraps++;
+      if (current > SYST_RELOAD / 2u) {
+        wraps++;
+      }
     }
   } while (seen != systick_wraps);
   return ((uint64_t)wraps << 24) + (SYST_RELOAD - current);
