@@ -22,7 +22,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("valvenet.train", "train a model on a dataset"),
     "eval": ("valvenet.evaluate", "ESR of a model file on a dataset split"),
     "process": ("valvenet.process", "run a model file over a WAV file"),
-    "export": ("valvenet.export.cli", "export a model file (C code for the engine)"),
+    "export": ("valvenet.export.cli", "export a model file (C code for the engine, TFLite, .nam)"),
+    "import": ("valvenet.export.import_cli", "import another tool's model file (.nam) as a model file"),
     "bench": ("valvenet.bench", "instructions per sample of a benchmark firmware in QEMU"),
     "run": ("valvenet.device.stream", "stream a WAV through the amp firmware (QEMU, Renode or a board)"),
     "pedal": ("valvenet.pedal.cli", "the real-time amp: parameters, load, a clip through its block loop"),
@@ -42,6 +43,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("valvenet.export.c_text", "CodegenError"),
     ("valvenet.export.cabinet", "CabinetError"),
     ("valvenet.export.tflite", "TFLiteExportError"),
+    ("valvenet.export.nam", "NamError"),
     ("valvenet.device.transport", "TransportError"),  # FlashError too
     ("valvenet.device.protocol", "ProtocolError"),
     ("valvenet.device.protocol", "FirmwareError"),

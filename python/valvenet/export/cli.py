@@ -1,4 +1,5 @@
-"""`valvenet export c|tflite`: what leaves training for the device (C code; TFLite in export/tflite.py).
+"""`valvenet export c|tflite|nam`: what leaves training for the device (C code; TFLite in
+export/tflite.py) or for other tools (a Neural Amp Modeler .nam file, export/nam.py).
 
 `export c` writes SYMBOL.h and SYMBOL.c through the engine registry (export/engines/registry.py):
 `--precision float32` (the default) the float engine of the model's kind; `--precision int16`
@@ -77,10 +78,29 @@ def run_tflite(args: argparse.Namespace) -> int:
     return tflite.run(args)
 
 
+def add_nam_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="model file (.vnet) of kind nam_wavenet")
+    parser.add_argument("--out", required=True, type=Path, help=".nam file to write")
+
+
+def run_nam(args: argparse.Namespace) -> int:
+    from valvenet.export.nam import NamError, write_nam
+    from valvenet.models.model_file import load
+
+    model = load(args.model)
+    try:
+        write_nam(model, args.out)
+    except NamError as exc:
+        raise NamError(f"{args.model}: {exc}") from exc
+    print(f"wrote {args.out}")
+    return 0
+
+
 FORMATS = {
     "c": (add_c_arguments, run_c, "C source for the streaming engine (firmware and host)"),
     "tflite": (add_tflite_arguments, run_tflite,
                "a fixed-window TensorFlow Lite model (float32, int16x8, int8) and its C array for TFLite Micro"),
+    "nam": (add_nam_arguments, run_nam, "a Neural Amp Modeler capture (.nam, A1 WaveNet) of a nam_wavenet model"),
 }
 
 

@@ -1,0 +1,44 @@
+"""`valvenet import nam CAPTURE.nam --out MODEL.vnet`: other tools' model files into ValveNet.
+
+The counterpart of `valvenet export`: one format so far, Neural Amp Modeler captures (their
+A1 WaveNet, as a nam_wavenet model file; export/nam.py says what is and is not supported).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_nam_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("capture", type=Path, help="Neural Amp Modeler capture (.nam)")
+    parser.add_argument("--out", required=True, type=Path, help="model file to write (.vnet)")
+    parser.add_argument("--name", help="model name (default: the capture's file name without .nam)")
+
+
+def run_nam(args: argparse.Namespace) -> int:
+    from valvenet.export.nam import read_nam
+    from valvenet.models.model_file import save
+
+    model = read_nam(args.capture, args.name)
+    save(model, args.out)
+    print(f"wrote {args.out}: {model.config['kind']}, {model.parameter_count():,} parameters, "
+          f"{model.sample_rate} Hz")
+    return 0
+
+
+FORMATS = {
+    "nam": (add_nam_arguments, run_nam, "a Neural Amp Modeler capture (.nam, A1 WaveNet) as a model file"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    for name, (arguments, run_format, help_text) in FORMATS.items():
+        sub = formats.add_parser(name, help=help_text, description=help_text)
+        arguments(sub)
+        sub.set_defaults(import_run=run_format)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.import_run(args))
