@@ -104,13 +104,23 @@ FORMATS = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
-    for name, (arguments, run_format, help_text) in FORMATS.items():
-        sub = formats.add_parser(name, help=help_text, description=help_text)
+def add_formats(parser: argparse.ArgumentParser, formats: dict[str, tuple]) -> None:
+    """One sub-subcommand per format (`valvenet export c`, `valvenet import nam`): each entry is
+    (add its arguments, run it, one-line help); run_format runs the chosen one."""
+    subparsers = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    for name, (arguments, run_one, help_text) in formats.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
         arguments(sub)
-        sub.set_defaults(export_run=run_format)
+        sub.set_defaults(format_run=run_one)
+
+
+def run_format(args: argparse.Namespace) -> int:
+    return int(args.format_run(args))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_formats(parser, FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(args.export_run(args))
+    return run_format(args)

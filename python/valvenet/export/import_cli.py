@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from valvenet.export.cli import add_formats, run_format
+
 
 def add_nam_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("capture", type=Path, help="Neural Amp Modeler capture (.nam)")
@@ -33,12 +35,8 @@ FORMATS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
-    for name, (arguments, run_format, help_text) in FORMATS.items():
-        sub = formats.add_parser(name, help=help_text, description=help_text)
-        arguments(sub)
-        sub.set_defaults(import_run=run_format)
+    add_formats(parser, FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(args.import_run(args))
+    return run_format(args)
