@@ -26,9 +26,9 @@ from valvenet.device.protocol import Client
 from valvenet.export.c_text import KIND_ENUM
 
 # How long to wait for the answer to a cut-off frame: the firmware gives up on it after
-# PROTOCOL_FRAME_TIMEOUT_MS (250 ms) of target time (firmware/app/protocol.h); an emulator on
+# PROTOCOL_FRAME_TIMEOUT_MS (1 s) of target time (firmware/app/protocol.h); an emulator on
 # a loaded machine runs that much target time in well under this.
-TRUNCATION_WAIT_S = 20.0
+TRUNCATION_WAIT_S = 60.0
 MESSAGE_NAMES = {getattr(protocol, name): name for name in
                  ("INFO", "RESET", "PROCESS", "BENCH", "STATS", "SELFTEST", "SELECT")}
 from valvenet.export.c_host import Q15Engine
