@@ -22,15 +22,17 @@ The rules, in order of application for each instruction:
   - code outside ITCM is fetched from flash in 256-bit lines with FLASH_WAIT_STATES: entering
     a line by a jump costs the wait states, sequential execution streams with the prefetch
     (a stall only when the previous line ran in fewer cycles than one line fetch).
-  - data accesses are zero-wait (DTCM, or data kept in cache); ITCM code is zero-wait.
+  - data accesses are zero-wait (DTCM, or data kept in cache), except a PC-relative literal
+    load from code outside ITCM, which waits FLASH_WAIT_STATES more; ITCM code is zero-wait.
 """
 
 from __future__ import annotations
 
 import collections
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+
+from valvenet.m7_decode import FLAGS, Decoded, Instruction, decode, parse_objdump
 
 LOAD_LATENCY = 2
 MAC_LATENCY = 2
@@ -42,59 +44,15 @@ BRANCH_PENALTY = 4
 FLASH_WAIT_STATES = 7
 FLASH_LINE_BYTES = 32
 
-CONDITIONS = ("eq", "ne", "cs", "cc", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
-ALU = {"add", "adc", "sub", "sbc", "rsb", "mov", "mvn", "and", "orr", "orn", "eor", "bic", "lsl", "lsr", "asr",
-       "ror", "rrx", "cmp", "cmn", "tst", "teq", "ubfx", "sbfx", "bfi", "bfc", "uxth", "sxth", "uxtb", "sxtb",
-       "uxtah", "sxtah", "uxtab", "sxtab", "uxtb16", "sxtb16", "rev", "rev16", "revsh", "rbit", "clz", "ssat",
-       "usat", "ssat16", "usat16", "sel", "qadd", "qsub", "qdadd", "qdsub", "qadd16", "qsub16", "sadd16",
-       "ssub16", "uadd16", "usub16", "shadd16", "shsub16", "qasx", "qsax", "sasx", "ssax", "pkhbt", "pkhtb",
-       "movw", "movt", "adr", "it", "nop", "neg", "udf", "bkpt", "addw", "subw", "usad8", "usada8", "sadd8", "uadd8", "qadd8", "uqadd16",
-       "uqsub16", "ssub8", "usub8", "dmb", "dsb", "isb", "cpsie", "cpsid", "mrs", "msr", "wfi"}
-MAC = {"mul", "mla", "mls", "smull", "umull", "smlal", "umlal", "smlad", "smladx", "smlsd", "smlsdx", "smuad",
-       "smuadx", "smusd", "smusdx", "smlald", "smlaldx", "smlsld", "smmul", "smmulr", "smmla", "smmlar", "smmls",
-       "smmlsr", "smulbb", "smulbt", "smultb", "smultt", "smlabb", "smlabt", "smlatb", "smlatt", "smulwb",
-       "smulwt", "smlawb", "smlawt", "smlalbb", "smlalbt", "smlaltb", "smlaltt", "umaal"}
-INT_DIVIDE = {"sdiv", "udiv"}
-LOADS = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrd", "ldrex", "ldrt", "vldr", "pld", "ldrexb", "ldrexh"}
-STORES = {"str", "strb", "strh", "strd", "strex", "vstr", "strexb", "strexh"}
-MULTI_LOADS = {"ldm", "ldmia", "ldmdb", "ldmfd", "pop", "vldm", "vldmia", "vldmdb", "vpop"}
-MULTI_STORES = {"stm", "stmia", "stmdb", "stmfd", "push", "vstm", "vstmia", "vstmdb", "vpush"}
-BRANCHES = {"b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh"}
-FP_MAC = {"vfma", "vfms", "vfnma", "vfnms", "vmla", "vmls", "vnmla", "vnmls"}
-FP_DIVIDE = {"vdiv", "vsqrt"}
-FP_MOVE = {"vmov", "vmrs", "vmsr"}
-FP_OTHER = {"vadd", "vsub", "vmul", "vnmul", "vneg", "vabs", "vcvt", "vcmp", "vcmpe", "vmaxnm", "vminnm"}
-ACCUMULATES = FP_MAC | {"movt", "bfi", "bfc", "smlal", "umlal", "smlald", "smlaldx", "smlsld", "smlalbb",
-                        "smlalbt", "smlaltb", "smlaltt", "umaal"}
-KNOWN = ALU | MAC | INT_DIVIDE | LOADS | STORES | MULTI_LOADS | MULTI_STORES | BRANCHES
+LATENCY = {"alu": 1, "load": LOAD_LATENCY, "store": 1, "multi": LOAD_LATENCY, "branch": 1, "mac": MAC_LATENCY,
+           "div": INT_DIVIDE_CYCLES, "fp": FP_LATENCY, "fpmac": FP_MAC_LATENCY, "fpdiv": DIVIDE_CYCLES, "fpmove": 1}
 
-REGISTER = re.compile(r"\b(r1[0-5]|r[0-9]|sp|lr|pc|ip|fp|sl|sb|s[0-9]{1,2}|d[0-9]{1,2})\b")
-ALIASES = {"sb": "r9", "sl": "r10", "fp": "r11", "ip": "r12", "r13": "sp", "r14": "lr", "r15": "pc"}
-FLAGS = "flags"
+__all__ = ["Estimate", "Instruction", "decode", "estimate", "parse_objdump"]
 
 
-@dataclass(frozen=True)
-class Instruction:
-    """One decoded instruction: what the issue model needs of it."""
-    address: int
-    size: int  # bytes: 2 or 4
-    mnemonic: str  # as objdump prints it, e.g. "vfma.f32", "ldr.w", "bne.n"
-    operands: str = ""
-
-
-@dataclass(frozen=True)
-class Decoded:
-    base: str  # mnemonic without condition, flag-setting "s", width and type suffixes
-    pipe: str  # alu, mac, div, lsu, branch, fp, fpdiv
-    sources: frozenset[str]
-    dests: frozenset[str]
-    accumulator: frozenset[str]  # a MAC's accumulator input (forwarded from a chained MAC)
-    literal: bool  # a PC-relative load: its data comes from the code's own memory
-    latency: int  # cycles until the dests can be read
-    occupancy: int  # cycles the instruction holds the issue stage (multi-cycle transfers)
-    branch: bool  # changes the flow: B/BL/BX/CBZ/TBB, or a load/POP that writes PC
-    conditional_branch: bool
-    target: int | None  # a direct branch's target address
+def occupancy(dec: Decoded) -> int:
+    """Cycles an instruction holds the issue stage: one per 64 bits for a multi-register transfer."""
+    return max(1, (dec.moved + 1) // 2) if dec.kind == "multi" else 1
 
 
 @dataclass
@@ -108,140 +66,6 @@ class Estimate:
     @property
     def cycles_per_instruction(self) -> float:
         return self.cycles / self.instructions if self.instructions else 0.0
-
-
-def _register(name: str) -> list[str]:
-    """A register as the S/R names the model tracks (a D register is its two S halves)."""
-    name = ALIASES.get(name, name)
-    if name[0] == "d":
-        n = int(name[1:])
-        return [f"s{2 * n}", f"s{2 * n + 1}"]
-    return [name]
-
-
-def _registers(text: str) -> list[str]:
-    text = re.sub(r"\{([sdr])(\d+)-[sdr](\d+)\}", lambda m: "{" + ", ".join(
-        f"{m.group(1)}{i}" for i in range(int(m.group(2)), int(m.group(3)) + 1)) + "}", text)
-    out: list[str] = []
-    for name in REGISTER.findall(text):
-        out += _register(name)
-    return out
-
-
-def _split_mnemonic(mnemonic: str) -> tuple[str, bool, bool]:
-    """(base, sets flags, conditional) of an objdump mnemonic such as "addseq.w" or "bne.n"."""
-    head = mnemonic.lower().split(".")[0]
-    if re.fullmatch(r"it[te]{0,3}", head):
-        return "it", False, False
-    if head.startswith("v"):
-        cond = head[-2:] in CONDITIONS and head[:-2] in KNOWN | FP_MAC | FP_DIVIDE | FP_MOVE | FP_OTHER
-        return (head[:-2] if cond else head), False, cond
-    for candidate, cond in ((head, False), (head[:-2], True)):
-        if cond and head[-2:] not in CONDITIONS:
-            continue
-        if candidate in KNOWN:
-            return candidate, False, cond
-        if candidate.endswith("s") and candidate[:-1] in ALU | MAC:
-            return candidate[:-1], True, cond
-    return head, False, False
-
-
-def _operands(operands: str) -> str:
-    """Operand text without objdump's comment and symbol annotations."""
-    return re.sub(r"<[^>]*>", "", operands.split("@")[0]).strip()
-
-
-def decode(insn: Instruction) -> Decoded:
-    """Pipe, registers read and written, latency and occupancy of one instruction."""
-    base, sets_flags, conditional = _split_mnemonic(insn.mnemonic)
-    text = _operands(insn.operands)
-    regs = _registers(text)
-    target = None
-    if base in BRANCHES or base in ("cbz", "cbnz"):
-        hit = re.search(r"\b([0-9a-f]+)\s*$", text)
-        target = int(hit.group(1), 16) if hit and base in ("b", "bl", "cbz", "cbnz") else None
-    memory = re.search(r"\[([^\]]*)\](!?)(,\s*#?-?\w+)?", text)
-    address_regs = _registers(memory.group(1)) if memory else []
-    writeback = bool(memory and (memory.group(2) or memory.group(3))) or "!" in text.split(",")[0]
-    sources: list[str] = []
-    dests: list[str] = []
-    latency, occupancy, pipe = 1, 1, "alu"
-    accumulator: list[str] = []
-    if base in LOADS:
-        pipe, latency = "lsu", LOAD_LATENCY
-        dests = _registers(text[: text.find("[")]) if "[" in text else regs[:1]
-        sources = address_regs
-        if writeback:
-            dests += address_regs[:1]
-    elif base in STORES:
-        pipe, sources = "lsu", regs
-        if writeback:
-            dests = address_regs[:1]
-    elif base in MULTI_LOADS or base in MULTI_STORES:
-        listed = _registers(text[text.find("{"):]) if "{" in text else []
-        base_reg = [] if base in ("pop", "push", "vpop", "vpush") else _registers(text.split(",")[0])
-        stack = ["sp"] if base in ("pop", "push", "vpop", "vpush") else base_reg
-        written = stack if base in ("pop", "push", "vpop", "vpush") or "!" in text.split(",")[0] else []
-        pipe, latency = "lsu", LOAD_LATENCY
-        occupancy = max(1, (len(listed) + 1) // 2)
-        if base in MULTI_LOADS:
-            dests, sources = listed + written, stack
-        else:
-            dests, sources = written, listed + stack
-    elif base in BRANCHES:
-        pipe, sources = "branch", regs
-        if base in ("bl", "blx"):
-            dests = ["lr"]
-    elif base in MAC or base in INT_DIVIDE:
-        pipe = "mac" if base in MAC else "div"
-        latency = MAC_LATENCY if base in MAC else INT_DIVIDE_CYCLES
-        occupancy = 1 if base in MAC else INT_DIVIDE_CYCLES
-        two = base in ("smull", "umull") or base in ACCUMULATES
-        dests = regs[:2] if two else regs[:1]
-        sources = regs[len(dests):] + (dests if base in ACCUMULATES else [])
-        if base in ACCUMULATES:
-            accumulator = dests
-        elif len(regs) == 4 and base in MAC:  # MLA, SMLAD, SMLABB...: Ra is the last operand
-            accumulator = regs[3:]
-    elif base.startswith("v"):
-        pipe, latency = "fp", FP_LATENCY
-        if base in FP_DIVIDE:
-            pipe, latency = "fpdiv", DIVIDE_CYCLES
-        elif base in FP_MAC:
-            latency = FP_MAC_LATENCY
-        elif base in FP_MOVE:
-            latency = 1
-        if base == "vmrs":
-            dests = [FLAGS] if "apsr" in text.lower() else regs[:1]
-            sources = ["fpscr"] if "apsr" in text.lower() else []
-        elif base in ("vcmp", "vcmpe"):
-            dests, sources = ["fpscr"], regs
-        elif base == "vmov" and len(text.split(",")) == 4:
-            dests, sources = regs[:2], regs[2:]
-        elif base == "vmov" and len(text.split(",")) == 3 and text.split(",")[0].strip().startswith("r"):
-            dests, sources = regs[:2], regs[2:]
-        else:
-            first = _registers(text.split(",")[0])
-            dests, sources = first, regs[len(first):] + (first if base in ACCUMULATES else [])
-    else:  # ALU
-        if base in ("cmp", "cmn", "tst", "teq"):
-            dests, sources = [FLAGS], regs
-        elif base in ("it", "nop", "dmb", "dsb", "isb", "cpsie", "cpsid", "wfi"):
-            dests, sources = [], []
-        else:
-            dests, sources = regs[:1], regs[1:] + (regs[:1] if base in ACCUMULATES else [])
-    if sets_flags:
-        dests = list(dests) + [FLAGS]
-    if conditional or base == "it" or (base == "b" and insn.mnemonic.lower().split(".")[0] != "b"):
-        sources = list(sources) + [FLAGS]
-    conditional_branch = pipe == "branch" and (base in ("cbz", "cbnz") or insn.mnemonic.lower().split(".")[0]
-                                               not in ("b", "bl", "blx", "bx"))
-    branch = pipe == "branch" or "pc" in dests  # pop {pc}, ldr pc: a branch as well
-    literal = pipe == "lsu" and address_regs == ["pc"]
-    return Decoded(base, pipe, frozenset(sources) - {"pc"}, frozenset(dests) - {"pc"}, frozenset(accumulator),
-                   literal, latency, occupancy, branch, conditional_branch, target)
-
-
 
 
 class _Fetch:
@@ -265,8 +89,9 @@ class _Fetch:
         return arrival
 
 
-STALL_NAMES = {"lsu": "load-use", "mac": "MAC/multiply latency", "fp": "FP latency", "fpdiv": "FP divide",
-               "div": "integer divide", "alu": "ALU result", "branch": "ALU result"}
+STALL_NAMES = {"load": "load-use", "multi": "load-use", "mac": "MAC/multiply latency", "fp": "FP latency",
+               "fpmac": "FP latency", "fpmove": "FP latency", "fpdiv": "FP divide", "div": "integer divide",
+               "flash literal": "flash literal load"}
 
 
 class _Core:
@@ -286,6 +111,7 @@ class _Core:
         self.group_pipes: set[str] = set()
         self.group_dests: frozenset[str] = frozenset()
         self.not_before, self.jumped = 0, True
+        self.order_reason = "branch mispredict"  # what set not_before last
         self.last_done = 0
 
     def resolve_branch(self, insn: Instruction, dec: Decoded, issued: int, next_address: int) -> None:
@@ -307,7 +133,7 @@ class _Core:
                 predicted = fallthrough
         if predicted != next_address:
             self.not_before = max(self.not_before, issued + 1 + BRANCH_PENALTY)
-            self.result.stalls["branch mispredict"] += BRANCH_PENALTY
+            self.order_reason = "branch mispredict"
         self.predictor[insn.address] = next_address
 
     def issue(self, insn: Instruction, dec: Decoded) -> int:
@@ -322,7 +148,7 @@ class _Core:
         if not self.in_itcm(insn.address):
             waits["flash wait"] = self.fetch.ready(insn.address, natural, self.jumped)
         earliest = max(waits.values())
-        if (self.in_group == 1 and not self.closed and earliest <= self.cycle and dec.occupancy == 1
+        if (self.in_group == 1 and not self.closed and earliest <= self.cycle and occupancy(dec) == 1
                 and (pipe not in self.group_pipes or pipe == "alu")
                 and not (dec.sources | (dec.dests - {FLAGS})) & self.group_dests):
             self.in_group = 2
@@ -340,6 +166,7 @@ class _Core:
         if dec.literal and not self.in_itcm(insn.address):  # a constant read from flash
             for reg in dec.dests:
                 self.ready[reg] += FLASH_WAIT_STATES
+                self.producer[reg] = "flash literal"
         return issue
 
     def _cause(self, waits: dict[str, int], sources: frozenset[str], pipe: str, issue: int) -> str:
@@ -350,23 +177,23 @@ class _Core:
             return STALL_NAMES.get(self.producer.get(latest, "alu"), "ALU result")
         if waits["pipe"] == issue:
             return STALL_NAMES["fpdiv" if pipe == "fp" else "div"]
-        return "branch mispredict / multi-cycle"
+        return self.order_reason
 
     def _retire(self, dec: Decoded, issue: int, pipe: str) -> None:
         for reg in dec.dests:
-            self.ready[reg] = issue + dec.latency
-            self.producer[reg] = dec.pipe
+            self.ready[reg] = issue + LATENCY[dec.kind]
+            self.producer[reg] = dec.kind
         self.mac_dests = dec.dests if dec.pipe == "mac" else self.mac_dests - dec.dests
-        if dec.occupancy > 1:
-            self.not_before = max(self.not_before, issue + dec.occupancy)
+        held = occupancy(dec)
+        if held > 1:
+            self.not_before = max(self.not_before, issue + held)
+            self.order_reason = "multi-cycle transfer"
             self.closed = True
-            if dec.pipe == "lsu":
-                self.result.stalls["multi-cycle transfer"] += dec.occupancy - 1
         if dec.pipe == "fpdiv":
             self.pipe_free["fp"] = issue + DIVIDE_CYCLES
         if dec.pipe == "div":
             self.pipe_free["div"] = issue + INT_DIVIDE_CYCLES
-        self.last_done = max(self.last_done, issue + dec.latency, issue + dec.occupancy)
+        self.last_done = max(self.last_done, issue + LATENCY[dec.kind], issue + held)
 
 
 def estimate(trace: Iterable[int], program: dict[int, Instruction],
@@ -397,14 +224,3 @@ def estimate(trace: Iterable[int], program: dict[int, Instruction],
     return result
 
 
-def parse_objdump(text: str) -> dict[int, Instruction]:
-    """address -> Instruction from `arm-none-eabi-objdump -d` output (with raw bytes, which
-    give each instruction's size)."""
-    program = {}
-    for line in text.splitlines():
-        match = re.match(r"^\s*([0-9a-f]+):\t([0-9a-f]{4}(?: [0-9a-f]{4})?)\s*\t(\S+)(?:\t(.*))?$", line)
-        if match and not match.group(3).startswith("."):
-            size = 2 * len(match.group(2).split())
-            program[int(match.group(1), 16)] = Instruction(int(match.group(1), 16), size, match.group(3),
-                                                           match.group(4) or "")
-    return program

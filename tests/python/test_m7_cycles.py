@@ -100,7 +100,9 @@ def test_predicted_loop_branch_costs_nothing_but_ends_the_issue_pair() -> None:
 
 def test_push_takes_a_cycle_per_two_registers() -> None:
     # PUSH of 4 registers holds issue for 2 cycles; the ADDS issues at 2, ready at 3
-    assert run(["100 2 push {r4, r5, r6, lr}", "102 2 adds r0, #1"]).cycles == 3
+    result = run(["100 2 push {r4, r5, r6, lr}", "102 2 adds r0, #1"])
+    assert result.cycles == 3
+    assert result.stalls == {"multi-cycle transfer": 1}
 
 
 def test_decode_of_objdump_lines() -> None:
@@ -115,3 +117,10 @@ def test_decode_of_objdump_lines() -> None:
     assert (vmul.pipe, vmul.dests, vmul.sources) == ("fp", {"s15"}, {"s26", "s19"})
     vldm = m7_cycles.decode(program[0x409fa])
     assert vldm.dests == {"s26", "r0"} and vldm.pipe == "lsu"
+
+
+def test_a_literal_load_from_flash_waits_for_the_flash() -> None:
+    # entered by a jump: the line arrives at 7; LDR at 7, r1 ready at 7 + 2 + 7 = 16; ADD at 16
+    result = run(["100 2 ldr r1, [pc, #8]", "102 4 add.w r2, r1, #1"], itcm=False)
+    assert result.cycles == 17
+    assert result.stalls["flash literal load"] == 8
