@@ -166,10 +166,13 @@ an in-order Cortex-M7 issue model replays the trace with these rules:
   else meanwhile; SDIV/UDIV {m.INT_DIVIDE_CYCLES}.
 - **Multi-cycle transfers**: LDM/STM/PUSH/POP and VLDM/VSTM/VPUSH/VPOP hold the issue stage one
   cycle per 64 bits moved.
-- **Branches**: a 1-bit predictor per branch address (first sight: backward or unconditional
-  taken, forward not taken, returns predicted); a wrong guess costs {m.BRANCH_PENALTY} cycles.
+- **Branches**: each branch address predicts its last outcome (and an indirect branch its last
+  target); at first sight backward and unconditional branches are predicted taken, forward ones
+  not taken, returns correctly; a wrong guess costs {m.BRANCH_PENALTY} cycles. Each block of the
+  trace starts with a cold predictor (as after the rest of the firmware ran in between).
 - **Memory**: ITCM code and all data zero wait states (DTCM; the engines place state and weights
-  there). Code outside ITCM comes from flash in {m.FLASH_LINE_BYTES}-byte lines with
+  there), except a PC-relative literal load from code outside ITCM, which waits for the flash
+  too. Code outside ITCM comes from flash in {m.FLASH_LINE_BYTES}-byte lines with
   {m.FLASH_WAIT_STATES} wait states (216 MHz): a line entered by a jump waits
   {m.FLASH_WAIT_STATES} cycles, the next sequential line is prefetched; no ART or L1 cache is
   modelled (the worst case, as for a cold cache). A model's code is in ITCM when its hot code

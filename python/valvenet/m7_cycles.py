@@ -17,8 +17,9 @@ The rules, in order of application for each instruction:
     they use different pipes (one load/store, one multiply/MAC, one FP data-processing per
     cycle; two ALU ops may pair), neither is a multi-cycle transfer (LDM/STM/PUSH/POP,
     VLDM/VSTM/VPUSH/VPOP: one cycle per 64 bits moved), and the first is not a taken branch;
-  - branches: a 1-bit predictor per branch address (first sight: backward taken, forward not
-    taken, unconditional taken); a wrong guess costs BRANCH_PENALTY cycles;
+  - branches: each branch address predicts its last outcome or target (first sight: backward
+    and unconditional taken, forward not taken, indirect ones right); a wrong guess costs
+    BRANCH_PENALTY cycles;
   - code outside ITCM is fetched from flash in 256-bit lines with FLASH_WAIT_STATES: entering
     a line by a jump costs the wait states, sequential execution streams with the prefetch
     (a stall only when the previous line ran in fewer cycles than one line fetch).

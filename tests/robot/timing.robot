@@ -62,12 +62,13 @@ Pedal Keeps Every Deadline At 44.1 And 48 kHz
         ${record}=    Run Pedal Stream    ${PEDAL_BLOCK}    ${blocks}    rate=${rate}    source=${PEDAL_SOURCE}    any_rate=True
         ...    timeout=${{${PEDAL_SECONDS} * 3 + 60}}
         ${load}=    Record Pedal Load    ${record}    default model + cabinet, ${PEDAL_SECONDS} s
-        Should Be Equal As Integers    ${record}[stats][audio_processed]    ${blocks}
         IF    ${DEADLINES_ASSERTED}
+            Should Be Equal As Integers    ${record}[stats][audio_processed]    ${blocks}
             Should Be Equal As Integers    ${record}[stats][audio_missed]    0
             ...    ${record}[stats][audio_missed] deadlines missed at ${rate} Hz (load max ${load}[load_max])
         ELSE
-            Log    ${record}[stats][audio_missed] of ${blocks} deadlines missed at ${rate} Hz on ${TARGET} (reported, not asserted)    WARN
+            Should Be True    ${record}[stats][audio_processed] > 0    the stream processed no block at ${rate} Hz
+            Log    ${record}[stats][audio_missed] deadlines missed, ${record}[stats][audio_processed] of ${blocks} blocks processed at ${rate} Hz on ${TARGET} (reported, not asserted)    WARN
         END
         Should Be Equal As Integers    ${record}[stats][audio_errors]    0    DMA/SAI faults at ${rate} Hz
         IF    '${PEDAL_LOAD_LIMIT}' != '' and ${rate} == 48000
