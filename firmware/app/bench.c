@@ -7,7 +7,7 @@
 #include "firmware/boards/board.h"
 
 /* The stand-in for images that link no bench_input() clip. */
-__attribute__((weak)) const bench_input_t bench_input = {0u, NULL, "synthetic pluck"};
+__attribute__((weak)) const bench_input_t bench_input = {0u, NULL};
 
 /* The bench signal from sample `start` on: the image's guitar clip in a loop, or (without
  * one) an A2 string (110 Hz) plucked every 0.25 s at 48 kHz, with harmonics and an

@@ -14,7 +14,6 @@
 typedef struct {
   uint32_t samples;     /* 0: no clip, the bench's synthetic tone */
   const int16_t *audio; /* Q15 samples, played in a loop */
-  const char *source;   /* where the clip comes from, e.g. "crunch-input.wav" */
 } bench_input_t;
 
 extern const bench_input_t bench_input;
