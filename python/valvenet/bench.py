@@ -207,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
     if args.render_only:
         rows = json.loads((args.out / "benchmarks.json").read_text())
     else:
-        if args.firmware is None or not args.firmware.is_file():  # else arm-none-eabi-nm fails first
+        if args.firmware is None:
+            raise FileNotFoundError(errno.ENOENT, "needed to measure (--render-only rewrites the page from "
+                                    "benchmarks.json)", "--firmware")
+        if not args.firmware.is_file():  # else arm-none-eabi-nm fails first, with a traceback
             raise FileNotFoundError(errno.ENOENT, "no such firmware image", str(args.firmware))
         args.out.mkdir(parents=True, exist_ok=True)  # before the minutes of benchmarking
         rows = run_benchmark(args.firmware, cycles=not args.no_cycles)
