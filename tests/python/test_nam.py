@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from valvenet.cli import main as cli_main
+from valvenet.export.c_host import CEngine
 from valvenet.export.nam import NamError, read_nam, to_nam, weight_count, write_nam
 from valvenet.models import nam_wavenet
 from valvenet.models.model_file import ModelFile, load, save
@@ -162,6 +163,17 @@ def test_imported_model_computes_what_nam_computes(tmp_path: Path, shape: str) -
     np.testing.assert_allclose(oracle_from_zero_input(model, x), nam_forward(data, x), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [s for s in SHAPES if all(a["kernel_size"] == 3 for a in SHAPES[s])])
+def test_float32_c_engine_computes_what_nam_computes(tmp_path: Path, shape: str) -> None:
+    """The C engine implements kernel size 3 (NAM's standard, lite, feather and nano)."""
+    data = capture(SHAPES[shape], seed=len(shape))
+    model = read_nam(write(tmp_path, data))
+    x = 0.5 * np.sin(np.linspace(0.0, 40.0, 600)) * np.random.default_rng(1).uniform(0.2, 1.0, 600)
+    engine = CEngine(model)
+    engine.process_all(np.zeros(nam_wavenet.receptive_field(model.config) - 1))
+    np.testing.assert_allclose(engine.process_all(x), nam_forward(data, x), rtol=0, atol=1e-4)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_round_trip_import_export_import_is_exact(tmp_path: Path, shape: str) -> None:
     first = read_nam(write(tmp_path, capture(SHAPES[shape], metadata={"loudness": -9.5, "gain": 0.7})))
@@ -170,6 +182,26 @@ def test_round_trip_import_export_import_is_exact(tmp_path: Path, shape: str) ->
     assert set(again.tensors) == set(first.tensors)
     for name, tensor in first.tensors.items():
         np.testing.assert_array_equal(again.tensors[name], tensor, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_export_of_an_imported_capture_gives_the_capture_back(tmp_path: Path, shape: str) -> None:
+    """As NAM writes it: the config as it was, head_scale's trailing weight a float32; only the
+    last layer's residual 1x1 (which feeds nothing, so ValveNet does not keep it) is zeros."""
+    data = capture(SHAPES[shape], head_scale=0.02)
+    data["weights"][-1] = float(np.float32(0.02))
+    back = to_nam(read_nam(write(tmp_path, data)))
+    assert back["config"] == data["config"] and back["architecture"] == "WaveNet"
+    last = SHAPES[shape][-1]["channels"]
+    unused = slice(-1 - last * (last + 1) - last * SHAPES[shape][-1]["head_size"]
+                   - (SHAPES[shape][-1]["head_size"] if SHAPES[shape][-1]["head_bias"] else 0),
+                   -1 - last * SHAPES[shape][-1]["head_size"]
+                   - (SHAPES[shape][-1]["head_size"] if SHAPES[shape][-1]["head_bias"] else 0))
+    original, exported = np.asarray(data["weights"]), np.asarray(back["weights"])
+    assert not exported[unused].any() and exported[unused].size == last * (last + 1)
+    keep = np.ones(original.size, bool)
+    keep[unused] = False
+    np.testing.assert_array_equal(exported[keep], original[keep])
 
 
 @pytest.mark.parametrize("preset", ["nam-nano", "nam-feather"])

@@ -28,7 +28,7 @@ _MIXED["layer_arrays"][0]["activation"] = "fasttanh"
 NAM_EXTRAS = {
     "nam_wavenet_gated": _GATED,
     "nam_wavenet_fasttanh_leakyrelu": _MIXED,
-    "lstm_nam_stacked": {**config.recurrent("lstm", 5, skip=False), "layers": 3, "initial_state": True},
+    "lstm_nam_stacked": {**config.recurrent("lstm", 5, skip=False), "layers": 2, "initial_state": True},
     "lstm_nam_one_layer": {**config.recurrent("lstm", 6, skip=False), "layers": 1, "initial_state": True},
 }
 

@@ -309,7 +309,9 @@ def to_nam(model: ModelFile) -> dict[str, Any]:
             flat.append(np.zeros(int(np.prod(entry.nam_shape))))
         else:
             flat.append(np.asarray(_to_nam(tensors[entry.name], entry), dtype=np.float32).reshape(-1))
-    weights = [float(w) for w in np.concatenate(flat)] + [head_scale]
+    # The trailing head_scale weight as NAM's exporter writes it (a float32 tensor); the config
+    # keeps the exact value, which is what the importer reads.
+    weights = [float(w) for w in np.concatenate(flat)] + [float(np.float32(head_scale))]
     layers = [{"input_size": a["input_size"], "condition_size": a["condition_size"], "head_size": a["head_size"],
                "channels": a["channels"], "kernel_size": a["kernel_size"], "dilations": list(a["dilations"]),
                "activation": _TO_NAM[a["activation"]], "gated": a.get("gated", False), "head_bias": a["head_bias"]}
