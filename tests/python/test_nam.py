@@ -237,6 +237,12 @@ def test_sample_rate_defaults_to_48_khz_and_metadata_is_kept(tmp_path: Path) -> 
     assert model.metadata["nam_version"] == "0.5.2" and model.name == "meta"
 
 
+@pytest.mark.parametrize("version", ["0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.5.4"])
+def test_every_file_version_in_the_wild_is_read(tmp_path: Path, version: str) -> None:
+    model = read_nam(write(tmp_path, {**capture(SHAPES["gated-tanh"]), "version": version}))
+    assert model.metadata["nam_version"] == version and to_nam(model)["version"] == version
+
+
 def _edit(change: Any) -> Any:
     def make() -> Any:
         data = capture(SHAPES["standard-like"])
