@@ -3,9 +3,10 @@
 One recurrent layer of `hidden` units (Keras conventions), a dense output, and an optional
 skip connection from input to output. An LSTM may also stack `layers` layers (each one's
 hidden state the next one's input) and start from a learned `initial_state` (tensors
-rnn.initial_h / rnn.initial_c per layer) instead of zeros: what Neural Amp Modeler's LSTM is. The two kinds share one config layout and its rules;
-they differ only in gate count and bias layout, so both live here, each with its own
-functions for the registry (kinds.py) rather than a test of the kind inside shared ones.
+rnn.initial_h / rnn.initial_c per layer) instead of zeros: what Neural Amp Modeler's LSTM
+is. The two kinds share one config layout and its rules; they differ only in gate count and
+bias layout, so both live here, each with its own functions for the registry (kinds.py)
+rather than a test of the kind inside shared ones.
 """
 
 from __future__ import annotations
