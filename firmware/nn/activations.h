@@ -134,7 +134,7 @@ static inline float vn_sigmoid(float x) {
 }
 
 /* Neural Amp Modeler's "Fasttanh" activation: the rational function its captures were trained
- * and are played with (not tanh: up to ~1e-2 from it), so an imported capture that names it
+ * and are played with (not tanh: up to 4.4e-4 from it), so an imported capture that names it
  * computes this function, in NAM's float evaluation order. */
 static inline float vn_nam_fast_tanh(const float x) {
   const float ax = fabsf(x);
