@@ -6,6 +6,11 @@
         models = [("//models:trained/crunch-nam-nano.vnet", "float32")],
     )
 
+A model may be a Neural Amp Modeler capture (a label ending in .nam): it is converted at build
+time (nam_model_file, `valvenet import nam`), and with max_budget_share set a capture over
+that share of the real-time budget fails the build, with its estimated cost and the advice
+to distill it.
+
 Each (model file, precision) becomes generated C (vnet_model_library), a self-test clip
 (the loudest 0.1 s of the built-in test split and the oracle's output for it) and an entry
 of the image's model table; the first model is the one selected at boot. Outputs as
@@ -14,7 +19,7 @@ firmware_image: NAME.elf/.bin/.hex/.map/.size.txt.
 
 load("//firmware/boards:boards.bzl", "BOARDS")
 load("//firmware/toolchain:firmware.bzl", "firmware_image")
-load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "bench_input", "cabinet_table", "model_table", "pedal_boot", "selftest_clip", "vnet_model_library")
+load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "bench_input", "cabinet_table", "model_table", "nam_model_file", "pedal_boot", "selftest_clip", "vnet_model_library")
 
 SELFTEST_AUDIO = "//data:builtin_short_test_input"
 
@@ -22,19 +27,36 @@ SELFTEST_AUDIO = "//data:builtin_short_test_input"
 # buffering = 1.3 ms from ADC to DAC plus the converters' own delay).
 PEDAL_AUTOSTART = (48000, 32)
 
+# The share of the F767's real-time budget a capture's estimated cost may take in an image that
+# plays in real time (python/valvenet/export/cost.py has the estimate; the cabinet and the
+# audio I/O take a few % more).
+REALTIME_BUDGET_SHARE = 1.0
+
 def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_taps = 256, autostart = None,
-                      selftest_audio = SELFTEST_AUDIO, model_copts = [], **kwargs):
+                      selftest_audio = SELFTEST_AUDIO, model_copts = [], max_budget_share = None, **kwargs):
     """cabinet: the pedal's cabinet IR (cabinet_table(): a WAV label, one of guitarix-common's
     IR names, or None), cut to cabinet_taps at the first model's rate.
     model_copts: extra compile options for the models (e.g. -DVN_NO_PLACEMENT for an
     image whose models together would not fit the TCMs).
-    autostart: None, or (sample rate, block) to start the codec stream at boot (the pedal)."""
+    autostart: None, or (sample rate, block) to start the codec stream at boot (the pedal).
+    max_budget_share: None, or the share of the real-time budget (1.0: all of it) a .nam
+    capture's estimated cost may take; a capture over it fails the build."""
     if board not in BOARDS:
         fail("unknown board %r; boards: %s" % (board, ", ".join(BOARDS.keys())))
     libraries = []
     clips = {}
+    files = []
     for index, (model, precision) in enumerate(models):
         library = "%s_m%d" % (name, index)
+        if model.endswith(".nam"):
+            nam_model_file(
+                name = library + "_file",
+                capture = model,
+                precision = precision,
+                max_budget_share = max_budget_share,
+            )
+            model = ":%s_file.vnet" % library
+        files.append(model)
         vnet_model_library(
             name = library,
             model = model,
@@ -58,7 +80,7 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
     cabinet_table(
         name = name + "_cabinet",
         ir = cabinet,
-        model = models[0][0] if models else None,
+        model = files[0] if files else None,
         taps = cabinet_taps,
     )
     pedal_boot(
@@ -84,13 +106,17 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
         **kwargs
     )
 
-def local_amp_images(model = "model.vnet", cabinet = "cabinet.wav", precision = "float32"):
-    """amp_<board> images for every board from an untracked model file in this package, with
-    the cabinet IR `cabinet` beside it if there is one (else the default IR); the NUCLEO image
-    starts the pedal at boot (codec, 48 kHz, 32-frame blocks). No targets while the model file
-    is absent (so a fresh clone builds and tests as it is)."""
+def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cabinet.wav", precision = "float32"):
+    """amp_<board> images for every board from an untracked model file in this package (or,
+    without one, a Neural Amp Modeler capture `capture`), with the cabinet IR `cabinet` beside
+    it if there is one (else the default IR); the NUCLEO image starts the pedal at boot (codec,
+    48 kHz, 32-frame blocks) and refuses a capture over the real-time budget (the QEMU image,
+    which counts instructions and keeps no time, takes any). No targets while neither file is
+    there (so a fresh clone builds and tests as it is)."""
     if not native.glob([model]):
-        return
+        if not native.glob([capture]):
+            return
+        model = capture
     ir = ":" + cabinet if native.glob([cabinet]) else DEFAULT_CABINET
     for board in BOARDS:
         valvenet_firmware(
@@ -99,4 +125,5 @@ def local_amp_images(model = "model.vnet", cabinet = "cabinet.wav", precision = 
             board = board,
             cabinet = ir,
             models = [(":" + model, precision)],
+            max_budget_share = REALTIME_BUDGET_SHARE if board == "nucleo_f767zi" else None,
         )

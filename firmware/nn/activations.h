@@ -133,6 +133,16 @@ static inline float vn_sigmoid(float x) {
 #endif
 }
 
+/* Neural Amp Modeler's "Fasttanh" activation: the rational function its captures were trained
+ * and are played with (not tanh: up to 4.4e-4 from it), so an imported capture that names it
+ * computes this function, in NAM's float evaluation order. */
+static inline float vn_nam_fast_tanh(const float x) {
+  const float ax = fabsf(x);
+  const float x2 = x * x;
+  return (x * (2.45550750702956f + 2.45550750702956f * ax + (0.893229853513558f + 0.821226666969744f * ax) * x2)) /
+         (2.44506634652299f + (2.44506634652299f + x2) * fabsf(x + 0.814642734961073f * x * ax));
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helpers of test_oracle.py
-from test_oracle import SMALL, guitar_like, random_keras  # noqa: E402
+from test_oracle import NAM_EXTRAS, SMALL, guitar_like, random_keras  # noqa: E402
 from valvenet.export import c_text  # noqa: E402
 from valvenet.export.engines import registry  # noqa: E402
 from valvenet.export.c_host import HOST_CFLAGS, CEngine, repo_root  # noqa: E402
@@ -26,7 +26,10 @@ from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
 from valvenet.models.oracle import Oracle  # noqa: E402
 
-MODELS = {**SMALL, "wavenet-10x8": config.PRESETS["wavenet-10x8"], "nam-feather": config.PRESETS["nam-feather"],
+# The stacked LSTM's 10 s through the Python oracle would take minutes: test_nam_lstm.py holds
+# its C engine to NAM's output, the block size and reset tests below to itself.
+MODELS = {**SMALL, **{k: v for k, v in NAM_EXTRAS.items() if k != "lstm_nam_stacked"},
+          "wavenet-10x8": config.PRESETS["wavenet-10x8"], "nam-feather": config.PRESETS["nam-feather"],
           "lstm-12": config.PRESETS["lstm-12"]}
 SECONDS = 10.0
 
@@ -38,7 +41,7 @@ def audio() -> np.ndarray:
 
 @functools.cache
 def model_file(kind: str) -> ModelFile:
-    cfg = MODELS[kind]
+    cfg = (MODELS | NAM_EXTRAS)[kind]
     weights = keras_models.export_weights(random_keras(cfg, seed=11))
     return ModelFile(cfg, weights, {"name": kind, "sample_rate": 48000, "input_gain": 1.0, "output_gain": 1.0})
 
@@ -57,7 +60,8 @@ def test_c_engine_matches_the_oracle(kind: str, exact: bool, bound: float, audio
     assert np.max(np.abs(actual - reference)) <= bound
 
 
-@pytest.mark.parametrize("kind", ["gated_wavenet", "nam_wavenet", "nam_wavenet_relu", "lstm", "gru"])
+@pytest.mark.parametrize("kind", ["gated_wavenet", "nam_wavenet", "nam_wavenet_relu", "lstm", "gru",
+                                  "nam_wavenet_gated", "lstm_nam_stacked"])
 def test_output_does_not_depend_on_block_size(kind: str, audio: np.ndarray) -> None:
     engine = CEngine(model_file(kind))
     x = audio[:48000]
@@ -113,6 +117,24 @@ def test_reset_returns_to_the_initial_state(audio: np.ndarray) -> None:
     engine.process(audio[4800:9600])
     engine.reset()
     assert np.array_equal(engine.process(audio[:4800]), first)
+
+
+@pytest.mark.parametrize("kind", ["lstm_nam_stacked", "lstm_nam_one_layer"])
+def test_reset_returns_to_a_learned_initial_state(kind: str, audio: np.ndarray) -> None:
+    engine = CEngine(model_file(kind))
+    first = engine.process(audio[:480])
+    engine.process(audio[480:960])
+    engine.reset()
+    assert np.array_equal(engine.process(audio[:480]), first)
+    np.testing.assert_allclose(first, Oracle(model_file(kind)).process_all(audio[:480]), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind, feature", [("nam_wavenet_gated", "no gated NAM layers"),
+                                           ("lstm_nam_stacked", "no stacked LSTM"),
+                                           ("lstm_nam_one_layer", "no learned LSTM initial state")])
+def test_int16_export_names_the_feature_it_cannot_express(kind: str, feature: str) -> None:
+    with pytest.raises(c_text.CodegenError, match=feature):
+        registry.generate_int16(model_file(kind), {})
 
 
 def test_every_model_kind_has_a_float32_and_an_int16_engine() -> None:

@@ -17,20 +17,29 @@ import numpy as np
 import pytest
 
 from valvenet.cli import main as cli_main
+from valvenet.export.c_host import CEngine
 from valvenet.export.nam import NamError, read_nam, to_nam, weight_count, write_nam
 from valvenet.models import nam_wavenet
 from valvenet.models.model_file import ModelFile, load, save
 from valvenet.models.oracle import Oracle
 from valvenet.models.random_model import random_tensors
 
+def _nam_fast_tanh(z: np.ndarray) -> np.ndarray:
+    """NAM's Fasttanh, as its C++ core writes it."""
+    az, z2 = np.abs(z), z * z
+    return (z * (2.45550750702956 + 2.45550750702956 * az + (0.893229853513558 + 0.821226666969744 * az) * z2)
+            / (2.44506634652299 + (2.44506634652299 + z2) * np.abs(z + 0.814642734961073 * z * az)))
+
+
 _ACT = {"Tanh": np.tanh, "ReLU": lambda z: np.maximum(z, 0.0), "Hardtanh": lambda z: np.clip(z, -1.0, 1.0),
-        "Softsign": lambda z: z / (1.0 + np.abs(z))}
+        "Softsign": lambda z: z / (1.0 + np.abs(z)), "Fasttanh": _nam_fast_tanh,
+        "LeakyReLU": lambda z: np.where(z > 0, z, 0.01 * z)}
 
 
 def layer(input_size: int, channels: int, head_size: int, kernel: int, dilations: list[int],
-          activation: str = "Tanh", head_bias: bool = False) -> dict[str, Any]:
+          activation: str = "Tanh", head_bias: bool = False, gated: bool = False) -> dict[str, Any]:
     return {"input_size": input_size, "condition_size": 1, "head_size": head_size, "channels": channels,
-            "kernel_size": kernel, "dilations": dilations, "activation": activation, "gated": False,
+            "kernel_size": kernel, "dilations": dilations, "activation": activation, "gated": gated,
             "head_bias": head_bias}
 
 
@@ -39,7 +48,8 @@ def count(layers: list[dict[str, Any]]) -> int:
     total = 1
     for a in layers:
         c, k = a["channels"], a["kernel_size"]
-        per_layer = c * c * k + c + c * a["condition_size"] + c * c + c
+        z = 2 * c if a["gated"] else c  # a gated layer's conv and mixer: 2C outputs
+        per_layer = z * c * k + z + z * a["condition_size"] + c * c + c
         total += a["input_size"] * c + len(a["dilations"]) * per_layer + c * a["head_size"]
         total += a["head_size"] if a["head_bias"] else 0
     return total
@@ -78,15 +88,19 @@ def nam_forward(data: dict[str, Any], x: np.ndarray) -> np.ndarray:
     for a in layers:
         c, k = a["channels"], a["kernel_size"]
         h = take(c, a["input_size"], 1)[:, :, 0] @ y
+        width = 2 * c if a["gated"] else c
         for d in a["dilations"]:
-            w, b, mixer = take(c, c, k), take(c), take(c, 1, 1)[:, :, 0]
+            w, b, mixer = take(width, c, k), take(width), take(width, 1, 1)[:, :, 0]
             residual, residual_bias = take(c, c, 1)[:, :, 0], take(c)
             z = b[:, None] + mixer @ cond
             for j in range(k):
                 shift = (k - 1 - j) * d
                 shifted = np.concatenate([np.zeros((c, shift)), h[:, :h.shape[1] - shift]], axis=1)
                 z = z + w[:, :, j] @ shifted
-            post = _ACT[a["activation"]](z)
+            if a["gated"]:  # NAM: act(first C channels) * sigmoid(last C)
+                post = _ACT[a["activation"]](z[:c]) / (1.0 + np.exp(-z[c:]))
+            else:
+                post = _ACT[a["activation"]](z)
             head = post if head is None else head + post
             h = h + residual @ post + residual_bias[:, None]
         head = take(a["head_size"], c, 1)[:, :, 0] @ head
@@ -131,6 +145,11 @@ SHAPES = {
     "three-arrays-hardtanh-k4": [layer(1, 3, 2, 4, [1, 3]), layer(3, 2, 2, 4, [2], "Hardtanh", True),
                                  layer(2, 2, 1, 4, [1, 5], "Hardtanh")],
     "softsign-k1": [layer(1, 2, 1, 1, [1, 1], "Softsign", True)],
+    "gated-tanh": [layer(1, 3, 2, 3, [1, 2, 4], gated=True), layer(3, 2, 1, 3, [1, 8], head_bias=True)],
+    "gated-both-fasttanh": [layer(1, 2, 3, 3, [2, 1], "Fasttanh", gated=True),
+                            layer(2, 3, 1, 3, [1, 4], "Fasttanh", True, gated=True)],
+    "fasttanh-leakyrelu": [layer(1, 4, 2, 3, [1, 2, 4], "Fasttanh"), layer(4, 2, 1, 3, [4, 1], "LeakyReLU", True)],
+    "gated-leakyrelu-k2": [layer(1, 2, 1, 2, [1, 3], "LeakyReLU", gated=True)],
 }
 
 
@@ -144,6 +163,17 @@ def test_imported_model_computes_what_nam_computes(tmp_path: Path, shape: str) -
     np.testing.assert_allclose(oracle_from_zero_input(model, x), nam_forward(data, x), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [s for s in SHAPES if all(a["kernel_size"] == 3 for a in SHAPES[s])])
+def test_float32_c_engine_computes_what_nam_computes(tmp_path: Path, shape: str) -> None:
+    """The C engine implements kernel size 3 (NAM's standard, lite, feather and nano)."""
+    data = capture(SHAPES[shape], seed=len(shape))
+    model = read_nam(write(tmp_path, data))
+    x = 0.5 * np.sin(np.linspace(0.0, 40.0, 600)) * np.random.default_rng(1).uniform(0.2, 1.0, 600)
+    engine = CEngine(model)
+    engine.process_all(np.zeros(nam_wavenet.receptive_field(model.config) - 1))
+    np.testing.assert_allclose(engine.process_all(x), nam_forward(data, x), rtol=0, atol=1e-4)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_round_trip_import_export_import_is_exact(tmp_path: Path, shape: str) -> None:
     first = read_nam(write(tmp_path, capture(SHAPES[shape], metadata={"loudness": -9.5, "gain": 0.7})))
@@ -152,6 +182,26 @@ def test_round_trip_import_export_import_is_exact(tmp_path: Path, shape: str) ->
     assert set(again.tensors) == set(first.tensors)
     for name, tensor in first.tensors.items():
         np.testing.assert_array_equal(again.tensors[name], tensor, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_export_of_an_imported_capture_gives_the_capture_back(tmp_path: Path, shape: str) -> None:
+    """As NAM writes it: the config as it was, head_scale's trailing weight a float32; only the
+    last layer's residual 1x1 (which feeds nothing, so ValveNet does not keep it) is zeros."""
+    data = capture(SHAPES[shape], head_scale=0.02)
+    data["weights"][-1] = float(np.float32(0.02))
+    back = to_nam(read_nam(write(tmp_path, data)))
+    assert back["config"] == data["config"] and back["architecture"] == "WaveNet"
+    last = SHAPES[shape][-1]["channels"]
+    unused = slice(-1 - last * (last + 1) - last * SHAPES[shape][-1]["head_size"]
+                   - (SHAPES[shape][-1]["head_size"] if SHAPES[shape][-1]["head_bias"] else 0),
+                   -1 - last * SHAPES[shape][-1]["head_size"]
+                   - (SHAPES[shape][-1]["head_size"] if SHAPES[shape][-1]["head_bias"] else 0))
+    original, exported = np.asarray(data["weights"]), np.asarray(back["weights"])
+    assert not exported[unused].any() and exported[unused].size == last * (last + 1)
+    keep = np.ones(original.size, bool)
+    keep[unused] = False
+    np.testing.assert_array_equal(exported[keep], original[keep])
 
 
 @pytest.mark.parametrize("preset", ["nam-nano", "nam-feather"])
@@ -187,6 +237,12 @@ def test_sample_rate_defaults_to_48_khz_and_metadata_is_kept(tmp_path: Path) -> 
     assert model.metadata["nam_version"] == "0.5.2" and model.name == "meta"
 
 
+@pytest.mark.parametrize("version", ["0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.5.4"])
+def test_every_file_version_in_the_wild_is_read(tmp_path: Path, version: str) -> None:
+    model = read_nam(write(tmp_path, {**capture(SHAPES["gated-tanh"]), "version": version}))
+    assert model.metadata["nam_version"] == version and to_nam(model)["version"] == version
+
+
 def _edit(change: Any) -> Any:
     def make() -> Any:
         data = capture(SHAPES["standard-like"])
@@ -205,12 +261,16 @@ BAD_FILES = {
     "NaN weight": (_edit(lambda d: d["weights"].__setitem__(5, float("nan"))), "weight 5 is nan (NaN or Inf"),
     "weights not numbers": (_edit(lambda d: d.__setitem__("weights", "abc")), "list of numbers"),
     "unknown activation": (_set_layer("activation", "Wiggle"), "unknown activation 'Wiggle'"),
-    "Fasttanh": (_set_layer("activation", "Fasttanh"), "Fasttanh is not supported"),
-    "LeakyReLU": (_set_layer("activation", "LeakyReLU"), "LeakyReLU is not supported"),
-    "gated": (_set_layer("gated", True), "gated layers are not supported"),
+    "LeakyHardtanh": (_set_layer("activation", "LeakyHardtanh"), "LeakyHardtanh is not supported"),
+    "activation with parameters": (_set_layer("activation", {"type": "PReLU", "num_parameters": 4}),
+                                   "'PReLU' with parameters is not supported"),
+    "gated, weights of an ungated file": (_set_layer("gated", True), "weights, the config needs"),
+    "gated not a boolean": (_set_layer("gated", "yes"), "gated must be true or false"),
     "conditioning": (_set_layer("condition_size", 2), "conditioning on more than the audio"),
     "post-head": (_edit(lambda d: d["config"].__setitem__("head", {"channels": 4})), "post-head"),
-    "LSTM": (_edit(lambda d: d.__setitem__("architecture", "LSTM")), "LSTM architecture is not supported"),
+    "parametric LSTM": (_edit(lambda d: d.__setitem__("architecture", "CatLSTM")), "parametric LSTM"),
+    "LSTM config on WaveNet weights": (_edit(lambda d: d.__setitem__("architecture", "LSTM")),
+                                       "config lacks hidden_size, num_layers"),
     "ConvNet": (_edit(lambda d: d.__setitem__("architecture", "ConvNet")), "ConvNet architecture is not supported"),
     "A2": (_edit(lambda d: d.__setitem__("architecture", "SlimmableContainer")), "A2 (SlimmableContainer)"),
     "unknown architecture": (_edit(lambda d: d.__setitem__("architecture", "Magic")), "unknown architecture"),
@@ -219,6 +279,9 @@ BAD_FILES = {
     "arrays do not chain": (_edit(lambda d: d["config"]["layers"][1].__setitem__("input_size", 3)),
                             "input_size must be 4"),
     "bad sample rate": (_edit(lambda d: d.__setitem__("sample_rate", -1)), "sample_rate"),
+    "Inf weight": (_edit(lambda d: d["weights"].__setitem__(0, float("inf"))), "weight 0 is inf (NaN or Inf"),
+    "empty file": (lambda: "", "not valid JSON"),
+    "not an object": (lambda: "[1, 2]", "the JSON is not an object"),
 }
 
 
@@ -256,5 +319,5 @@ def test_only_nam_wavenet_models_export_to_nam(tmp_path: Path, capsys: Any) -> N
                    {"name": "w", "sample_rate": 48_000, "input_gain": 1.0, "output_gain": 1.0}), tmp_path / "w.vnet")
     assert cli_main(["export", "nam", str(tmp_path / "w.vnet"), "--out", str(tmp_path / "w.nam")]) == 2
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'w.vnet'}:" in err and "only nam_wavenet models export to .nam" in err
+    assert f"{tmp_path / 'w.vnet'}:" in err and "only nam_wavenet and lstm models export to .nam" in err
     assert not (tmp_path / "w.nam").exists()

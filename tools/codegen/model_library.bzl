@@ -6,7 +6,8 @@ generates wavenet_10x8.h/.c with `valvenet export c` (symbol prefix = name) and 
 in a cc_library that depends on the engine (//firmware/nn). `full_recompute = True` generates
 the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
 the int16 fixed-point engine (python/valvenet/export/engines/). random_model_file() makes a
-model file with seeded random weights for a preset (benchmarks, engine tests).
+model file with seeded random weights for a preset (benchmarks, engine tests);
+nam_model_file() one from a Neural Amp Modeler capture (.nam), with the real-time check.
 
 Every C file is written by a Python tool in //python/valvenet/export (one module per generated
 thing); these macros only pass it names and numbers, and hold no C text.
@@ -60,6 +61,27 @@ def vnet_model_library(name, model, copts = [], full_recompute = False, precisio
         copts = MODEL_COPTS + (["-ffp-contract=off"] if precision == "int16" else []) + copts,
         deps = ["//firmware/nn:engine"],
         **kwargs
+    )
+
+def nam_model_file(name, capture, precision = "float32", max_budget_share = None):
+    """name.vnet from a Neural Amp Modeler capture (`valvenet import nam`). With
+    max_budget_share (e.g. 1.0), a capture whose estimated cost (python/valvenet/export/cost.py,
+    from the measured docs/benchmarks.json) is over that share of the F767's real-time budget
+    fails the build with its estimate and the advice to distill it."""
+    check = ""
+    srcs = [capture]
+    if max_budget_share != None:
+        check = " --precision %s --max-budget-share %s --benchmarks $(location //:docs/benchmarks.json)" % (
+            precision,
+            max_budget_share,
+        )
+        srcs.append("//:docs/benchmarks.json")
+    native.genrule(
+        name = name,
+        srcs = srcs,
+        outs = [name + ".vnet"],
+        cmd = "$(location %snam_model) --capture $(location %s) --out $@%s" % (_EXPORT, capture, check),
+        tools = [_EXPORT + "nam_model"],
     )
 
 def random_model_file(name, preset, seed = 0, sample_rate = 48000):

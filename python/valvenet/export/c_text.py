@@ -110,9 +110,16 @@ def state_struct(fields: list[str], type_name: str) -> str:
 }} {type_name};"""
 
 
-def reset_function(sym: str) -> str:
-    """SYM_reset: the state all zeros (every engine starts from silence)."""
-    return f"void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}"
+def reset_function(sym: str, initial: str = "") -> str:
+    """SYM_reset: the state all zeros (every engine starts from silence), then `initial`: C
+    statements on `s` that set a learned initial state (NAM's LSTM), if any."""
+    if not initial:
+        return f"void {sym}_reset(void *state) {{ memset(state, 0, sizeof({sym}_state_t)); }}"
+    return f"""void {sym}_reset(void *state) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  memset(s, 0, sizeof({sym}_state_t));
+  {initial.strip()}
+}}"""
 
 
 def process_opening(sym: str) -> str:

@@ -79,7 +79,8 @@ def run_tflite(args: argparse.Namespace) -> int:
 
 
 def add_nam_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="model file (.vnet) of kind nam_wavenet")
+    parser.add_argument("model", type=Path,
+                        help="model file (.vnet) of kind nam_wavenet or lstm (without the input skip)")
     parser.add_argument("--out", required=True, type=Path, help=".nam file to write")
 
 
@@ -100,7 +101,8 @@ FORMATS = {
     "c": (add_c_arguments, run_c, "C source for the streaming engine (firmware and host)"),
     "tflite": (add_tflite_arguments, run_tflite,
                "a fixed-window TensorFlow Lite model (float32, int16x8, int8) and its C array for TFLite Micro"),
-    "nam": (add_nam_arguments, run_nam, "a Neural Amp Modeler capture (.nam, A1 WaveNet) of a nam_wavenet model"),
+    "nam": (add_nam_arguments, run_nam,
+            "a Neural Amp Modeler capture (.nam: A1 WaveNet or LSTM) of a nam_wavenet or lstm model"),
 }
 
 

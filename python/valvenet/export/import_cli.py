@@ -1,7 +1,8 @@
 """`valvenet import nam CAPTURE.nam --out MODEL.vnet`: other tools' model files into ValveNet.
 
 The counterpart of `valvenet export`: one format so far, Neural Amp Modeler captures (their
-A1 WaveNet, as a nam_wavenet model file; export/nam.py says what is and is not supported).
+A1 WaveNet as a nam_wavenet model file, their LSTM as an lstm; export/nam.py says what is
+and is not supported).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def run_nam(args: argparse.Namespace) -> int:
 
 
 FORMATS = {
-    "nam": (add_nam_arguments, run_nam, "a Neural Amp Modeler capture (.nam, A1 WaveNet) as a model file"),
+    "nam": (add_nam_arguments, run_nam, "a Neural Amp Modeler capture (.nam: A1 WaveNet or LSTM) as a model file"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Neural Amp Modeler `.nam` files <-> ValveNet `nam_wavenet` model files.
+"""Neural Amp Modeler `.nam` files <-> ValveNet `nam_wavenet` and `lstm` model files.
 
 A `.nam` file is JSON: `version`, `architecture`, `config`, a flat list `weights`, and
 optionally `sample_rate` and `metadata` (loudness, gain, date...). For the A1 WaveNet the
@@ -11,16 +11,19 @@ core consume them, then head_scale:
                      head rechannel 1x1 weight (+ bias when head_bias)
     head_scale
 
-with PyTorch's Conv1d layout, (out, in, kernel) flattened in C order. `nam_layout` writes
+with PyTorch's Conv1d layout, (out, in, kernel) flattened in C order. A gated array's conv,
+its bias and its mixer have 2C outputs (the activation half, then the sigmoid half). `nam_layout` writes
 that order once; the importer and the exporter both walk it, so they cannot disagree.
 
 ValveNet's `nam_wavenet` stores convs as (kernel, in, out), 1x1s as (in, out), and drops the
 last layer's residual 1x1, whose output feeds nothing (NAM computes it and throws it away):
 importing skips those weights, exporting writes zeros there.
 
-What a `nam_wavenet` cannot hold (gated layers, a post-head, conditioning on more than the
-audio, activations beyond tanh/hardtanh/relu/softsign, LSTM/ConvNet/A2 files) is refused with
-a NamError naming the file and the feature; so is a malformed file.
+NAM's LSTM maps to the `lstm` kind (export/nam_lstm.py has its layout).
+
+What ValveNet cannot hold (a post-head, conditioning on more than the audio, activations
+beyond Tanh/Hardtanh/ReLU/Softsign/Fasttanh/LeakyReLU, ConvNet/Linear/A2 files) is refused
+with a NamError naming the file and the feature; so is a malformed file.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from valvenet import atomic
-from valvenet.models import nam_wavenet
+from valvenet.export import nam_lstm
+from valvenet.models import nam_wavenet, recurrent
 from valvenet.models.config_rules import ConfigError
 from valvenet.models.model_file import ModelFile, check_consistent
 
@@ -42,12 +46,14 @@ DEFAULT_SAMPLE_RATE = 48_000
 EXPORT_VERSION = "0.5.4"
 READ_VERSIONS = "0.5."  # the A1 file format, 0.5.0-0.5.4 in the wild
 # NAM activation name -> ValveNet's (all exact: same function in NAM and the oracle).
-ACTIVATIONS = {"Tanh": "tanh", "Hardtanh": "hardtanh", "ReLU": "relu", "Softsign": "softsign"}
+ACTIVATIONS = {"Tanh": "tanh", "Hardtanh": "hardtanh", "ReLU": "relu", "Softsign": "softsign",
+               "Fasttanh": "fasttanh", "LeakyReLU": "leakyrelu"}
 _TO_NAM = {ours: theirs for theirs, ours in ACTIVATIONS.items()}
 # Activations NAM knows that a nam_wavenet cannot express yet (anything else is unknown).
-UNSUPPORTED_ACTIVATIONS = ("Fasttanh", "LeakyReLU", "LeakyHardtanh", "Sigmoid", "SiLU", "Hardswish", "PReLU")
+UNSUPPORTED_ACTIVATIONS = ("LeakyHardtanh", "Sigmoid", "SiLU", "Hardswish", "PReLU")
+ARCHITECTURES = ("WaveNet", "LSTM")
 UNSUPPORTED_ARCHITECTURES = {
-    "LSTM": "the LSTM architecture", "CatLSTM": "the parametric LSTM architecture",
+    "CatLSTM": "the parametric LSTM architecture (conditioning on knobs)",
     "ConvNet": "the ConvNet architecture", "Linear": "the Linear architecture",
     "CatWaveNet": "the parametric WaveNet (conditioning on knobs)",
     "SlimmableContainer": "A2 (SlimmableContainer) files",
@@ -78,13 +84,14 @@ def nam_layout(config: dict[str, Any]) -> list[Entry]:
     arrays = config["layer_arrays"]
     for a, array in enumerate(arrays):
         c, k, n = array["channels"], array["kernel_size"], len(array["dilations"])
+        z = nam_wavenet.conv_outputs(array)
         entries.append(Entry(f"array{a}.rechannel.weight", (c, array["input_size"], 1), "dense"))
         for i in range(n):
             prefix = f"array{a}.layer{i}"
             stored = not (a == len(arrays) - 1 and i == n - 1)
-            entries += [Entry(f"{prefix}.conv.weight", (c, c, k), "conv"),
-                        Entry(f"{prefix}.conv.bias", (c,), "vector"),
-                        Entry(f"{prefix}.mixer.weight", (c, array["condition_size"], 1), "dense"),
+            entries += [Entry(f"{prefix}.conv.weight", (z, c, k), "conv"),
+                        Entry(f"{prefix}.conv.bias", (z,), "vector"),
+                        Entry(f"{prefix}.mixer.weight", (z, array["condition_size"], 1), "dense"),
                         Entry(f"{prefix}.residual.weight" if stored else None, (c, c, 1), "dense"),
                         Entry(f"{prefix}.residual.bias" if stored else None, (c,), "vector")]
         entries.append(Entry(f"array{a}.head.weight", (array["head_size"], c, 1), "dense"))
@@ -94,7 +101,10 @@ def nam_layout(config: dict[str, Any]) -> list[Entry]:
 
 
 def weight_count(config: dict[str, Any]) -> int:
-    """How many numbers a .nam file of this config holds in `weights` (head_scale included)."""
+    """How many numbers a .nam file of this config holds in `weights` (a WaveNet's head_scale
+    included)."""
+    if config["kind"] == recurrent.LSTM:
+        return nam_lstm.weight_count(config)
     return sum(int(np.prod(e.nam_shape)) for e in nam_layout(config)) + 1
 
 
@@ -138,9 +148,9 @@ def _check_header(path: Path, data: dict[str, Any]) -> None:
     architecture = data["architecture"]
     if architecture in UNSUPPORTED_ARCHITECTURES:
         raise NamError(f"{path}: {UNSUPPORTED_ARCHITECTURES[architecture]} is not supported "
-                       "(ValveNet imports NAM's A1 WaveNet)")
-    if architecture != "WaveNet":
-        raise NamError(f"{path}: unknown architecture {architecture!r} (ValveNet imports NAM's A1 WaveNet)")
+                       "(ValveNet imports NAM's A1 WaveNet and LSTM)")
+    if architecture not in ARCHITECTURES:
+        raise NamError(f"{path}: unknown architecture {architecture!r} (ValveNet imports NAM's A1 WaveNet and LSTM)")
     version = data["version"]
     if not (isinstance(version, str) and version.startswith(READ_VERSIONS)):
         raise NamError(f"{path}: format version {version!r} is not supported (this importer reads {READ_VERSIONS}x)")
@@ -164,13 +174,15 @@ def _layer_array(path: Path, i: int, array: Any) -> dict[str, Any]:
     missing = [key for key in _ARRAY_KEYS if key not in array]
     if missing:
         raise NamError(f"{path}: {where} lacks {', '.join(missing)}")
-    if array["gated"]:
-        raise NamError(f"{path}: {where}: gated layers are not supported (ValveNet's nam_wavenet is ungated)")
+    if not isinstance(array["gated"], bool):
+        raise NamError(f"{path}: {where}.gated must be true or false, got {array['gated']!r}")
     if array["condition_size"] != 1:
         raise NamError(f"{path}: {where}: conditioning on more than the audio "
                        f"(condition_size {array['condition_size']}) is not supported")
     ours = {key: array[key] for key in _ARRAY_KEYS if key != "gated"}
     ours["activation"] = _activation(path, where, array["activation"])
+    if array["gated"]:  # absent when false: ungated configs stay as they were
+        ours["gated"] = True
     return ours
 
 
@@ -179,7 +191,7 @@ def config_from_nam(path: Path, nam_config: Any) -> dict[str, Any]:
     if not isinstance(nam_config, dict) or not isinstance(nam_config.get("layers"), list):
         raise NamError(f"{path}: config.layers is missing or not a list")
     if nam_config.get("head") is not None:
-        raise NamError(f"{path}: a post-head (config.head) is not supported")
+        raise NamError(f"{path}: a post-head (config.head) is not supported (NAM's own C++ core has none either)")
     config = {"kind": nam_wavenet.KIND,
               "layer_arrays": [_layer_array(path, i, a) for i, a in enumerate(nam_config["layers"])],
               "head_scale": nam_config.get("head_scale")}
@@ -188,6 +200,13 @@ def config_from_nam(path: Path, nam_config: Any) -> dict[str, Any]:
     except ConfigError as exc:
         raise NamError(f"{path}: a WaveNet ValveNet cannot hold: {exc}") from exc
     return config
+
+
+def _lstm_config(path: Path, nam_config: Any) -> dict[str, Any]:
+    try:
+        return nam_lstm.config_from_nam(nam_config)
+    except ValueError as exc:
+        raise NamError(f"{path}: {exc}") from exc
 
 
 def _weights(path: Path, raw: Any, config: dict[str, Any]) -> np.ndarray:
@@ -213,21 +232,26 @@ def _sample_rate(path: Path, data: dict[str, Any]) -> int:
 
 
 def read_nam(path: str | Path, name: str | None = None) -> ModelFile:
-    """A .nam file as a nam_wavenet ModelFile (float32 tensors, exactly NAM's values).
+    """A .nam file as a nam_wavenet (A1 WaveNet) or lstm (LSTM) ModelFile (float32 tensors,
+    exactly NAM's values).
 
     Metadata: the name (default: the file's stem), the sample rate (48 kHz when absent),
     unit gains, and the file's version and metadata (loudness, gain...) kept verbatim."""
     path = Path(path)
     data = _read_json(path)
     _check_header(path, data)
-    config = config_from_nam(path, data["config"])
+    lstm = data["architecture"] == "LSTM"
+    config = _lstm_config(path, data["config"]) if lstm else config_from_nam(path, data["config"])
     values = _weights(path, data["weights"], config)
-    tensors, offset = {}, 0
-    for entry in nam_layout(config):
-        size = int(np.prod(entry.nam_shape))
-        if entry.name is not None:
-            tensors[entry.name] = _to_valvenet(values[offset:offset + size], entry).astype(np.float32)
-        offset += size
+    if lstm:
+        tensors = nam_lstm.tensors_from_nam(config, values)
+    else:
+        tensors, offset = {}, 0
+        for entry in nam_layout(config):
+            size = int(np.prod(entry.nam_shape))
+            if entry.name is not None:
+                tensors[entry.name] = _to_valvenet(values[offset:offset + size], entry).astype(np.float32)
+            offset += size
     metadata = {"name": name or path.stem, "sample_rate": _sample_rate(path, data), "input_gain": 1.0,
                 "output_gain": 1.0, "nam_version": data["version"], "nam_metadata": data.get("metadata")}
     try:
@@ -252,10 +276,32 @@ def _folded_gains(model: ModelFile) -> tuple[dict[str, np.ndarray], float]:
     return tensors, float(model.config["head_scale"]) * float(model.metadata.get("output_gain", 1.0))
 
 
+def _header(model: ModelFile, architecture: str, config: dict[str, Any], weights: list[float]) -> dict[str, Any]:
+    data: dict[str, Any] = {"version": str(model.metadata.get("nam_version") or EXPORT_VERSION),
+                            "architecture": architecture, "config": config,
+                            "weights": weights, "sample_rate": model.sample_rate}
+    if model.metadata.get("nam_metadata") is not None:
+        data["metadata"] = model.metadata["nam_metadata"]
+    return data
+
+
+def _lstm_to_nam(model: ModelFile) -> dict[str, Any]:
+    try:
+        config, weights = nam_lstm.to_nam(model.config, model.tensors, float(model.metadata.get("input_gain", 1.0)),
+                                          float(model.metadata.get("output_gain", 1.0)))
+    except ValueError as exc:
+        raise NamError(f"model {model.name!r}: {exc}") from exc
+    return _header(model, "LSTM", config, weights)
+
+
 def to_nam(model: ModelFile) -> dict[str, Any]:
-    """The .nam JSON object of a nam_wavenet model (the A1 WaveNet format, version 0.5.x)."""
-    if model.config.get("kind") != nam_wavenet.KIND:
-        raise NamError(f"model {model.name!r} is a {model.config.get('kind')}: only nam_wavenet models export to .nam")
+    """The .nam JSON object of a nam_wavenet model (the A1 WaveNet format, version 0.5.x) or
+    of an lstm (NAM's LSTM)."""
+    kind = model.config.get("kind")
+    if kind == recurrent.LSTM:
+        return _lstm_to_nam(model)
+    if kind != nam_wavenet.KIND:
+        raise NamError(f"model {model.name!r} is a {kind}: only nam_wavenet and lstm models export to .nam")
     tensors, head_scale = _folded_gains(model)
     flat = []
     for entry in nam_layout(model.config):
@@ -263,18 +309,14 @@ def to_nam(model: ModelFile) -> dict[str, Any]:
             flat.append(np.zeros(int(np.prod(entry.nam_shape))))
         else:
             flat.append(np.asarray(_to_nam(tensors[entry.name], entry), dtype=np.float32).reshape(-1))
-    weights = [float(w) for w in np.concatenate(flat)] + [head_scale]
+    # The trailing head_scale weight as NAM's exporter writes it (a float32 tensor); the config
+    # keeps the exact value, which is what the importer reads.
+    weights = [float(w) for w in np.concatenate(flat)] + [float(np.float32(head_scale))]
     layers = [{"input_size": a["input_size"], "condition_size": a["condition_size"], "head_size": a["head_size"],
                "channels": a["channels"], "kernel_size": a["kernel_size"], "dilations": list(a["dilations"]),
-               "activation": _TO_NAM[a["activation"]], "gated": False, "head_bias": a["head_bias"]}
+               "activation": _TO_NAM[a["activation"]], "gated": a.get("gated", False), "head_bias": a["head_bias"]}
               for a in model.config["layer_arrays"]]
-    data: dict[str, Any] = {"version": str(model.metadata.get("nam_version") or EXPORT_VERSION),
-                            "architecture": "WaveNet",
-                            "config": {"layers": layers, "head": None, "head_scale": head_scale},
-                            "weights": weights, "sample_rate": model.sample_rate}
-    if model.metadata.get("nam_metadata") is not None:
-        data["metadata"] = model.metadata["nam_metadata"]
-    return data
+    return _header(model, "WaveNet", {"layers": layers, "head": None, "head_scale": head_scale}, weights)
 
 
 def write_nam(model: ModelFile, path: str | Path) -> None:

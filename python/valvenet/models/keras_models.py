@@ -22,7 +22,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from valvenet.models import kinds  # noqa: E402
+from valvenet.models import kinds, recurrent  # noqa: E402
+from valvenet.models.nam_wavenet import FAST_TANH, LEAKY_RELU_SLOPE, conv_outputs  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="valvenet")
@@ -52,10 +53,42 @@ class Activation(layers.Layer):
             return ops.relu(z)
         if kind == "softsign":
             return z / (1.0 + ops.abs(z))
+        if kind == "fasttanh":
+            a, b, c, d, e = (FAST_TANH[k] for k in "abcde")
+            az, z2 = ops.abs(z), z * z
+            return z * (a + a * az + (b + c * az) * z2) / (d + (d + z2) * ops.abs(z + e * z * az))
+        if kind == "leakyrelu":
+            return ops.where(z > 0.0, z, LEAKY_RELU_SLOPE * z)
         raise ValueError(f"unknown activation {kind}")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "name_of_activation": self.name_of_activation}
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
+class GatedActivation(Activation):
+    """NAM's gated layer output: activation(first half) x sigmoid(second half) of the channels."""
+
+    def call(self, z):  # type: ignore[no-untyped-def]
+        half = z.shape[-1] // 2
+        return super().call(z[..., :half]) * ops.sigmoid(z[..., half:])
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
+class InitialState(layers.Layer):
+    """A learned recurrent initial state (NAM's LSTM): one trainable vector, repeated for
+    every sequence of the batch."""
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.value = self.add_weight(shape=(units,), initializer="zeros", name="value")
+
+    def call(self, x):  # type: ignore[no-untyped-def]
+        return ops.zeros_like(x[:, 0, :1]) + self.value[None, :]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package="valvenet")
@@ -108,9 +141,10 @@ def build_nam_wavenet(config: dict[str, Any], length: int | None = None, max_con
         h = _conv(c, 1, f"array{a}.rechannel", bias=False)(y)
         for i, d in enumerate(array["dilations"]):
             prefix = f"array{a}.layer{i}"
-            z = _conv(c, k, f"{prefix}.conv", dilation=d)(h)
-            z = layers.Add(name=f"{prefix}.mix")([z, _conv(c, 1, f"{prefix}.mixer", bias=False)(x)])
-            post = Activation(array["activation"], name=f"{prefix}.activation")(z)
+            width, gated = conv_outputs(array), array.get("gated", False)
+            z = _conv(width, k, f"{prefix}.conv", dilation=d)(h)
+            z = layers.Add(name=f"{prefix}.mix")([z, _conv(width, 1, f"{prefix}.mixer", bias=False)(x)])
+            post = (GatedActivation if gated else Activation)(array["activation"], name=f"{prefix}.activation")(z)
             head = post if head is None else layers.Add(name=f"{prefix}.head_add")([head, post])
             h = layers.Add(name=f"{prefix}.add")([h, _conv(c, 1, f"{prefix}.residual")(post)])
         head = _conv(array["head_size"], 1, f"array{a}.head", bias=array["head_bias"])(head)
@@ -131,7 +165,20 @@ def _recurrent(rnn_layer: type[layers.Layer], config: dict[str, Any], length: in
 
 def build_lstm(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
                ) -> keras.Model:
-    return _recurrent(layers.LSTM, config, length)
+    if config.get("layers", 1) == 1 and not config.get("initial_state", False):
+        return _recurrent(layers.LSTM, config, length)
+    x = keras.Input(shape=(length, 1), name="audio")
+    h = x
+    for layer in range(config.get("layers", 1)):
+        prefix = recurrent.layer_prefix(layer)
+        state = None
+        if config.get("initial_state", False):
+            state = [InitialState(config["hidden"], name=f"{prefix}.initial_{part}")(x) for part in "hc"]
+        h = layers.LSTM(config["hidden"], return_sequences=True, name=prefix)(h, initial_state=state)
+    y = layers.Dense(1, name="dense")(h)
+    if config.get("skip", True):
+        y = layers.Add(name="skip")([y, x])
+    return keras.Model(x, y, name=config["kind"])
 
 
 def build_gru(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
@@ -156,6 +203,8 @@ def _tensor_names(layer: layers.Layer, count: int) -> list[str]:
     """Model-file names of a layer's weights, in the order Keras returns them."""
     if isinstance(layer, (layers.Conv1D, layers.Dense)):
         return [f"{layer.name}.{n}" for n in ("weight", "bias")[:count]]
+    if isinstance(layer, InitialState):
+        return [layer.name]
     return [f"{layer.name}.{n}" for n in ("kernel", "recurrent_kernel", "bias")[:count]]
 
 

@@ -1,8 +1,13 @@
 """The NAM WaveNet kind ("nam_wavenet"): its config, presets, rules, tensors and sizes.
 
-Neural Amp Modeler's A1 WaveNet (plain activation): layer arrays, each with a rechannel
-1x1, layers (dilated conv + input mixer of the raw input, activation, 1x1 residual), a head
-accumulating activations, a head rechannel; head_scale at the end.
+Neural Amp Modeler's A1 WaveNet: layer arrays, each with a rechannel 1x1, layers (dilated
+conv + input mixer of the raw input, activation, 1x1 residual), a head accumulating
+activations, a head rechannel; head_scale at the end. A layer array may be gated (optional
+config field "gated", default false): its conv and mixer then have 2C outputs, and the layer
+output is act(first C) * sigmoid(last C), as in NAM.
+
+Activations: NAM's Tanh, Hardtanh, ReLU, Softsign, Fasttanh (NAM's rational approximation of
+tanh, FAST_TANH below) and LeakyReLU (NAM's default slope, LEAKY_RELU_SLOPE).
 
 Plain functions of the config dict, like gated_wavenet.py (see kinds.py for why the numpy
 and Keras implementations live elsewhere).
@@ -15,7 +20,11 @@ from typing import Any
 from valvenet.models.config_rules import check_dilations, check_positive_int, doubling, require
 
 KIND = "nam_wavenet"
-ACTIVATIONS = ("tanh", "hardtanh", "relu", "softsign")
+ACTIVATIONS = ("tanh", "hardtanh", "relu", "softsign", "fasttanh", "leakyrelu")
+LEAKY_RELU_SLOPE = 0.01  # NAM's (and PyTorch's) LeakyReLU default negative slope
+# NAM's fast tanh: x (a + a|x| + (b + c|x|) x^2) / (d + (d + x^2) |x + e x |x||).
+FAST_TANH = {"a": 2.45550750702956, "b": 0.893229853513558, "c": 0.821226666969744,
+             "d": 2.44506634652299, "e": 0.814642734961073}
 _SIZES = ("input_size", "condition_size", "channels", "head_size", "kernel_size")
 
 
@@ -60,6 +69,7 @@ def validate(config: dict[str, Any]) -> None:
         require(array.get("activation") in ACTIVATIONS,
                 f"layer_arrays[{i}].activation must be one of {', '.join(ACTIVATIONS)}")
         require(array["condition_size"] == 1, f"layer_arrays[{i}].condition_size must be 1 (mono input)")
+        require(isinstance(array.get("gated", False), bool), f"layer_arrays[{i}].gated must be true or false")
         expected_input = 1 if i == 0 else arrays[i - 1]["channels"]
         require(array["input_size"] == expected_input, f"layer_arrays[{i}].input_size must be {expected_input}")
         if previous_head is not None:
@@ -70,19 +80,24 @@ def validate(config: dict[str, Any]) -> None:
     require(isinstance(config.get("head_scale"), (int, float)), "head_scale must be a number")
 
 
+def conv_outputs(array: dict[str, Any]) -> int:
+    """Outputs of a layer's conv and mixer: 2C when gated (activation half, gate half), else C."""
+    return 2 * array["channels"] if array.get("gated", False) else array["channels"]
+
+
 def shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape (convs (k, in, out), 1x1 (in, out))."""
     tensors: dict[str, tuple[int, ...]] = {}
     arrays = config["layer_arrays"]
     for a, array in enumerate(arrays):
-        c, k, n = array["channels"], array["kernel_size"], len(array["dilations"])
+        c, k, n, z = array["channels"], array["kernel_size"], len(array["dilations"]), conv_outputs(array)
         tensors[f"array{a}.rechannel.weight"] = (array["input_size"], c)
         for i in range(n):
             prefix = f"array{a}.layer{i}"
             tensors |= {
-                f"{prefix}.conv.weight": (k, c, c),
-                f"{prefix}.conv.bias": (c,),
-                f"{prefix}.mixer.weight": (array["condition_size"], c),
+                f"{prefix}.conv.weight": (k, c, z),
+                f"{prefix}.conv.bias": (z,),
+                f"{prefix}.mixer.weight": (array["condition_size"], z),
             }
             # The last layer's residual output feeds nothing: it has no weights here.
             if not (a == len(arrays) - 1 and i == n - 1):
@@ -100,8 +115,8 @@ def receptive_field(config: dict[str, Any]) -> int:
 def macs_per_sample(config: dict[str, Any]) -> int:
     total = 1  # head_scale
     for a in config["layer_arrays"]:
-        c, k, n = a["channels"], a["kernel_size"], len(a["dilations"])
-        total += a["input_size"] * c + n * (k * c * c + a["condition_size"] * c + c * c) + c * a["head_size"]
+        c, k, n, z = a["channels"], a["kernel_size"], len(a["dilations"]), conv_outputs(a)
+        total += a["input_size"] * c + n * (k * c * z + a["condition_size"] * z + c * c) + c * a["head_size"]
     # The last layer's residual 1x1 feeds nothing (NAM computes it anyway; we do not).
     last = config["layer_arrays"][-1]["channels"]
     return total - last * last

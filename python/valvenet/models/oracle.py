@@ -32,7 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from valvenet.models import kinds
+from valvenet.models import kinds, recurrent
+from valvenet.models.nam_wavenet import FAST_TANH, LEAKY_RELU_SLOPE
 from valvenet.models.model_file import ModelFile
 
 Observer = Callable[[str, np.ndarray], None]
@@ -46,11 +47,20 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
+def _fast_tanh(z: np.ndarray) -> np.ndarray:
+    """NAM's fast tanh (a rational function, not tanh: NAM's output is this function's)."""
+    a, b, c, d, e = (FAST_TANH[k] for k in "abcde")
+    az, z2 = np.abs(z), z * z
+    return z * (a + a * az + (b + c * az) * z2) / (d + (d + z2) * np.abs(z + e * z * az))
+
+
 _ACTIVATIONS = {
     "tanh": np.tanh,
     "hardtanh": lambda z: np.clip(z, -1.0, 1.0),
     "relu": lambda z: np.maximum(z, 0.0),
     "softsign": lambda z: z / (1.0 + np.abs(z)),
+    "fasttanh": _fast_tanh,
+    "leakyrelu": lambda z: np.where(z > 0.0, z, LEAKY_RELU_SLOPE * z),
 }
 
 
@@ -123,7 +133,7 @@ class GatedWaveNet:
 
 
 class NamWaveNet:
-    """Streaming Neural Amp Modeler A1 WaveNet (plain activations, layer arrays)."""
+    """Streaming Neural Amp Modeler A1 WaveNet (layer arrays, plain or gated activations)."""
 
     def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
         self.arrays = []
@@ -138,6 +148,8 @@ class NamWaveNet:
                 "rechannel": tensors[f"array{a}.rechannel.weight"].astype(np.float64),
                 "layers": layers,
                 "activation": _ACTIVATIONS[array["activation"]],
+                "gated": array.get("gated", False),
+                "channels": array["channels"],
                 "head": _dense(tensors, f"array{a}.head"),
             })
         self.head_scale = float(config["head_scale"])
@@ -154,7 +166,12 @@ class NamWaveNet:
             h = y @ array["rechannel"]
             for i, (conv, mixer, residual) in enumerate(array["layers"]):
                 observe(f"a{a}.h{i}", h)
-                post = array["activation"](conv(h) + condition @ mixer)
+                z = conv(h) + condition @ mixer
+                if array["gated"]:  # NAM: act(first C) * sigmoid(last C)
+                    c = array["channels"]
+                    post = array["activation"](z[:, :c]) * _sigmoid(z[:, c:])
+                else:
+                    post = array["activation"](z)
                 observe(f"a{a}.p{i}", post)
                 head = post if head is None else head + post
                 if residual is not None:
@@ -194,20 +211,38 @@ class Recurrent:
 
 
 class Lstm(Recurrent):
-    """Streaming LSTM (Keras conventions: gates i, f, c, o)."""
+    """Streaming LSTM (Keras conventions: gates i, f, c, o); stacked layers and a learned
+    initial state when the config has them (recurrent.py)."""
+
+    def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
+        count = config.get("layers", 1)
+        prefixes = [recurrent.layer_prefix(layer) for layer in range(count)]
+        self.stack = [(tensors[f"{p}.kernel"].astype(np.float64), tensors[f"{p}.recurrent_kernel"].astype(np.float64),
+                       tensors[f"{p}.bias"].astype(np.float64)) for p in prefixes]
+        hidden = config["hidden"]
+        self.initial = [(tensors[f"{p}.initial_h"].astype(np.float64), tensors[f"{p}.initial_c"].astype(np.float64))
+                        if config.get("initial_state", False) else (np.zeros(hidden), np.zeros(hidden))
+                        for p in prefixes]
+        super().__init__(config, tensors)
+
+    def reset(self) -> None:
+        self.states = [(h.copy(), c.copy()) for h, c in self.initial]
 
     def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
-        inputs = x[:, None] * self.kernel + self.bias
-        h, c = self.h, self.c
         for t in range(x.shape[0]):
-            z = inputs[t] + h @ self.recurrent
-            i, f, o = _sigmoid(z[:n]), _sigmoid(z[n:2 * n]), _sigmoid(z[3 * n:])
-            c = f * c + i * np.tanh(z[2 * n:3 * n])
-            observe("c", c)
-            h = o * np.tanh(c)
-            out[t] = h
-        self.h, self.c = h, c
+            below = x[t:t + 1]
+            for layer, (kernel, recurrent_kernel, bias) in enumerate(self.stack):
+                h, c = self.states[layer]
+                z = below @ kernel + bias + h @ recurrent_kernel
+                i, f, o = _sigmoid(z[:n]), _sigmoid(z[n:2 * n]), _sigmoid(z[3 * n:])
+                c = f * c + i * np.tanh(z[2 * n:3 * n])
+                if layer == 0:
+                    observe("c", c)
+                h = o * np.tanh(c)
+                self.states[layer] = (h, c)
+                below = h
+            out[t] = below
         return out
 
 

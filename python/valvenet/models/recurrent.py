@@ -1,9 +1,12 @@
 """The recurrent kinds ("lstm", "gru"): their config, presets, rules, tensors and sizes.
 
 One recurrent layer of `hidden` units (Keras conventions), a dense output, and an optional
-skip connection from input to output. The two kinds share one config layout and its rules;
-they differ only in gate count and bias layout, so both live here, each with its own
-functions for the registry (kinds.py) rather than a test of the kind inside shared ones.
+skip connection from input to output. An LSTM may also stack `layers` layers (each one's
+hidden state the next one's input) and start from a learned `initial_state` (tensors
+rnn.initial_h / rnn.initial_c per layer) instead of zeros: what Neural Amp Modeler's LSTM
+is. The two kinds share one config layout and its rules; they differ only in gate count and
+bias layout, so both live here, each with its own functions for the registry (kinds.py)
+rather than a test of the kind inside shared ones.
 """
 
 from __future__ import annotations
@@ -35,9 +38,20 @@ GRU_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def validate(config: dict[str, Any]) -> None:
-    """Raise ConfigError naming the first bad field (the same rules for both kinds)."""
+    """Raise ConfigError naming the first bad field (the same rules for both kinds; stacked
+    layers and a learned initial state are the LSTM's)."""
     check_positive_int(config.get("hidden"), "hidden")
     require(isinstance(config.get("skip", True), bool), "skip must be true or false")
+    check_positive_int(config.get("layers", 1), "layers")
+    require(isinstance(config.get("initial_state", False), bool), "initial_state must be true or false")
+    if config.get("kind") == GRU:
+        require(config.get("layers", 1) == 1 and not config.get("initial_state", False),
+                "a gru has one layer and a zero initial state")
+
+
+def layer_prefix(layer: int) -> str:
+    """Tensor name prefix of recurrent layer `layer` ("rnn", "rnn1", "rnn2"...)."""
+    return "rnn" if layer == 0 else f"rnn{layer}"
 
 
 def _shapes(hidden: int, gates: int, bias: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
@@ -52,7 +66,15 @@ def _shapes(hidden: int, gates: int, bias: tuple[int, ...]) -> dict[str, tuple[i
 
 def lstm_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     h = config["hidden"]
-    return _shapes(h, LSTM_GATES, (LSTM_GATES * h,))
+    shapes = _shapes(h, LSTM_GATES, (LSTM_GATES * h,))
+    for layer in range(1, config.get("layers", 1)):
+        p = layer_prefix(layer)
+        shapes |= {f"{p}.kernel": (h, LSTM_GATES * h), f"{p}.recurrent_kernel": (h, LSTM_GATES * h),
+                   f"{p}.bias": (LSTM_GATES * h,)}
+    if config.get("initial_state", False):
+        for layer in range(config.get("layers", 1)):
+            shapes |= {f"{layer_prefix(layer)}.initial_h": (h,), f"{layer_prefix(layer)}.initial_c": (h,)}
+    return shapes
 
 
 def gru_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -71,7 +93,8 @@ def _macs(hidden: int, gates: int) -> int:
 
 
 def lstm_macs_per_sample(config: dict[str, Any]) -> int:
-    return _macs(config["hidden"], LSTM_GATES)
+    h = config["hidden"]
+    return _macs(h, LSTM_GATES) + (config.get("layers", 1) - 1) * LSTM_GATES * h * 2 * h
 
 
 def gru_macs_per_sample(config: dict[str, Any]) -> int:

@@ -75,6 +75,7 @@ class FloatGenerator:
         self.functions: list[str] = []
         self.state_fields: list[str] = []
         self.rings: list[Ring] = []
+        self.initial_state = ""  # C statements of SYM_reset after the zeroing (a learned initial state)
 
     def array(self, name: str, values: np.ndarray) -> str:
         self.arrays.append(float_array(f"{self.sym}_{name}", values))
@@ -157,7 +158,7 @@ class FloatGenerator:
     for (uint32_t j = 0; j < m; ++j) {{
       x[j] = {in_gain} * in[done + j];
     }}"""
-        return f"""{reset_function(sym)}
+        return f"""{reset_function(sym, self.initial_state)}
 
 /* Sub-blocks of at most {BLOCK} samples, each through every layer in turn. */
 {process_opening(sym)}

@@ -44,8 +44,10 @@ class Product:
     epilogue: "store" (out[s * out_stride + row]), "residual" (hn = hc + out, both with
     out_stride), "skip" (y[s] += mix . out), "residual_skip" (both), "activate" (out = act(sum)
     and ha += out, both with out_stride: a NAM layer's activation and head sum, fused so that
-    the pre-activations never leave the registers) or "gate" (rows 2i, 2i + 1 are a gated
-    channel's tanh and half-gate inputs: out[s * out_stride + i] = vn_gate2(...))."""
+    the pre-activations never leave the registers), "gate" (rows 2i, 2i + 1 are a gated
+    channel's tanh and half-gate inputs: out[s * out_stride + i] = vn_gate2(...)) or
+    "activate_gate" (a gated NAM layer: rows 2i, 2i + 1 are channel i's activation and sigmoid
+    inputs, out[s * out_stride + i] = act(a) * vn_sigmoid(b) and ha += it)."""
 
     name: str
     sources: list[Source]
@@ -226,6 +228,10 @@ class Product:
         elif self.epilogue == "gate":
             lines += [f"op[{stride * s + o // 2}] = vn_gate2({acc[o, s]}, {acc[o + 1, s]});"
                       for o in range(0, g, 2) if real[o]]
+        elif self.epilogue == "activate_gate":
+            lines += [f"{{ const float v = {self.activation.format(x=acc[o, s])} * vn_sigmoid({acc[o + 1, s]}); "
+                      f"op[{stride * s + o // 2}] = v; hp[{stride * s + o // 2}] += v; }}"
+                      for o in range(0, g, 2) if real[o]]
         return lines
 
     def _tile(self, samples: int, indent: str) -> list[str]:
@@ -235,15 +241,17 @@ class Product:
             lines.append(f"float *op = out + j * {self.out_stride}u;")
         if self.epilogue in ("residual", "residual_skip"):
             lines.append(f"const float *hp = hc + j * {self.out_stride}u;")
-        if self.epilogue == "activate":
+        if self.epilogue in ("activate", "activate_gate"):
             lines.append(f"float *hp = ha + j * {self.out_stride}u;")
         if self.epilogue in ("skip", "residual_skip"):
             lines.append("float *yp = y + j;")
         pointers = [f"const float *d{k} = {s.name} + j * {s.stride}u;" for k, s in enumerate(self.sources)]
         opaque = [f"VN_OPAQUE(d{k});" for k in range(len(self.sources))]
-        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g // 2 if self.epilogue == 'gate' else g}u;"]
+        halved = self.epilogue in ("gate", "activate_gate")
+        advance = [f"wp += {self.group_stride}u;"] + ([f"op += {g // 2 if halved else g}u;"]
                                                       if self.epilogue != "skip" else [])
         advance += [f"hp += {g}u;"] if self.epilogue in ("residual", "residual_skip", "activate") else []
+        advance += [f"hp += {g // 2}u;"] if self.epilogue == "activate_gate" else []
         if full:
             body = pointers + opaque + self._body(samples, [True] * g, "") + advance
             if full > 1:  # a loop (an opaque count: GCC would unroll a short one, doubling the code)
@@ -263,7 +271,7 @@ class Product:
             params.append("const float *restrict hc")
         if self.epilogue != "skip":
             params.append("float *restrict out")
-        if self.epilogue == "activate":
+        if self.epilogue in ("activate", "activate_gate"):
             params.append("float *restrict ha")
         if self.epilogue in ("skip", "residual_skip"):
             params.append("float *restrict y")

@@ -29,7 +29,8 @@ KINDS = ("nam_wavenet",)
 FULL_RECOMPUTE = True  # a WaveNet has a receptive field: the baseline applies
 
 ACTIVATION_EXPRESSION = {"tanh": "vn_tanh({x})", "hardtanh": "fminf(fmaxf({x}, -1.0f), 1.0f)",
-                         "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))"}
+                         "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))",
+                         "fasttanh": "vn_nam_fast_tanh({x})", "leakyrelu": "({x} > 0.0f ? {x} : 0.01f * {x})"}
 
 
 def int16_scales(config: dict[str, Any]) -> list[str]:
@@ -46,6 +47,9 @@ def int16_scales(config: dict[str, Any]) -> list[str]:
 def check_int16(config: dict[str, Any]) -> None:
     """Refuses what the int16 engine cannot express."""
     for a, array in enumerate(config["layer_arrays"]):
+        if array.get("gated", False):
+            raise CodegenError(f"layer_arrays[{a}]: the int16 engine has no gated NAM layers "
+                               "(act x sigmoid); use the float32 engine")
         if array["activation"] not in ACTIVATION_EXPRESSION:
             raise CodegenError(f"layer_arrays[{a}]: no int16 engine for activation {array['activation']!r}")
 
@@ -93,11 +97,16 @@ def _float_array(gen: FloatGenerator, ai: int, k0: int, scratch: list[str]) -> s
                                     out_stride=cp, hot=False))
     convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
                             + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
+    biases = [t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)]
+    gated = a.get("gated", False)
+    if gated:  # rows [a0, b0, a1, b1, ...]: each channel's activation and sigmoid rows side by side
+        order = np.arange(2 * c).reshape(2, c).T.reshape(-1)
+        convs, biases = [w[order] for w in convs], [b[order] for b in biases]
     taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
-    # The activation and the head sum are the product's epilogue (p = act(z), ha += p).
-    conv_w, conv_stride = gen.product(Product(f"a{ai}_conv", taps, convs,
-                                              bias=[t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)],
-                                              epilogue="activate", out_stride=cp,
+    # The activation and the head sum are the product's epilogue (p = act(z), ha += p; gated:
+    # p = act(a) * sigmoid(b)).
+    conv_w, conv_stride = gen.product(Product(f"a{ai}_conv", taps, convs, bias=biases,
+                                              epilogue="activate_gate" if gated else "activate", out_stride=cp,
                                               activation=ACTIVATION_EXPRESSION[a["activation"]]))
     n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
     res_w, res_stride = "0", 0

@@ -1,6 +1,10 @@
 """The recurrent models (LSTM and GRU, one layer, a dense output and the input skip): their
 float32 and int16 engines. Both step sample by sample.
 
+A stacked LSTM (layers > 1, NAM's LSTM) has a plainer float32 engine (_float_stacked: loops
+over the rows of each layer); a learned initial state (NAM's) is what SYM_reset copies into
+the state. The int16 engine has neither and refuses them.
+
 Float32: the recurrent product (hidden state held in registers, weights in the order read)
 computes a unit's gate pre-activations, and the same loop iteration applies the activations
 and the cell update of that unit (beyond 16 units, where the hidden state is reloaded, the
@@ -23,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import c_float, even, pow2
+from valvenet.export.c_text import CodegenError, c_float, even, pow2
 from valvenet.export.engines.float_engine import FloatGenerator
 from valvenet.export.engines.q15_arith import to_q20
 from valvenet.export.engines.q15_engine import Q15Generator
+from valvenet.models import recurrent
 
 KINDS = ("lstm", "gru")
 FULL_RECOMPUTE = False  # no receptive field: the baseline does not apply
@@ -39,7 +44,13 @@ def int16_scales(config: dict[str, Any]) -> list[str]:
 
 
 def check_int16(config: dict[str, Any]) -> None:
-    """Every LSTM and GRU has an int16 engine."""
+    """Every one-layer LSTM and GRU from a zero state has an int16 engine."""
+    if config.get("layers", 1) > 1:
+        raise CodegenError(f"the int16 engine has no stacked LSTM (layers: {config['layers']}); "
+                           "use the float32 engine")
+    if config.get("initial_state", False):
+        raise CodegenError("the int16 engine has no learned LSTM initial state (NAM's LSTM); "
+                           "use the float32 engine")
 
 
 # ------------------------------------------------------------------------------ float32
@@ -50,7 +61,10 @@ def float32(gen: FloatGenerator) -> str:
     registers (h <= 16) the update of unit u follows its gate sums in the same loop (the
     product reads the old h from registers, so writing s->h[u] there is safe): no z array."""
     cfg, t, sym = gen.config, gen.t, gen.sym
+    if cfg.get("layers", 1) > 1:
+        return _float_stacked(gen)
     h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
+    _initial_state(gen, [("s->h", "h_initial", "rnn.initial_h"), ("s->c", "c_initial", "rnn.initial_c")])
     w, unit_stride, with_input, units = _float_weights(gen)
     dense_w = gen.array("dense_w", t["dense.weight"][:, 0])
     dense_b = c_float(t["dense.bias"][0])
@@ -79,6 +93,70 @@ VN_HOT_TEXT static void {sym}_block({gen.stream_type} *s, const float *x, float 
 {"" if resident else f"    float z[{4 * h}] VN_ALIGNED8;{chr(10)}"}
 {product}
 {update}
+    y[j] = y_acc{skip};
+  }}
+}}
+"""
+
+
+def _initial_state(gen: FloatGenerator, fields: list[tuple[str, str, str]]) -> None:
+    """With a learned initial state, SYM_reset copies each tensor into the state: fields are
+    (destination pointer on s, weight array name, tensor name)."""
+    if not gen.config.get("initial_state", False):
+        return
+    lines = []
+    for destination, name, tensor in fields:
+        values = np.asarray(gen.t[tensor], np.float32)
+        lines.append(f"memcpy({destination}, {gen.array(name, values)}, {4 * values.size}u);")
+    gen.initial_state = "\n  ".join(lines)
+
+
+def _float_stacked(gen: FloatGenerator) -> str:
+    """A stacked LSTM, sample by sample: per layer z = b + W [input, h] (rows in gate order
+    i, f, g, o), then the cell and hidden updates; the dense output reads the last layer."""
+    cfg, t, sym = gen.config, gen.t, gen.sym
+    h, count = cfg["hidden"], cfg["layers"]
+    hp = even(h)
+    gen.state_fields += [f"float h[{count * hp}] VN_ALIGNED8;", f"float c[{count * hp}];"]
+    fields = []
+    steps = []
+    for layer in range(count):
+        p, width = recurrent.layer_prefix(layer), 1 if layer == 0 else h
+        weight = np.concatenate([t[f"{p}.kernel"], t[f"{p}.recurrent_kernel"]], axis=0).T  # (4h, width + h)
+        w = gen.array(f"l{layer}_w", np.asarray(weight, np.float32))
+        b = gen.array(f"l{layer}_b", np.asarray(t[f"{p}.bias"], np.float32))
+        fields += [(f"s->h + {layer * hp}u", f"l{layer}_h_initial", f"{p}.initial_h"),
+                   (f"s->c + {layer * hp}u", f"l{layer}_c_initial", f"{p}.initial_c")]
+        source = "&xj" if layer == 0 else f"s->h + {(layer - 1) * hp}u"
+        steps.append(f"""    {{ /* layer {layer} */
+      const float *in = {source};
+      float *hl = s->h + {layer * hp}u, *cl = s->c + {layer * hp}u;
+      float z[{4 * h}];
+      for (uint32_t r = 0; r < {4 * h}u; ++r) {{
+        const float *wr = {w} + r * {width + h}u;
+        float acc = {b}[r];
+        for (uint32_t i = 0; i < {width}u; ++i) acc += wr[i] * in[i];
+        for (uint32_t i = 0; i < {h}u; ++i) acc += wr[{width}u + i] * hl[i];
+        z[r] = acc;
+      }}
+      for (uint32_t u = 0; u < {h}u; ++u) {{
+        const float c = vn_sigmoid(z[{h}u + u]) * cl[u] + vn_sigmoid(z[u]) * vn_tanh(z[{2 * h}u + u]);
+        cl[u] = c;
+        hl[u] = vn_sigmoid(z[{3 * h}u + u]) * vn_tanh(c);
+      }}
+    }}""")
+    _initial_state(gen, fields)
+    dense_w = gen.array("dense_w", np.asarray(t["dense.weight"][:, 0], np.float32))
+    last = (count - 1) * hp
+    skip = " + xj" if cfg.get("skip", True) else ""
+    nl = "\n"
+    return f"""
+VN_HOT_TEXT static void {sym}_block({gen.stream_type} *s, const float *x, float *y, const uint32_t m) {{
+  for (uint32_t j = 0; j < m; ++j) {{
+    const float xj = x[j];
+{nl.join(steps)}
+    float y_acc = {c_float(t["dense.bias"][0])};
+    for (uint32_t u = 0; u < {h}u; ++u) y_acc += {dense_w}[u] * s->h[{last}u + u];
     y[j] = y_acc{skip};
   }}
 }}

@@ -1,0 +1,57 @@
+"""What a model costs on the STM32F767 engine, estimated before any firmware is built.
+
+`valvenet bench` measures instructions per sample of the benchmark zoo in QEMU
+(docs/benchmarks.json). A model that was not measured (an imported capture) is estimated from
+those measurements: its MACs per sample times the instructions per MAC measured for the zoo
+model of the same kind and precision whose MAC count is nearest (on a log scale). Instructions
+per MAC fall as models grow (fixed costs spread over more work), so for a model larger than
+every measured one the estimate errs high by the difference (nam-feather 2.4, nano 3.5); a
+capture refused by it is far over the budget either way (NAM's standard: about 7x at 48 kHz).
+
+The budget is the F767's instructions per sample at the model's rate: 216 MHz / rate (4,500
+at 48 kHz). QEMU counts instructions, not cycles (the M7 dual-issues; loads and flash wait
+states cost more): docs/benchmarks.md has the caveat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from valvenet.models import config as model_config
+
+F767_CLOCK_HZ = 216_000_000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated instructions per sample, and what they were scaled from."""
+
+    instructions: float
+    macs: int
+    per_mac: float
+    basis: str  # the measured model the instructions per MAC come from
+
+    def budget_share(self, sample_rate: int) -> float:
+        return self.instructions / (F767_CLOCK_HZ / sample_rate)
+
+
+def load_benchmarks(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of docs/benchmarks.json (`valvenet bench --json`)."""
+    return list(json.loads(Path(path).read_text()))
+
+
+def estimate(config: dict[str, Any], precision: str, benchmarks: list[dict[str, Any]]) -> Estimate:
+    """Instructions per sample of a config's streaming engine; ValueError when no model of its
+    kind and precision was measured."""
+    macs = model_config.macs_per_sample(config)
+    rows = [r for r in benchmarks if r.get("kind") == config["kind"] and r.get("precision") == precision
+            and r.get("per_mac")]
+    if not rows:
+        raise ValueError(f"no {precision} {config['kind']} model in the benchmarks to estimate from")
+    nearest = min(rows, key=lambda r: abs(math.log(r["macs_per_sample"] / macs)))
+    per_mac = float(nearest["per_mac"])
+    return Estimate(macs * per_mac, macs, per_mac, str(nearest["model"]))
