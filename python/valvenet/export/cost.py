@@ -2,8 +2,9 @@
 
 `valvenet bench` measures instructions per sample of the benchmark zoo in QEMU
 (docs/benchmarks.json). A model that was not measured (an imported capture) is estimated from
-those measurements: its MACs per sample times the instructions per MAC measured for the zoo
-model of the same kind and precision whose MAC count is nearest (on a log scale). Instructions
+those measurements: its MACs per sample times the instructions per MAC of the worst block of 48
+(real time is decided by the worst block) measured for the zoo model of the same kind and
+precision whose MAC count is nearest (on a log scale). Instructions
 per MAC fall as models grow (fixed costs spread over more work), so for a model larger than
 every measured one the estimate errs high by the difference (nam-feather 2.4, nano 3.5); a
 capture refused by it is far over the budget either way (NAM's standard: about 7x at 48 kHz).
@@ -53,5 +54,5 @@ def estimate(config: dict[str, Any], precision: str, benchmarks: list[dict[str, 
     if not rows:
         raise ValueError(f"no {precision} {config['kind']} model in the benchmarks to estimate from")
     nearest = min(rows, key=lambda r: abs(math.log(r["macs_per_sample"] / macs)))
-    per_mac = float(nearest["per_mac"])
+    per_mac = float(nearest.get("worst_block48", nearest["per_sample"])) / nearest["macs_per_sample"]
     return Estimate(macs * per_mac, macs, per_mac, str(nearest["model"]))
