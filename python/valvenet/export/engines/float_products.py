@@ -54,7 +54,7 @@ class Product:
     mix: list[np.ndarray] | None = None
     epilogue: str = "store"
     out_stride: int = 1
-    activation: str = "vn_tanh({x})"  # the "activate" epilogue's expression
+    activation: str = "vn_tanh_f32({x})"  # the "activate" epilogue's expression
     group: int = 0
     tile: int = 0
     hot: bool = True  # per layer (VN_HOT_TEXT: ITCM) or once per block (VN_NOINLINE: flash)
@@ -139,8 +139,7 @@ class Product:
         for s in range(samples):
             for o in range(0, g, 2):
                 if real[o] and real[o + 1]:
-                    lines.append(f"float {acc[o, s]}, {acc[o + 1, s]};")
-                    lines.append(f"vn_load_pair(wp + {s * g + o}, &{acc[o, s]}, &{acc[o + 1, s]});")
+                    lines.append(f"float {acc[o, s]} = wp[{s * g + o}], {acc[o + 1, s]} = wp[{s * g + o + 1}];")
                 elif real[o]:
                     lines.append(f"float {acc[o, s]} = wp[{s * g + o}];")
         return lines, self.tile * g
