@@ -6,9 +6,11 @@
  * multiply-adds. libm's tanhf costs a call, an expf and a branchy range reduction; the fast
  * versions here are branch-free straight-line code that GCC inlines into the caller's loop.
  *
- *   vn_tanh(x), vn_sigmoid(x)    what the engine calls: the fast versions, or the libm-based
- *                                exact ones when VN_EXACT_ACTIVATIONS is defined (for A/B
- *                                comparisons against the numpy oracle).
+ *   vn_tanh(x), vn_sigmoid(x)    what the int16 engine's float steps call: the fast versions, or
+ *                                the libm-based exact ones when VN_EXACT_ACTIVATIONS is defined
+ *                                (for A/B comparisons against the numpy oracle).
+ *   vn_tanh_f32, vn_sigmoid_f32  what the float32 engine calls: the table spline (at the end of
+ *                                this file), or the exact ones under VN_EXACT_ACTIVATIONS.
  *
  * Fast tanh: tanh(x) ~= x * P(t) / Q(t), t = x^2, on x clamped to [-VN_TANH_CLAMP, VN_TANH_CLAMP],
  * with P(t) = 1 + p1 t + p2 t^2 + p3 t^3 and Q(t) = q0 + q1 t + ... + q4 t^4 (numerator degree 7,
@@ -141,8 +143,8 @@ static inline float vn_sigmoid(float x) {
 /* ------------------------------------------------------------------ the float32 engine's tanh
  *
  * vn_tanh_spline(x): a table of cubics, no divide. What the float32 engine calls (vn_tanh_f32,
- * and vn_gate2 / vn_sigmoid_half in layers.h), because per call it is 12 instructions where
- * vn_tanh_fast is 16.5 plus a VDIV (docs/profile.md). vn_tanh/vn_sigmoid above stay what they
+ * and vn_gate2 / vn_sigmoid_half in layers.h), because per call it is 11 instructions where
+ * vn_tanh_fast is 16.5 with a VDIV (docs/profile.md). vn_tanh/vn_sigmoid above stay what they
  * are for the int16 engine's float steps.
  *
  * x is clamped to [-8, 8] and split into 129 segments of width 1/8 centred on the multiples of
@@ -154,10 +156,12 @@ static inline float vn_sigmoid(float x) {
  * 1.5 * 2^20 is round(8 x), in [-64, 64]. The table's address minus that bit pattern times 16
  * is folded into one constant, so the index costs one VMOV and one ADD.
  *
- * Per call on the Cortex-M7 (arm-none-eabi-gcc 12.2 -O3, read from the -S output of a loop):
- * VMAXNM, VMINNM (clamp), VADD (round), VMOV (to a core register), ADD (row address), two VLDR.64
- * (the row) and three VFMA: 10, plus the odd VMOV where GCC copies a loaded coefficient out of
- * its register pair (one of the VFMAs overwrites it in place).
+ * Per call on the Cortex-M7 (arm-none-eabi-gcc 12.2 -O3, read from the -S output): VMAXNM,
+ * VMINNM (clamp), VADD (round), VMOV (to a core register), ADD (row address), VLDR.64 (c, d),
+ * two VLDR.32 (a, b) and three VFMA: 11, no divide; measured in the engines 11.7-11.8 per call
+ * (QEMU, tools/profile/profile.py). (a, b) are loaded singly because both are FMA addends that
+ * are overwritten in place: GCC copies a half of a loaded register pair that an FMA overwrites,
+ * so one VLDR.64 for them costs a load and one or two VMOVs.
  *
  * Error (every float in [2^-12, 20], exhaustively in tests/firmware/activations_test.c, with
  * exact oddness covering the negative half): at most VN_TANH_SPLINE_MAX_ABS_ERROR. The table is
@@ -199,12 +203,11 @@ static inline float vn_tanh_spline(float x) {
    * folds into one address (wrapping is defined for uintptr_t; the sum is the row's address). */
   const uintptr_t origin = (uintptr_t)vn_tanh_spline_table[VN_TANH_SPLINE_MIDDLE] -
                            ((uintptr_t)VN_TANH_SPLINE_ROUNDER_BITS << 4);
-  const vn_spline_pair_t *row = (const vn_spline_pair_t *)(origin + ((uintptr_t)bits << 4));
-  const double cd_bits = row[1];
+  const float *row = (const float *)(origin + ((uintptr_t)bits << 4));
+  const double cd_bits = *(const vn_spline_pair_t *)(row + 2); /* one VLDR.64; bits, not converted */
   float cd[2];
   memcpy(cd, &cd_bits, sizeof cd);
-  const float *ab = (const float *)row;
-  return fmaf(xc, fmaf(xc, fmaf(xc, cd[1], cd[0]), ab[1]), ab[0]);
+  return fmaf(xc, fmaf(xc, fmaf(xc, cd[1], cd[0]), row[1]), row[0]);
 }
 
 /* sigmoid(x) = (1 + tanh(x / 2)) / 2 from the spline: error at most half the spline's plus one

@@ -4,8 +4,10 @@ Every size is a compile-time constant, so each product is written as straight-li
 over channels is left for the compiler to unroll or not) and its weights are laid out in the
 exact order that code reads them. The products are tiled: a tile of 4 output rows x 4 samples
 (2 x 8 for 2-channel layers) keeps its 16 accumulators in FPU registers, so every weight
-loaded feeds 4 samples and every input loaded feeds 4 rows; weights, inputs and biases are
-loaded two floats at a time (vn_load_pair: one VLDR.64).
+loaded feeds 4 samples and every input loaded feeds 4 rows; weights and inputs are loaded two
+floats at a time (vn_load_pair: one VLDR.64). Biases are loaded one float at a time, straight
+into the accumulators: both halves of a pair would be accumulated into in place, and GCC then
+copies halves out of the register pair (one or two VMOVs per pair, more than the second load).
 
 Bit-identical for any block size: each output is accumulated in one fixed order (bias, then
 the inputs in order), whatever the tile or the sub-block it falls in.
