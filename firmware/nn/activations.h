@@ -71,7 +71,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "firmware/nn/placement.h"
 #include "firmware/nn/tanh_spline_table.h"
 
 #ifdef __cplusplus
@@ -170,9 +169,12 @@ static inline float vn_sigmoid(float x) {
  * are constants); NaN gives -1 (the maxNum/minNum clamp, as vn_tanh_fast). Deterministic IEEE
  * arithmetic (fmaf): the host computes the M7's bits.
  *
- * The table (2 KB) is VN_HOT_RODATA (DTCM on the STM32F767). It is defined in this header as a
- * weak symbol, so that every file using it may define it and the linker keeps one copy (GCC and
- * Clang; other compilers get one static copy per file).
+ * The table (2 KB) is defined in this header as a weak symbol, so that every file including it
+ * may define it and the linker keeps one copy (GCC and Clang; other compilers get one static copy
+ * per file). On the MCU it sits in a section of its own in DTCM, .dtcm_data.vn_tanh_spline_table,
+ * whatever VN_NO_PLACEMENT says (every file's copy must agree on where it lives, whichever one the
+ * linker keeps): --gc-sections then drops the copies it does not keep (in the shared .dtcm_data
+ * section of each file they would stay, one per model file).
  */
 
 #define VN_TANH_SPLINE_MAX_ABS_ERROR 5.0e-7
@@ -181,12 +183,18 @@ static inline float vn_sigmoid(float x) {
 #define VN_TANH_SPLINE_ROUNDER_BITS 0x49C00000u
 #define VN_TANH_SPLINE_MIDDLE 64u /* the row of x = 0 */
 
+#if defined(__arm__)
+#define VN_TANH_SPLINE_SECTION __attribute__((section(".dtcm_data.vn_tanh_spline_table")))
+#else
+#define VN_TANH_SPLINE_SECTION
+#endif
+
 #if defined(__GNUC__)
 __attribute__((weak, aligned(16)))
 #else
 static
 #endif
-VN_HOT_RODATA const float vn_tanh_spline_table[VN_TANH_SPLINE_ROWS][4] = VN_TANH_SPLINE_TABLE_INITIALIZER;
+VN_TANH_SPLINE_SECTION const float vn_tanh_spline_table[VN_TANH_SPLINE_ROWS][4] = VN_TANH_SPLINE_TABLE_INITIALIZER;
 
 #if defined(__GNUC__)
 typedef double vn_spline_pair_t __attribute__((may_alias, aligned(8)));
