@@ -164,8 +164,8 @@ static inline float vn_sigmoid(float x) {
  *
  * Error (every float in [2^-12, 20], exhaustively in tests/firmware/activations_test.c, with
  * exact oddness covering the negative half): at most VN_TANH_SPLINE_MAX_ABS_ERROR. The table is
- * antisymmetric, the rounding addition and the FMAs are sign-symmetric, so the spline is exactly
- * odd; tanh(+-0) = +-0 exactly; inputs at or beyond +-8 (and +-inf) give exactly +-1 (the end rows
+ * antisymmetric, round(8 x) is (ties to even) and the FMAs round sign-symmetrically, so the
+ * spline is exactly odd; tanh(+-0) = +-0 exactly; inputs at or beyond +-8 (and +-inf) give exactly +-1 (the end rows
  * are constants); NaN gives -1 (the maxNum/minNum clamp, as vn_tanh_fast). Deterministic IEEE
  * arithmetic (fmaf): the host computes the M7's bits.
  *
