@@ -6,9 +6,11 @@
  * multiply-adds. libm's tanhf costs a call, an expf and a branchy range reduction; the fast
  * versions here are branch-free straight-line code that GCC inlines into the caller's loop.
  *
- *   vn_tanh(x), vn_sigmoid(x)    what the engine calls: the fast versions, or the libm-based
- *                                exact ones when VN_EXACT_ACTIVATIONS is defined (for A/B
- *                                comparisons against the numpy oracle).
+ *   vn_tanh(x), vn_sigmoid(x)    what the int16 engine's float steps call: the fast versions, or
+ *                                the libm-based exact ones when VN_EXACT_ACTIVATIONS is defined
+ *                                (for A/B comparisons against the numpy oracle).
+ *   vn_tanh_f32, vn_sigmoid_f32  what the float32 engine calls: the table spline (at the end of
+ *                                this file), or the exact ones under VN_EXACT_ACTIVATIONS.
  *
  * Fast tanh: tanh(x) ~= x * P(t) / Q(t), t = x^2, on x clamped to [-VN_TANH_CLAMP, VN_TANH_CLAMP],
  * with P(t) = 1 + p1 t + p2 t^2 + p3 t^3 and Q(t) = q0 + q1 t + ... + q4 t^4 (numerator degree 7,
@@ -66,6 +68,10 @@
 #define VALVENET_FIRMWARE_NN_ACTIVATIONS_H_
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "firmware/nn/tanh_spline_table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,6 +147,108 @@ static inline float vn_nam_fast_tanh(const float x) {
   const float x2 = x * x;
   return (x * (2.45550750702956f + 2.45550750702956f * ax + (0.893229853513558f + 0.821226666969744f * ax) * x2)) /
          (2.44506634652299f + (2.44506634652299f + x2) * fabsf(x + 0.814642734961073f * x * ax));
+}
+
+/* ------------------------------------------------------------------ the float32 engine's tanh
+ *
+ * vn_tanh_spline(x): a table of cubics, no divide. What the float32 engine calls (vn_tanh_f32,
+ * and vn_gate2 / vn_sigmoid_half in layers.h), because per call it is 11 instructions where
+ * vn_tanh_fast is 16.5 with a VDIV (docs/profile.md). vn_tanh/vn_sigmoid above stay what they
+ * are for the int16 engine's float steps.
+ *
+ * x is clamped to [-8, 8] and split into 129 segments of width 1/8 centred on the multiples of
+ * 1/8; segment k's cubic is a + x (b + x (c + x d)) with (a, b, c, d) = vn_tanh_spline_table[k],
+ * evaluated in x itself (the powers of x, not the offset from the centre: no subtraction, and the
+ * fit absorbs the rounding, see tools/codegen/tanh_spline_table.py, which writes the table).
+ * The segment's index comes from one float addition: x + 1.5 * 2^20 rounds x to the nearest
+ * multiple of 1/8 (the sum's ulp is 1/8; ties to even), so the sum's bit pattern minus that of
+ * 1.5 * 2^20 is round(8 x), in [-64, 64]. The table's address minus that bit pattern times 16
+ * is folded into one constant, so the index costs one VMOV and one ADD.
+ *
+ * Per call on the Cortex-M7 (arm-none-eabi-gcc 12.2 -O3, read from the -S output): VMAXNM,
+ * VMINNM (clamp), VADD (round), VMOV (to a core register), ADD (row address), VLDR.64 (c, d),
+ * two VLDR.32 (a, b) and three VFMA: 11, no divide; measured in the engines 11.7-11.8 per call
+ * (QEMU, tools/profile/profile.py). (a, b) are loaded singly because both are FMA addends that
+ * are overwritten in place: GCC copies a half of a loaded register pair that an FMA overwrites,
+ * so one VLDR.64 for them costs a load and one or two VMOVs.
+ *
+ * Error (every float in [2^-12, 20], exhaustively in tests/firmware/activations_test.c, with
+ * exact oddness covering the negative half): at most VN_TANH_SPLINE_MAX_ABS_ERROR. The table is
+ * antisymmetric, round(8 x) is (ties to even) and the FMAs round sign-symmetrically, so the
+ * spline is exactly odd; tanh(+-0) = +-0 exactly; inputs at or beyond +-8 (and +-inf) give exactly +-1 (the end rows
+ * are constants); NaN gives -1 (the maxNum/minNum clamp, as vn_tanh_fast). Deterministic IEEE
+ * arithmetic (fmaf): the host computes the M7's bits.
+ *
+ * The table (2 KB) is defined in this header as a weak symbol, so that every file including it
+ * may define it and the linker keeps one copy (GCC and Clang; other compilers get one static copy
+ * per file). On the MCU it sits in a section of its own in DTCM, .dtcm_data.vn_tanh_spline_table,
+ * whatever VN_NO_PLACEMENT says (every file's copy must agree on where it lives, whichever one the
+ * linker keeps): --gc-sections then drops the copies it does not keep (in the shared .dtcm_data
+ * section of each file they would stay, one per model file).
+ */
+
+#define VN_TANH_SPLINE_MAX_ABS_ERROR 5.0e-7
+#define VN_TANH_SPLINE_LIMIT 8.0f
+#define VN_TANH_SPLINE_ROUNDER 1572864.0f /* 1.5 * 2^20: float sums in [2^20, 2^21) step by 1/8 */
+#define VN_TANH_SPLINE_ROUNDER_BITS 0x49C00000u
+#define VN_TANH_SPLINE_MIDDLE 64u /* the row of x = 0 */
+
+#if defined(__arm__)
+#define VN_TANH_SPLINE_SECTION __attribute__((section(".dtcm_data.vn_tanh_spline_table")))
+#else
+#define VN_TANH_SPLINE_SECTION
+#endif
+
+#if defined(__GNUC__)
+__attribute__((weak, aligned(16)))
+#else
+static
+#endif
+VN_TANH_SPLINE_SECTION const float vn_tanh_spline_table[VN_TANH_SPLINE_ROWS][4] = VN_TANH_SPLINE_TABLE_INITIALIZER;
+
+#if defined(__GNUC__)
+typedef double vn_spline_pair_t __attribute__((may_alias, aligned(8)));
+#else
+typedef double vn_spline_pair_t;
+#endif
+
+static inline float vn_tanh_spline(float x) {
+  const float xc = fminf(fmaxf(x, -VN_TANH_SPLINE_LIMIT), VN_TANH_SPLINE_LIMIT);
+  const float rounded = xc + VN_TANH_SPLINE_ROUNDER;
+  uint32_t bits;
+  memcpy(&bits, &rounded, sizeof bits);
+  /* &table[MIDDLE + bits - ROUNDER_BITS] as unsigned integer arithmetic: the constant part
+   * folds into one address (wrapping is defined for uintptr_t; the sum is the row's address). */
+  const uintptr_t origin = (uintptr_t)vn_tanh_spline_table[VN_TANH_SPLINE_MIDDLE] -
+                           ((uintptr_t)VN_TANH_SPLINE_ROUNDER_BITS << 4);
+  const float *row = (const float *)(origin + ((uintptr_t)bits << 4));
+  const double cd_bits = *(const vn_spline_pair_t *)(row + 2); /* one VLDR.64; bits, not converted */
+  float cd[2];
+  memcpy(cd, &cd_bits, sizeof cd);
+  return fmaf(xc, fmaf(xc, fmaf(xc, cd[1], cd[0]), row[1]), row[0]);
+}
+
+/* sigmoid(x) = (1 + tanh(x / 2)) / 2 from the spline: error at most half the spline's plus one
+ * rounding. (The engine folds the halvings into weights instead: vn_sigmoid_half in layers.h.) */
+static inline float vn_sigmoid_spline(float x) {
+  return fmaf(0.5f, vn_tanh_spline(0.5f * x), 0.5f);
+}
+
+/* What the float32 engine calls: the spline, or libm under VN_EXACT_ACTIVATIONS. */
+static inline float vn_tanh_f32(float x) {
+#ifdef VN_EXACT_ACTIVATIONS
+  return vn_tanh_exact(x);
+#else
+  return vn_tanh_spline(x);
+#endif
+}
+
+static inline float vn_sigmoid_f32(float x) {
+#ifdef VN_EXACT_ACTIVATIONS
+  return vn_sigmoid_exact(x);
+#else
+  return vn_sigmoid_spline(x);
+#endif
 }
 
 #ifdef __cplusplus

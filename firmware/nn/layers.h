@@ -90,22 +90,23 @@ static inline void vn_ring_mirror(float *columns, const uint32_t p, const uint32
  * The generator scales the gate half of each dilated convolution by 0.5 (so b_half is
  * exactly b / 2: scaling by a power of two commutes with every rounding, subnormals aside)
  * and the residual 1x1 that consumes the gate output by 0.5 (so doubling the gate output is
- * undone exactly). With the fast activations, sigmoid(b) = (1 + tanh(b / 2)) / 2 is the
- * identity vn_sigmoid_fast itself is built on; this form drops its two scalings. */
+ * undone exactly). With the float32 engine's activations (the spline, activations.h),
+ * sigmoid(b) = (1 + tanh(b / 2)) / 2 is the identity vn_sigmoid_spline itself is built on; this
+ * form drops its two scalings. */
 static inline float vn_gate2(const float a, const float b_half) {
 #ifdef VN_EXACT_ACTIVATIONS
-  return vn_tanh(a) * (2.0f * vn_sigmoid(2.0f * b_half));
+  return vn_tanh_f32(a) * (2.0f * vn_sigmoid_f32(2.0f * b_half));
 #else
-  return vn_tanh(a) * (1.0f + vn_tanh(b_half));
+  return vn_tanh_spline(a) * (1.0f + vn_tanh_spline(b_half));
 #endif
 }
 
 /* sigmoid(2 * z_half): the generator halves the weights of sigmoid gates (LSTM, GRU). */
 static inline float vn_sigmoid_half(const float z_half) {
 #ifdef VN_EXACT_ACTIVATIONS
-  return vn_sigmoid(2.0f * z_half);
+  return vn_sigmoid_f32(2.0f * z_half);
 #else
-  return fmaf(0.5f, vn_tanh(z_half), 0.5f);
+  return fmaf(0.5f, vn_tanh_spline(z_half), 0.5f);
 #endif
 }
 

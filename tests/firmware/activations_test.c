@@ -158,7 +158,89 @@ static void exact_versions_match_double_reference(void **state) {
   assert_true(vn_sigmoid_exact(INFINITY) == 1.0f);
 }
 
-/* Without VN_EXACT_ACTIVATIONS (this test's build), vn_tanh/vn_sigmoid are the fast ones. */
+/* The float32 engine's spline tanh, every float in [2^-12, 20] and a sample below: error bound,
+ * exact oddness and |result| <= 1. Oddness makes this cover [-20, 20]. */
+static void tanh_spline_error_bound_and_oddness_over_every_float(void **state) {
+  (void)state;
+  const uint32_t last = bits_from_float(20.0f);
+  double max_error = 0.0;
+  float worst_x = 0.0f;
+  uint32_t odd_failures = 0;
+  uint32_t range_failures = 0;
+  uint32_t step = TINY_STRIDE;
+  for (uint32_t bits = 0; bits <= last; bits += step) {
+    if (bits >= TINY_BITS) {
+      step = 1u;
+    }
+    const float x = float_from_bits(bits);
+    const float y = vn_tanh_spline(x);
+    const double error = fabs((double)y - tanh_ref(x));
+    if (!(error <= max_error)) {
+      max_error = error;
+      worst_x = x;
+    }
+    if (bits_from_float(vn_tanh_spline(-x)) != (bits_from_float(y) ^ 0x80000000u)) {
+      ++odd_failures;
+    }
+    if (!(fabsf(y) <= 1.0f)) {
+      ++range_failures;
+    }
+  }
+  print_message("vn_tanh_spline: max abs error %.4g at x = %.9g (bound %.3g)\n", max_error,
+                (double)worst_x, VN_TANH_SPLINE_MAX_ABS_ERROR);
+  assert_true(max_error <= VN_TANH_SPLINE_MAX_ABS_ERROR);
+  assert_int_equal(odd_failures, 0);
+  assert_int_equal(range_failures, 0);
+}
+
+/* The spline's sigmoid, every 8th bit pattern of [2^-12, 20], both signs. */
+static void sigmoid_spline_error_bound_over_dense_float_grid(void **state) {
+  (void)state;
+  const uint32_t last = bits_from_float(20.0f);
+  double max_error = 0.0;
+  float worst_x = 0.0f;
+  uint32_t range_failures = 0;
+  for (uint32_t bits = 0; bits <= last; bits += (bits >= TINY_BITS) ? 8u : TINY_STRIDE) {
+    for (int sign = 0; sign < 2; ++sign) {
+      const float x = sign ? -float_from_bits(bits) : float_from_bits(bits);
+      const float y = vn_sigmoid_spline(x);
+      const double error = fabs((double)y - sigmoid_ref(x));
+      if (!(error <= max_error)) {
+        max_error = error;
+        worst_x = x;
+      }
+      if (!(y >= 0.0f && y <= 1.0f)) {
+        ++range_failures;
+      }
+    }
+  }
+  print_message("vn_sigmoid_spline: max abs error %.4g at x = %.9g (bound %.3g)\n", max_error,
+                (double)worst_x, VN_TANH_SPLINE_MAX_ABS_ERROR / 2.0 + 6.0e-8);
+  assert_true(max_error <= VN_TANH_SPLINE_MAX_ABS_ERROR / 2.0 + 6.0e-8);
+  assert_int_equal(range_failures, 0);
+}
+
+/* At and beyond +-8, and at +-inf: exactly +-1 (sigmoid: 0 and 1); 0 gives 0; NaN a finite
+ * value in range. */
+static void spline_saturates_exactly_and_handles_special_values(void **state) {
+  (void)state;
+  const float large[] = {VN_TANH_SPLINE_LIMIT, 8.5f, 100.0f, 1.0e30f, FLT_MAX, INFINITY};
+  for (size_t i = 0; i < sizeof large / sizeof large[0]; ++i) {
+    assert_true(vn_tanh_spline(large[i]) == 1.0f);
+    assert_true(vn_tanh_spline(-large[i]) == -1.0f);
+    assert_true(vn_sigmoid_spline(2.0f * large[i]) == 1.0f);
+    assert_true(vn_sigmoid_spline(-2.0f * large[i]) == 0.0f);
+  }
+  assert_true(vn_tanh_spline(nextafterf(VN_TANH_SPLINE_LIMIT, 0.0f)) <= 1.0f);
+  assert_true(vn_tanh_spline(0.0f) == 0.0f);
+  assert_true(vn_sigmoid_spline(0.0f) == 0.5f);
+  assert_false(isnan(vn_tanh_spline(NAN)));
+  assert_true(fabsf(vn_tanh_spline(NAN)) <= 1.0f);
+  assert_false(isnan(vn_sigmoid_spline(NAN)));
+}
+
+/* Without VN_EXACT_ACTIVATIONS (this test's build), vn_tanh/vn_sigmoid are the fast ones and
+ * vn_tanh_f32/vn_sigmoid_f32 the spline ones. */
 static void default_selection_is_fast(void **state) {
   (void)state;
 #ifdef VN_EXACT_ACTIVATIONS
@@ -166,12 +248,16 @@ static void default_selection_is_fast(void **state) {
     const float x = (float)i * 0.0137f;
     assert_true(vn_tanh(x) == vn_tanh_exact(x));
     assert_true(vn_sigmoid(x) == vn_sigmoid_exact(x));
+    assert_true(vn_tanh_f32(x) == vn_tanh_exact(x));
+    assert_true(vn_sigmoid_f32(x) == vn_sigmoid_exact(x));
   }
 #else
   for (int32_t i = -1000; i <= 1000; ++i) {
     const float x = (float)i * 0.0137f;
     assert_true(vn_tanh(x) == vn_tanh_fast(x));
     assert_true(vn_sigmoid(x) == vn_sigmoid_fast(x));
+    assert_true(vn_tanh_f32(x) == vn_tanh_spline(x));
+    assert_true(vn_sigmoid_f32(x) == vn_sigmoid_spline(x));
   }
 #endif
 }
@@ -183,6 +269,9 @@ int main(void) {
       cmocka_unit_test(saturates_exactly),
       cmocka_unit_test(infinities_and_nan_give_finite_results),
       cmocka_unit_test(exact_versions_match_double_reference),
+      cmocka_unit_test(tanh_spline_error_bound_and_oddness_over_every_float),
+      cmocka_unit_test(sigmoid_spline_error_bound_over_dense_float_grid),
+      cmocka_unit_test(spline_saturates_exactly_and_handles_special_values),
       cmocka_unit_test(default_selection_is_fast),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

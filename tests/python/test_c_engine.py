@@ -165,8 +165,8 @@ uint32_t mismatches(const float *x, uint32_t n) {
   uint32_t bad = 0;
   for (uint32_t i = 0; i + 1 < n; ++i) {
     const float a = x[i], b = x[i + 1];
-    bad += vn_sigmoid_half(0.5f * a) != vn_sigmoid(a);
-    bad += vn_gate2(a, 0.5f * b) != 2.0f * (vn_tanh(a) * vn_sigmoid(b));
+    bad += vn_sigmoid_half(0.5f * a) != vn_sigmoid_f32(a);
+    bad += vn_gate2(a, 0.5f * b) != 2.0f * (vn_tanh_f32(a) * vn_sigmoid_f32(b));
   }
   return bad;
 }
@@ -176,9 +176,10 @@ uint32_t mismatches(const float *x, uint32_t n) {
 @pytest.mark.parametrize("exact", [False, True])
 def test_folded_gate_scalings_are_exact(exact: bool, tmp_path: Path) -> None:
     """The generator halves sigmoid pre-activations and doubles the gated activation inside the
-    weights (layers.h: vn_gate2, vn_sigmoid_half): exact (subnormals aside). With the fast
-    activations it relies on vn_sigmoid_fast(x) being 0.5 + 0.5 * vn_tanh_fast(x / 2), as
-    activations.h builds it: if that changes, change layers.h with it."""
+    weights (layers.h: vn_gate2, vn_sigmoid_half): exact (subnormals aside). With the float
+    engine's spline activations it relies on vn_sigmoid_spline(x) being
+    0.5 + 0.5 * vn_tanh_spline(x / 2), as activations.h builds it: if that changes, change
+    layers.h with it."""
     (tmp_path / "folded.c").write_text(FOLDED_SCALINGS)
     library = tmp_path / "folded.so"
     flags = [*HOST_CFLAGS] + (["-DVN_EXACT_ACTIVATIONS"] if exact else [])

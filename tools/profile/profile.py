@@ -95,6 +95,7 @@ def inline_chains(elf: Path, addresses: list[int]) -> dict[int, list[str]]:
 
 HELPERS = {"vn_copy_pairs": "ring mirror", "vn_ring_mirror": "ring mirror"}
 ACTIVATIONS = ("vn_tanh_fast", "vn_sigmoid_fast", "vn_tanh", "vn_sigmoid", "vn_gate2", "vn_sigmoid_half",
+               "vn_tanh_spline", "vn_sigmoid_spline", "vn_tanh_f32", "vn_sigmoid_f32",
                "vn_tanh_exact", "vn_sigmoid_exact")
 
 

@@ -4,8 +4,10 @@ Every size is a compile-time constant, so each product is written as straight-li
 over channels is left for the compiler to unroll or not) and its weights are laid out in the
 exact order that code reads them. The products are tiled: a tile of 4 output rows x 4 samples
 (2 x 8 for 2-channel layers) keeps its 16 accumulators in FPU registers, so every weight
-loaded feeds 4 samples and every input loaded feeds 4 rows; weights, inputs and biases are
-loaded two floats at a time (vn_load_pair: one VLDR.64).
+loaded feeds 4 samples and every input loaded feeds 4 rows; weights and inputs are loaded two
+floats at a time (vn_load_pair: one VLDR.64). Biases are loaded one float at a time, straight
+into the accumulators: both halves of a pair would be accumulated into in place, and GCC then
+copies halves out of the register pair (one or two VMOVs per pair, more than the second load).
 
 Bit-identical for any block size: each output is accumulated in one fixed order (bias, then
 the inputs in order), whatever the tile or the sub-block it falls in.
@@ -47,7 +49,7 @@ class Product:
     the pre-activations never leave the registers), "gate" (rows 2i, 2i + 1 are a gated
     channel's tanh and half-gate inputs: out[s * out_stride + i] = vn_gate2(...)) or
     "activate_gate" (a gated NAM layer: rows 2i, 2i + 1 are channel i's activation and sigmoid
-    inputs, out[s * out_stride + i] = act(a) * vn_sigmoid(b) and ha += it)."""
+    inputs, out[s * out_stride + i] = act(a) * vn_sigmoid_f32(b) and ha += it)."""
 
     name: str
     sources: list[Source]
@@ -56,7 +58,7 @@ class Product:
     mix: list[np.ndarray] | None = None
     epilogue: str = "store"
     out_stride: int = 1
-    activation: str = "vn_tanh({x})"  # the "activate" epilogue's expression
+    activation: str = "vn_tanh_f32({x})"  # the "activate" epilogue's expression
     group: int = 0
     tile: int = 0
     hot: bool = True  # per layer (VN_HOT_TEXT: ITCM) or once per block (VN_NOINLINE: flash)
@@ -141,8 +143,7 @@ class Product:
         for s in range(samples):
             for o in range(0, g, 2):
                 if real[o] and real[o + 1]:
-                    lines.append(f"float {acc[o, s]}, {acc[o + 1, s]};")
-                    lines.append(f"vn_load_pair(wp + {s * g + o}, &{acc[o, s]}, &{acc[o + 1, s]});")
+                    lines.append(f"float {acc[o, s]} = wp[{s * g + o}], {acc[o + 1, s]} = wp[{s * g + o + 1}];")
                 elif real[o]:
                     lines.append(f"float {acc[o, s]} = wp[{s * g + o}];")
         return lines, self.tile * g
@@ -229,7 +230,7 @@ class Product:
             lines += [f"op[{stride * s + o // 2}] = vn_gate2({acc[o, s]}, {acc[o + 1, s]});"
                       for o in range(0, g, 2) if real[o]]
         elif self.epilogue == "activate_gate":
-            lines += [f"{{ const float v = {self.activation.format(x=acc[o, s])} * vn_sigmoid({acc[o + 1, s]}); "
+            lines += [f"{{ const float v = {self.activation.format(x=acc[o, s])} * vn_sigmoid_f32({acc[o + 1, s]}); "
                       f"op[{stride * s + o // 2}] = v; hp[{stride * s + o // 2}] += v; }}"
                       for o in range(0, g, 2) if real[o]]
         return lines

@@ -81,6 +81,12 @@ VN_HOT_TEXT static void {sym}_block({gen.stream_type} *s, const float *x, float 
 """
 
 
+def _float_activation(name: str) -> str:
+    """The float32 engine's expression for an activation: tanh is the float engine's spline
+    (vn_tanh_f32, firmware/nn/activations.h); the int16 engine's float steps keep vn_tanh."""
+    return "vn_tanh_f32({x})" if name == "tanh" else ACTIVATION_EXPRESSION[name]
+
+
 def _float_array(gen: FloatGenerator, ai: int, k0: int, scratch: list[str]) -> str:
     """The block function's code for layer array ai (its first ring: k0); its scratch
     buffers go into `scratch`."""
@@ -107,7 +113,7 @@ def _float_array(gen: FloatGenerator, ai: int, k0: int, scratch: list[str]) -> s
     # p = act(a) * sigmoid(b)).
     conv_w, conv_stride = gen.product(Product(f"a{ai}_conv", taps, convs, bias=biases,
                                               epilogue="activate_gate" if gated else "activate", out_stride=cp,
-                                              activation=ACTIVATION_EXPRESSION[a["activation"]]))
+                                              activation=_float_activation(a["activation"])))
     n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
     res_w, res_stride = "0", 0
     if n_res:

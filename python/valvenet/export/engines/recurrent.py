@@ -229,15 +229,15 @@ def _fused_update(gen: FloatGenerator, lstm: bool) -> list[str]:
     if lstm:
         # sigmoid(2 z) = (1 + tanh(z)) / 2 (a0, a1, a3 are halved): c = f c' + i g and
         # h = o tanh(c) become two FMAs with a variable addend and one halving each.
-        return ["const float ti = vn_tanh(a0), tf = vn_tanh(a1), tg = vn_tanh(a2), to = vn_tanh(a3);",
+        return ["const float ti = vn_tanh_f32(a0), tf = vn_tanh_f32(a1), tg = vn_tanh_f32(a2), to = vn_tanh_f32(a3);",
                 "const float c_old = s->c[u];",
                 "const float c = 0.5f * (fmaf(tf, c_old, c_old) + fmaf(ti, tg, tg));",
                 "s->c[u] = c;",
-                "const float tc = vn_tanh(c);",
+                "const float tc = vn_tanh_f32(c);",
                 "const float hn = 0.5f * fmaf(to, tc, tc);"]
     return ["float k, b;", f"vn_load_pair({_candidate_in(gen)} + 2u * u, &k, &b);",
             "const float update = vn_sigmoid_half(a0), reset = vn_sigmoid_half(a1);",
-            "const float candidate = vn_tanh(k * xj + b + reset * a2);",
+            "const float candidate = vn_tanh_f32(k * xj + b + reset * a2);",
             "const float hn = update * s->h[u] + (1.0f - update) * candidate;"]
 
 
@@ -253,10 +253,10 @@ def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) ->
       vn_load_pair(z + 4u * u, &zi, &zf);
       vn_load_pair(z + 4u * u + 2u, &zg, &zo);
       const float in_gate = vn_sigmoid_half(zi), forget = vn_sigmoid_half(zf);
-      const float cell = vn_tanh(zg), out_gate = vn_sigmoid_half(zo);
+      const float cell = vn_tanh_f32(zg), out_gate = vn_sigmoid_half(zo);
       const float c = forget * s->c[u] + in_gate * cell;
       s->c[u] = c;
-      const float hn = out_gate * vn_tanh(c);
+      const float hn = out_gate * vn_tanh_f32(c);
       s->h[u] = hn;
       y_acc += {dense_w}[u] * hn;
     }}"""
@@ -266,7 +266,7 @@ def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) ->
       vn_load_pair(z + 4u * u, &zu, &zr);
       vn_load_pair({_candidate_in(gen)} + 2u * u, &k, &b);
       const float update = vn_sigmoid_half(zu), reset = vn_sigmoid_half(zr);
-      const float candidate = vn_tanh(k * xj + b + reset * z[4u * u + 2u]);
+      const float candidate = vn_tanh_f32(k * xj + b + reset * z[4u * u + 2u]);
       s->h[u] = update * s->h[u] + (1.0f - update) * candidate;
     }}
     float y_acc = {dense_b};
