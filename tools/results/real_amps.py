@@ -68,31 +68,40 @@ def _esr(target: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
     return float(np.sum((target - prediction) ** 2)), float(np.sum(target ** 2))
 
 
-def score(student: Any, teacher: Teacher, files: list[Path]) -> dict[str, Any]:
+class HeldOut:
+    """The held-out DI files and the teacher's output for them (rendered once per teacher)."""
+
+    def __init__(self, teacher: Teacher, files: list[Path]) -> None:
+        self.teacher = teacher
+        self.inputs = {f.stem: sf.read(f, dtype="float32")[0] for f in files}
+        self.targets = {name: teacher.signal(x).astype(np.float64) for name, x in self.inputs.items()}
+
+
+def score(student: Any, held: HeldOut) -> dict[str, Any]:
     """Held-out ESR (raw and pre-emphasised) of the student against the teacher, over all files
     together and per file."""
     student_net = Teacher(student)
-    skip = max(teacher.context, student_net.context)
+    skip = max(held.teacher.context, student_net.context)
     totals = np.zeros(4)
     per_file = {}
-    for f in files:
-        x, _ = sf.read(f, dtype="float32")
-        t, p = teacher.signal(x).astype(np.float64)[skip:], student_net.signal(x).astype(np.float64)[skip:]
+    for name, x in held.inputs.items():
+        t, p = held.targets[name][skip:], student_net.signal(x).astype(np.float64)[skip:]
         raw = _esr(t, p)
         emph = _esr(pre_emphasis(t, DEFAULT_PRE_EMPHASIS), pre_emphasis(p, DEFAULT_PRE_EMPHASIS))
         totals += (*raw, *emph)
-        per_file[f.stem] = emph[0] / emph[1]
+        per_file[name] = emph[0] / emph[1]
     return {"esr": totals[0] / totals[1], "esr_preemph": totals[2] / totals[3], "per_file_preemph": per_file}
 
 
-def student_row(capture: Path, preset: str, train_di: Path, held: list[Path], args: argparse.Namespace,
+def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args: argparse.Namespace,
                 work: Path) -> dict[str, Any]:
     out = work / capture.stem / preset
     options = DistillOptions(teacher=str(capture), model=preset, out=str(out), di=[str(train_di)],
-                             seed=args.seed, max_minutes=args.minutes, report=True)
+                             builtin_seconds=args.builtin_seconds, seed=args.seed, max_minutes=args.minutes,
+                             steps_per_epoch=args.steps_per_epoch)
     student = load(distill(options))
     training = student.metadata["training"]
-    scored = score(student, Teacher(load_teacher(capture)), held)
+    scored = score(student, held)
     print(f"{capture.stem} {preset}: held-out ESR {100 * scored['esr_preemph']:.2f} % pre-emphasised", file=sys.stderr)
     return {"capture": capture.stem, "student": preset, "parameters": student.parameter_count(),
             **{k: training["cost"][k] for k in ("instructions_per_sample", "budget_share_48k", "source")},
@@ -152,22 +161,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("real", type=Path, help="the realdata folder (captures/, di/)")
     parser.add_argument("--minutes", type=float, default=30.0, help="distillation time per student")
     parser.add_argument("--best", help="the third student (default: the best benchmarked preset that fits)")
-    parser.add_argument("--captures", nargs="*", help="capture names (default: all in REAL/captures)")
+    parser.add_argument("--captures", nargs="*", help="capture names to distill (default: all in REAL/captures; all are reported as they are)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--builtin-seconds", type=float, default=DistillOptions("", "", "").builtin_seconds,
+                        help="seconds of the built-in performance in each student's material")
+    parser.add_argument("--steps-per-epoch", type=int, default=DistillOptions("", "", "").steps_per_epoch,
+                        help="batches between validations (a smoke run with tiny --minutes needs few)")
     parser.add_argument("--work", type=Path, help="run folders (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("docs/real_amps"), help="writes OUT.json and OUT.md")
     args = parser.parse_args(argv)
-    captures = sorted((args.real / "captures").glob("*.nam"))
-    if args.captures:
-        captures = [c for c in captures if c.stem in args.captures]
+    every_capture = sorted((args.real / "captures").glob("*.nam"))
+    captures = [c for c in every_capture if not args.captures or c.stem in args.captures]
     presets = [*STUDENTS, args.best or best_fit(STUDENTS)]
     with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
         work = args.work or Path(tmp)
-        train_di, held = split_di(args.real, work)
-        students = [student_row(c, p, train_di, held, args, work) for c in captures for p in presets]
-    as_is = [as_is_row(c) for c in captures]
+        train_di, held_files = split_di(args.real, work)
+        students = []
+        for capture in captures:
+            held = HeldOut(Teacher(load_teacher(capture)), held_files)
+            students += [student_row(capture, p, train_di, held, args, work) for p in presets]
+    as_is = [as_is_row(c) for c in every_capture]
     command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
-        (f" --best {args.best}" if args.best else "")
+        f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + (f" --best {args.best}" if args.best else "")
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     page = header(args, command, presets) + markdown(students, as_is, args)
