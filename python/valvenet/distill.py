@@ -95,7 +95,7 @@ class Teacher:
         self.model_file = model_file
         self.keras = keras_models.build(model_file.config)
         keras_models.import_weights(self.keras, model_file.tensors)
-        self.context = model_config.receptive_field(model_file.config) - 1
+        self.context = context_length(model_file.config)  # an RNN teacher's warm-up, a WaveNet's field
         self.input_gain = float(model_file.metadata.get("input_gain", 1.0))
         self.output_gain = float(model_file.metadata.get("output_gain", 1.0))
 
@@ -206,7 +206,7 @@ def distill(options: DistillOptions) -> Path:
     teacher_file = load_teacher(Path(options.teacher))
     options.segment = options.segment or default_segment(config)
     context = context_length(config)
-    teacher_context = model_config.receptive_field(teacher_file.config) - 1
+    teacher_context = context_length(teacher_file.config)
     sources = gather_sources(options, teacher_file.sample_rate)
     material = split_material(sources, gap=teacher_context + context + 1,
                               min_train=teacher_context + context + options.segment)
