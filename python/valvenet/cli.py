@@ -20,6 +20,7 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("valvenet.datasets.cli", "build the built-in dataset"),
     "train": ("valvenet.train", "train a model on a dataset"),
+    "distill": ("valvenet.distill", "train a small model on a big model's (or a .nam capture's) output"),
     "eval": ("valvenet.evaluate", "ESR of a model file on a dataset split"),
     "process": ("valvenet.process", "run a model file over a WAV file"),
     "export": ("valvenet.export.cli", "export a model file (C code for the engine, TFLite, .nam)"),
@@ -38,6 +39,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("valvenet.models.config", "ConfigError"),
     ("valvenet.datasets.loaders", "DatasetError"),
     ("valvenet.datasets.latency", "LatencyError"),
+    ("valvenet.distill_material", "DistillError"),
     ("valvenet.synth.errors", "SynthError"),
     ("valvenet.process", "ProcessError"),
     ("valvenet.export.c_text", "CodegenError"),

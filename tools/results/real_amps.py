@@ -1,0 +1,195 @@
+"""Real amps on the F767: Neural Amp Modeler captures distilled into real-time students
+(docs/real_amps.md and docs/real_amps.json).
+
+    PYTHONPATH=python .venv/bin/python tools/results/real_amps.py ../shared/realdata --minutes 30
+
+For each capture REAL/captures/*.nam (the teacher) and each student (nam-nano, nam-feather and
+the preset with the most instructions per sample that fits FIT_SHARE of the 48 kHz budget in
+docs/benchmarks.json, or --best), `valvenet distill` runs for --minutes on the built-in
+performance plus the real DIs that are not held out (leave-some-out: HELD_OUT, the three DIs
+with NAM reference renders, are never trained on); each student is then scored against its
+teacher on the held-out DIs, whole files. Every capture is also reported as it is: parameters,
+instructions per sample and whether it fits the budget (student_cost.py: measured when the
+shape was benchmarked, else estimated from MACs).
+
+Scoring runs teacher and student as Keras float32 models (the numpy oracle of a standard
+capture needs ~10 s per second of audio; the Keras models equal it to float32 rounding,
+tests/python/test_oracle.py), skipping the longer receptive field at each file's start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from valvenet import atomic
+from valvenet.distill import DistillOptions, Teacher, distill, load_teacher
+from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis
+from valvenet.models import config as model_config
+from valvenet.models.model_file import load
+from valvenet.student_cost import benchmarks, cost
+
+HELD_OUT = ("celestial", "fast-thrash", "jazz-hop")
+STUDENTS = ("nam-nano", "nam-feather")
+FIT_SHARE = 0.75
+
+
+def best_fit(exclude: tuple[str, ...]) -> str:
+    """The benchmarked float32 preset with the most instructions per sample within FIT_SHARE of
+    the 48 kHz budget (more computation, more capacity), other than `exclude`."""
+    fitting = [r for r in benchmarks() if r["model"] in model_config.PRESETS and r["model"] not in exclude
+               and r["budget_share"]["48 kHz"] <= FIT_SHARE]
+    if not fitting:
+        raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
+    return max(fitting, key=lambda r: r["per_sample"])["model"]
+
+
+def split_di(real: Path, work: Path) -> tuple[Path, list[Path]]:
+    """A folder of links to the training DIs, and the held-out DI files."""
+    files = sorted((real / "di").glob("*.wav"))
+    held = [f for f in files if f.stem in HELD_OUT]
+    train = work / "train-di"
+    train.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        if f.stem not in HELD_OUT and not (train / f.name).exists():
+            (train / f.name).symlink_to(f.resolve())
+    return train, held
+
+
+def _esr(target: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
+    """(sum of squared error, sum of squared target)."""
+    return float(np.sum((target - prediction) ** 2)), float(np.sum(target ** 2))
+
+
+class HeldOut:
+    """The held-out DI files and the teacher's output for them (rendered once per teacher)."""
+
+    def __init__(self, teacher: Teacher, files: list[Path]) -> None:
+        self.teacher = teacher
+        self.inputs = {f.stem: sf.read(f, dtype="float32")[0] for f in files}
+        self.targets = {name: teacher.signal(x).astype(np.float64) for name, x in self.inputs.items()}
+
+
+def score(student: Any, held: HeldOut) -> dict[str, Any]:
+    """Held-out ESR (raw and pre-emphasised) of the student against the teacher, over all files
+    together and per file."""
+    student_net = Teacher(student)
+    skip = max(held.teacher.context, student_net.context)
+    totals = np.zeros(4)
+    per_file = {}
+    for name, x in held.inputs.items():
+        t, p = held.targets[name][skip:], student_net.signal(x).astype(np.float64)[skip:]
+        raw = _esr(t, p)
+        emph = _esr(pre_emphasis(t, DEFAULT_PRE_EMPHASIS), pre_emphasis(p, DEFAULT_PRE_EMPHASIS))
+        totals += (*raw, *emph)
+        per_file[name] = emph[0] / emph[1]
+    return {"esr": totals[0] / totals[1], "esr_preemph": totals[2] / totals[3], "per_file_preemph": per_file}
+
+
+def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args: argparse.Namespace,
+                work: Path) -> dict[str, Any]:
+    out = work / capture.stem / preset
+    options = DistillOptions(teacher=str(capture), model=preset, out=str(out), di=[str(train_di)],
+                             builtin_seconds=args.builtin_seconds, seed=args.seed, max_minutes=args.minutes,
+                             steps_per_epoch=args.steps_per_epoch)
+    student = load(distill(options))
+    training = student.metadata["training"]
+    scored = score(student, held)
+    print(f"{capture.stem} {preset}: held-out ESR {100 * scored['esr_preemph']:.2f} % pre-emphasised", file=sys.stderr)
+    return {"capture": capture.stem, "student": preset, "parameters": student.parameter_count(),
+            **{k: training["cost"][k] for k in ("instructions_per_sample", "budget_share_48k", "source")},
+            "minutes": training["minutes"], "epochs": training["epochs"], "stopped": training["stopped"],
+            "settled": not training["note"], **scored}
+
+
+def as_is_row(capture: Path) -> dict[str, Any]:
+    model = load_teacher(capture)
+    arrays = model.config["layer_arrays"]
+    shape = " + ".join(f"{a['channels']} ch x {len(a['dilations'])}" for a in arrays)
+    figures = cost(capture.stem, model.config)
+    return {"capture": capture.stem, "architecture": shape, "parameters": model.parameter_count(), **figures}
+
+
+def _pct(value: float | None) -> str:
+    return "?" if value is None else f"{100 * value:.2f} %"
+
+
+def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = ["| capture | student | parameters | instructions/sample | 48 kHz share | minutes (epochs) | "
+             "held-out ESR raw | held-out ESR pre-emph | per DI (pre-emph) |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in students:
+        per = ", ".join(f"{k} {100 * v:.2f} %" for k, v in r["per_file_preemph"].items())
+        lines.append(f"| {r['capture']} | {r['student']} | {r['parameters']:,} | {r['instructions_per_sample']:,.0f} | "
+                     f"{_pct(r['budget_share_48k'])} | {r['minutes']:.1f} ({r['epochs']}) | {_pct(r['esr'])} | "
+                     f"{_pct(r['esr_preemph'])} | {per} |")
+    lines += ["", "Captures as they are:", "",
+              "| capture | shape (channels x layers per array) | parameters | instructions/sample | 48 kHz share | fits | source |",
+              "|---|---|---:|---:|---:|---|---|"]
+    for r in as_is:
+        share = r["budget_share_48k"]
+        fits = "?" if share is None else ("yes" if share <= 1 else "no")
+        per_sample = "?" if r["instructions_per_sample"] is None else f"{r['instructions_per_sample']:,.0f}"
+        lines.append(f"| {r['capture']} | {r['architecture']} | {r['parameters']:,} | {per_sample} | {_pct(share)} | "
+                     f"{fits} | {r['source']} |")
+    return "\n".join(lines) + "\n"
+
+
+def header(args: argparse.Namespace, command: str, presets: list[str]) -> str:
+    """The page's text above the tables: what was run, and how far to trust it."""
+    smoke = ("**Smoke run**: every student distilled for only {:g} minutes, to show the script works; the "
+             "table is not the result the issue asks for until the full run (`--minutes 30`) is done.\n\n"
+             .format(args.minutes)) if args.minutes < 30 else ""
+    return (f"# Real amps on the F767: captures distilled into real-time students\n\n{smoke}"
+            f"Written by `PYTHONPATH=python .venv/bin/python {command}` (REALDATA: ../shared/realdata, see its "
+            f"README). Teachers: the Neural Amp Modeler captures in REALDATA/captures. Students: "
+            f"{', '.join(presets)}, each distilled (`valvenet distill`, docs/distill.md) on the built-in "
+            f"performance plus the real DIs except {', '.join(HELD_OUT)}, which are held out; ESR is the student "
+            f"against its teacher on those three whole files. Instructions per sample: the float32 engine's, "
+            f"measured in QEMU (docs/benchmarks.json) or estimated from MACs where the shape was not benchmarked; "
+            f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample.\n\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("real", type=Path, help="the realdata folder (captures/, di/)")
+    parser.add_argument("--minutes", type=float, default=30.0, help="distillation time per student")
+    parser.add_argument("--best", help="the third student (default: the best benchmarked preset that fits)")
+    parser.add_argument("--captures", nargs="*", help="capture names to distill (default: all in REAL/captures; all are reported as they are)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--builtin-seconds", type=float, default=DistillOptions("", "", "").builtin_seconds,
+                        help="seconds of the built-in performance in each student's material")
+    parser.add_argument("--steps-per-epoch", type=int, default=DistillOptions("", "", "").steps_per_epoch,
+                        help="batches between validations (a smoke run with tiny --minutes needs few)")
+    parser.add_argument("--work", type=Path, help="run folders (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, default=Path("docs/real_amps"), help="writes OUT.json and OUT.md")
+    args = parser.parse_args(argv)
+    every_capture = sorted((args.real / "captures").glob("*.nam"))
+    captures = [c for c in every_capture if not args.captures or c.stem in args.captures]
+    presets = [*STUDENTS, args.best or best_fit(STUDENTS)]
+    with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
+        work = args.work or Path(tmp)
+        train_di, held_files = split_di(args.real, work)
+        students = []
+        for capture in captures:
+            held = HeldOut(Teacher(load_teacher(capture)), held_files)
+            students += [student_row(capture, p, train_di, held, args, work) for p in presets]
+    as_is = [as_is_row(c) for c in every_capture]
+    command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
+        f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + (f" --best {args.best}" if args.best else "")
+    result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
+    atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
+    page = header(args, command, presets) + markdown(students, as_is, args)
+    atomic.write_text(args.out.with_suffix(".md"), page)
+    print(page)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
