@@ -6,7 +6,7 @@ guitar in batches, every epoch afresh, so the student never runs out of material
 original recording is a few minutes; the teacher plays any DI it is given). The student is any
 preset or config, trained with `train`'s loss and schedule; the run folder holds the same
 model file, log and report as `valvenet train`, scored against the teacher on held-out DI
-(distill_material.py), plus the student's instructions per sample (student_cost.py).
+(distill_material.py), plus the student's instructions per sample (export/cost.py).
 
 Why the choices (docs/distill.md has the measurements):
 - Each window carries the teacher's receptive field in front of the student's, so every
@@ -230,7 +230,7 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
     from valvenet.evaluate import evaluate_pair
     from valvenet.models import calibrate, keras_models
     from valvenet.models.model_file import ModelFile, save
-    from valvenet.student_cost import cost
+    from valvenet.export.cost import describe
 
     rate = teacher.model_file.sample_rate
     training = {"distilled_from": {"teacher": str(Path(options.teacher).resolve().name),
@@ -248,7 +248,7 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
     test = AudioPair(material.test, teacher.signal(material.test), rate, Path("held-out DI"), Path(options.teacher))
     scored = evaluate_pair(model_file, test, options.pre_emphasis)
     model_file.metadata["training"]["test"] = {k: scored[k] for k in ("esr", "esr_preemph", "dc")}
-    model_file.metadata["training"]["cost"] = cost(name, config)
+    model_file.metadata["training"]["cost"] = describe(name, config)
     save(model_file, run.model_file)
     atomic.write_text(run.log_json, json.dumps({"options": asdict(options), "log": rows,
                                                 "training": model_file.metadata["training"]}, indent=2, sort_keys=True))

@@ -9,7 +9,7 @@ docs/benchmarks.json, or --best), `valvenet distill` runs for --minutes on the b
 performance plus the real DIs that are not held out (leave-some-out: HELD_OUT, the three DIs
 with NAM reference renders, are never trained on); each student is then scored against its
 teacher on the held-out DIs, whole files. Every capture is also reported as it is: parameters,
-instructions per sample and whether it fits the budget (student_cost.py: measured when the
+instructions per sample and whether it fits the budget (export/cost.py: measured when the
 shape was benchmarked, else estimated from MACs).
 
 Scoring runs teacher and student as Keras float32 models (the numpy oracle of a standard
@@ -34,7 +34,7 @@ from valvenet.distill import DistillOptions, Teacher, distill, load_teacher
 from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis
 from valvenet.models import config as model_config
 from valvenet.models.model_file import load
-from valvenet.student_cost import benchmarks, cost
+from valvenet.export.cost import benchmarks_beside_package as benchmarks, describe as cost
 
 HELD_OUT = ("celestial", "fast-thrash", "jazz-hop")
 STUDENTS = ("nam-nano", "nam-feather")

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from valvenet import paths
 from valvenet.models import config as model_config
 
 F767_CLOCK_HZ = 216_000_000
+BENCHMARKS = "docs/benchmarks.json"
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,35 @@ def estimate(config: dict[str, Any], precision: str, benchmarks: list[dict[str, 
     nearest = min(rows, key=lambda r: abs(math.log(r["macs_per_sample"] / macs)))
     per_mac = float(nearest.get("worst_block48", nearest["per_sample"])) / nearest["macs_per_sample"]
     return Estimate(macs * per_mac, macs, per_mac, str(nearest["model"]))
+
+
+def benchmarks_beside_package() -> list[dict[str, Any]]:
+    """docs/benchmarks.json's rows from the source tree the package runs from ([] when it is not
+    there, e.g. inside a Bazel test that does not depend on it)."""
+    root = paths.find(BENCHMARKS)
+    return load_benchmarks(root / BENCHMARKS) if root is not None else []
+
+
+def describe(name: str, config: dict[str, Any], precision: str = "float32",
+             benchmarks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """{"instructions_per_sample", "budget_share_48k", "macs_per_sample", "source"} for a
+    report: the measured worst block of 48 when a model of the same kind and MACs was
+    benchmarked, else `estimate`'s figure; None figures (and why) when nothing of its kind was."""
+    rows = benchmarks_beside_package() if benchmarks is None else benchmarks
+    macs = model_config.macs_per_sample(config)
+    same = [r for r in rows if r.get("kind") == config["kind"] and r.get("precision") == precision
+            and r.get("macs_per_sample") == macs]
+    if same:
+        row = min(same, key=lambda r: r["model"] != name)  # the model's own row first
+        per_sample = float(row.get("worst_block48", row["per_sample"]))
+        source = f"measured worst block of 48 ({row['model']}, {BENCHMARKS})"
+    else:
+        try:
+            guess = estimate(config, precision, rows)
+        except ValueError as err:
+            return {"instructions_per_sample": None, "budget_share_48k": None, "macs_per_sample": macs,
+                    "source": f"unknown ({err}; {BENCHMARKS})"}
+        per_sample = guess.instructions
+        source = f"estimated: {macs} MACs x {guess.per_mac:.2f} instructions per MAC as measured for {guess.basis}"
+    return {"instructions_per_sample": per_sample, "budget_share_48k": per_sample / (F767_CLOCK_HZ / 48_000),
+            "macs_per_sample": macs, "source": source}
