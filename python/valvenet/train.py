@@ -37,6 +37,7 @@ from valvenet.run_folder import (Run, append_log, data_hashes, read_log, restore
 _read_log = read_log  # the name tests and tools imported before run_folder.py existed
 
 RNN_WARMUP = 1024  # samples of context an RNN gets before scoring starts
+RNN_SEGMENT = 512  # an RNN's truncated back-propagation window (docs/training.md: shorter learned faster)
 SETTLED_EPOCHS = 3  # a time-limited run whose best epoch is older than this had settled
 MIN_EVAL_SAMPLES = 4800  # of the val and test splits at least: 0.1 s at 48 kHz, the report's excerpts
 
@@ -58,7 +59,7 @@ class TrainOptions:
     segment: int = 0  # 0: by model kind (see default_segment)
     batch_size: int = 0  # 0: by model kind (see default_batch)
     steps_per_epoch: int = 0  # 0: see steps_per_epoch()
-    learning_rate: float = 4e-3
+    learning_rate: float = 0.0  # 0: by model kind (see default_learning_rate)
     lr_patience: int = 3
     patience: int = 8
     min_learning_rate: float = 1e-5
@@ -77,7 +78,7 @@ def default_segment(config: dict[str, Any]) -> int:
     """Scored samples per segment: long for WaveNets (the receptive field is paid once per
     segment), short for RNNs (their time steps run one after another, so short segments
     give many more updates per minute)."""
-    return 8192 if model_config.receptive_field(config) > 1 else 2048
+    return 8192 if model_config.receptive_field(config) > 1 else RNN_SEGMENT
 
 
 def is_recurrent(config: dict[str, Any]) -> bool:
@@ -91,6 +92,11 @@ def default_batch(config: dict[str, Any]) -> int:
     from valvenet.stateful_training import RNN_BATCH
 
     return RNN_BATCH if is_recurrent(config) else 16
+
+
+def default_learning_rate(config: dict[str, Any]) -> float:
+    """Adam's initial rate: 4e-3 for WaveNets, 8e-3 for RNNs (docs/training.md)."""
+    return 8e-3 if is_recurrent(config) else 4e-3
 
 
 MAX_STEPS_PER_EPOCH = 64
@@ -204,6 +210,7 @@ def train(options: TrainOptions) -> Path:
     name, config = model_config.resolve(options.model)
     options.segment = options.segment or default_segment(config)
     options.batch_size = options.batch_size or default_batch(config)
+    options.learning_rate = options.learning_rate or default_learning_rate(config)
     context = context_length(config)
     splits, how = _load_splits(options, context + options.segment, model_config.receptive_field(config))
     run = Run(Path(options.out))
@@ -347,10 +354,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time budget (default %(default)s); the result then depends on the machine's speed")
     parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs,
                         help="fixed amount of work: the same result on any machine for a --seed")
-    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment (default: 8192 for WaveNets, 2048 for RNNs)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment "
+                        f"(default: 8192 for WaveNets; an RNN's back-propagation window, {RNN_SEGMENT})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="segments (RNNs: sequences) per batch (default: 16 for WaveNets, 64 for RNNs)")
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help="Adam's initial rate (default: 4e-3 for WaveNets, 8e-3 for RNNs)")
     parser.add_argument("--patience", type=int, default=defaults.patience)
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     parser.add_argument("--no-report", dest="report", action="store_false")
