@@ -376,7 +376,6 @@ def run(args: argparse.Namespace) -> int:
     )
     path = train(options)
     from valvenet.models.model_file import load
-
     from valvenet.progress import summary
 
     training = load(path).metadata["training"]
