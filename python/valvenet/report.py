@@ -141,6 +141,24 @@ def audio_section(files: list[tuple[str, str]], seconds: float) -> str:
     return f"<h2>Listen: the loudest {seconds:.1f} s of the test split</h2>{players}"
 
 
+def recurrent_section(diagnostics: dict[str, Any] | None) -> str:
+    """An LSTM's or GRU's gate statistics and state (valvenet.recurrent_diagnostics), with the
+    signs of a model that is not learning in words; empty for WaveNets."""
+    if not diagnostics:
+        return ""
+    from valvenet.recurrent_diagnostics import warnings
+
+    rows = "".join(f"<tr><th>{html.escape(name)} gate</th><td>{g['mean']:+.3f}</td><td>{g['std']:.3f}</td></tr>"
+                   for name, g in diagnostics["gates"].items())
+    facts = [f"state RMS {diagnostics['state_rms']:.3f}, peak {diagnostics['state_peak']:.3f}"]
+    if "forget_bias" in diagnostics:
+        facts.append(f"mean forget-gate bias {diagnostics['forget_bias']:+.2f}; the cell state's memory about "
+                     f"{diagnostics['memory_samples']:.1f} samples")
+    signs = "".join(f"<p><strong>Not learning?</strong> {html.escape(w)}</p>" for w in warnings(diagnostics))
+    return (f"<h2>Recurrent state and gates (validation audio)</h2>{signs}<table><tr><th></th><th>pre-activation "
+            f"mean</th><th>spread (std)</th></tr>{rows}</table><p>{html.escape('; '.join(facts))}</p>")
+
+
 def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str, float]], prediction: np.ndarray) -> Path:
     """Write PNGs, the excerpts' WAVs and report.html into `out`; return the HTML path."""
     rate = test.sample_rate
@@ -168,7 +186,8 @@ def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str,
     warning = f"<p><strong>Not settled:</strong> {html.escape(note)}</p>" if note else ""
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ValveNet run: {html.escape(model.name)}</title>"
             f"</head><body><h1>ValveNet training report: {html.escape(model.name)}</h1>{warning}<table>{table}</table>"
-            f"<p>{html.escape(ESR_SCALE)}</p>{audio_section(excerpts, seconds)}{images}</body></html>")
+            f"<p>{html.escape(ESR_SCALE)}</p>{audio_section(excerpts, seconds)}{images}"
+            f"{recurrent_section(t.get('recurrent'))}</body></html>")
     path = out / "report.html"
     atomic.write_text(path, page)
     return path

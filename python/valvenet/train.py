@@ -1,9 +1,11 @@
 """`valvenet train`: fit a model to a dataset, write the model file and a report.
 
 Why it is built this way:
-- Batches of random segments (seeded) from the training split. Each segment carries the
-  model's receptive field (WaveNet) or a warm-up (RNN) of context in front of the scored
-  samples, and the loss ignores that context, so every scored sample sees real history.
+- WaveNets: batches of random segments (seeded) from the training split. Each segment
+  carries the model's receptive field of context in front of the scored samples, and the
+  loss ignores that context, so every scored sample sees real history.
+- Recurrent models (LSTM, GRU): stateful truncated back-propagation, the state carried from
+  one window of a sequence to the next after a warm-up (`stateful_training.py` says why).
 - Adam with a plateau schedule: the learning rate halves when validation ESR stalls, and
   training stops early after a longer stall, after --max-epochs (a fixed amount of work, the
   same result on any machine for a seed), or at --max-minutes (a budget of time, whose result
@@ -17,7 +19,6 @@ Why it is built this way:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -30,8 +31,13 @@ import numpy as np
 
 from valvenet import __version__, atomic
 from valvenet.models import config as model_config
+from valvenet.run_folder import (Run, append_log, data_hashes, read_log, restore_checkpoint, save_checkpoint,
+                                 strict_json)
+
+_read_log = read_log  # the name tests and tools imported before run_folder.py existed
 
 RNN_WARMUP = 1024  # samples of context an RNN gets before scoring starts
+RNN_SEGMENT = 512  # an RNN's truncated back-propagation window (docs/training.md: shorter learned faster)
 SETTLED_EPOCHS = 3  # a time-limited run whose best epoch is older than this had settled
 MIN_EVAL_SAMPLES = 4800  # of the val and test splits at least: 0.1 s at 48 kHz, the report's excerpts
 
@@ -51,9 +57,9 @@ class TrainOptions:
     max_minutes: float = 30.0
     max_epochs: int = 1000
     segment: int = 0  # 0: by model kind (see default_segment)
-    batch_size: int = 16
+    batch_size: int = 0  # 0: by model kind (see default_batch)
     steps_per_epoch: int = 0  # 0: see steps_per_epoch()
-    learning_rate: float = 4e-3
+    learning_rate: float = 0.0  # 0: by model kind (see default_learning_rate)
     lr_patience: int = 3
     patience: int = 8
     min_learning_rate: float = 1e-5
@@ -72,7 +78,25 @@ def default_segment(config: dict[str, Any]) -> int:
     """Scored samples per segment: long for WaveNets (the receptive field is paid once per
     segment), short for RNNs (their time steps run one after another, so short segments
     give many more updates per minute)."""
-    return 8192 if model_config.receptive_field(config) > 1 else 2048
+    return 8192 if model_config.receptive_field(config) > 1 else RNN_SEGMENT
+
+
+def is_recurrent(config: dict[str, Any]) -> bool:
+    """Whether the model's memory is a state (LSTM, GRU) rather than a receptive field."""
+    return model_config.receptive_field(config) <= 1
+
+
+def default_batch(config: dict[str, Any]) -> int:
+    """Segments per batch: 16 for WaveNets; more sequences for RNNs, whose cost is per time
+    step whatever the batch (stateful_training.RNN_BATCH)."""
+    from valvenet.stateful_training import RNN_BATCH
+
+    return RNN_BATCH if is_recurrent(config) else 16
+
+
+def default_learning_rate(config: dict[str, Any]) -> float:
+    """Adam's initial rate: 4e-3 for WaveNets, 8e-3 for RNNs (docs/training.md)."""
+    return 8e-3 if is_recurrent(config) else 4e-3
 
 
 MAX_STEPS_PER_EPOCH = 64
@@ -102,26 +126,12 @@ def windows_with_context(x: np.ndarray, context: int, hop: int) -> np.ndarray:
     return padded[index][..., None]
 
 
-def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000) -> np.ndarray:
-    """Model output for all of x, via context-carrying windows in one batch."""
+def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000, batch_size: int = 8) -> np.ndarray:
+    """Model output for all of x, via context-carrying windows, `batch_size` windows a batch
+    (0: all at once, for RNNs, whose time steps cost the same for any batch)."""
     windows = windows_with_context(x, context, hop)
-    out = model.predict(windows, batch_size=8, verbose=0)[:, context:, 0]
+    out = model.predict(windows, batch_size=batch_size or len(windows), verbose=0)[:, context:, 0]
     return out.reshape(-1)[: x.size]
-
-
-class Run:
-    """A training run's folder: options, checkpoint, log and results."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        out.mkdir(parents=True, exist_ok=True)
-        self.checkpoint_weights = out / "checkpoint.weights.h5"
-        self.best_weights = out / "best.weights.h5"
-        self.optimizer_state = out / "checkpoint.optimizer.npz"
-        self.state_file = out / "checkpoint.json"
-        self.log_csv = out / "log.csv"
-        self.log_json = out / "log.json"
-        self.model_file = out / "model.vnet"
 
 
 def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: int) -> tuple[dict[str, Any], str]:
@@ -134,53 +144,29 @@ def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: i
                            min_train=segment_samples, min_eval=max(receptive_field, MIN_EVAL_SAMPLES))
 
 
-def _compile(model: Any, options: TrainOptions, context: int) -> None:
+def _compile(model: Any, options: TrainOptions, context: int, clip: float | None = None) -> None:
+    """Adam and the loss; `clip`: the gradients' largest global norm (None: not clipped)."""
     import keras
 
     from valvenet.losses import keras_loss
 
-    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate)
+    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate, global_clipnorm=clip)
     model.compile(optimizer=optimizer, loss=keras_loss(context, options.pre_emphasis), jit_compile=False)
     optimizer.build(model.trainable_variables)
-
-
-def _save_checkpoint(run: Run, model: Any, state: dict[str, Any]) -> None:
-    with atomic.replacing(run.checkpoint_weights) as tmp:
-        model.save_weights(tmp)
-    with atomic.replacing(run.optimizer_state) as tmp:
-        np.savez(tmp, *[np.asarray(v) for v in model.optimizer.variables])
-    atomic.write_text(run.state_file, json.dumps(state, indent=2, sort_keys=True))
-
-
-def _restore_checkpoint(run: Run, model: Any) -> dict[str, Any]:
-    if not run.state_file.is_file():
-        raise FileNotFoundError(f"{run.state_file}: no checkpoint to resume from")
-    model.load_weights(run.checkpoint_weights)
-    with np.load(run.optimizer_state) as saved:
-        for variable, key in zip(model.optimizer.variables, sorted(saved.files, key=lambda k: int(k.split("_")[1]))):
-            variable.assign(saved[key])
-    return json.loads(run.state_file.read_text())
-
-
-def _append_log(run: Run, row: dict[str, Any]) -> None:
-    new = not run.log_csv.is_file()
-    with run.log_csv.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def _validation_esr(model: Any, pair: Any, context: int, coefficient: float) -> dict[str, float]:
     from valvenet.losses import scores
 
-    prediction = predict_windowed(model, pair.input, context)
+    recurrent = any(layer.name == "rnn" for layer in model.layers)
+    prediction = predict_windowed(model, pair.input, context, batch_size=0 if recurrent else 8)
     return scores(pair.target, prediction, skip=0, coefficient=coefficient)
 
 
-def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int, bar: Any,
-           validation_text: str) -> tuple[float, float]:
-    """One epoch of random segments; returns (mean loss, input samples per second)."""
+def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int,
+           on_batch: Any) -> tuple[float, float, int]:
+    """One epoch of random segments; returns (mean loss, input samples per second, input
+    samples). `on_batch(loss)` is called after every batch."""
     import keras
 
     steps = steps_per_epoch(options, train.input.size)
@@ -189,13 +175,12 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-            bar.update(1)
-            bar.set_postfix_str(f"epoch {epoch} train {100 * (logs or {}).get('loss', 0):.2f}% {validation_text}")
+            on_batch((logs or {}).get("loss", math.nan))
 
     started = time.monotonic()
     history = model.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Progress()])
     seconds = time.monotonic() - started
-    return float(history.history["loss"][-1]), x.size / seconds
+    return float(history.history["loss"][-1]), x.size / seconds, x.size
 
 
 def stop_reason(state: dict[str, Any], options: TrainOptions) -> str:
@@ -224,6 +209,8 @@ def train(options: TrainOptions) -> Path:
     input fails in a second, not after the import."""
     name, config = model_config.resolve(options.model)
     options.segment = options.segment or default_segment(config)
+    options.batch_size = options.batch_size or default_batch(config)
+    options.learning_rate = options.learning_rate or default_learning_rate(config)
     context = context_length(config)
     splits, how = _load_splits(options, context + options.segment, model_config.receptive_field(config))
     run = Run(Path(options.out))
@@ -231,57 +218,71 @@ def train(options: TrainOptions) -> Path:
     atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
     atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
 
-    from tqdm import tqdm
-
+    from valvenet import stateful_training
     from valvenet.models import keras_models
+    from valvenet.progress import Progress
 
     model = keras_models.build(config, seed=options.seed)
-    _compile(model, options, context)
+    recurrent = is_recurrent(config)
+    _compile(model, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0,
              "learning_rate": options.learning_rate, "minutes": 0.0, "samples": 0}
     if options.resume:
-        state = _restore_checkpoint(run, model)
+        state = restore_checkpoint(run, model)
+    elif recurrent:
+        stateful_training.initialise(model, splits["train"].input)
     model.optimizer.learning_rate.assign(state["learning_rate"])
 
     if not options.resume:
         # Epoch 0: the untrained model's validation ESR, the baseline training must beat.
         val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
-        _append_log(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
+        append_log(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
                           "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
                           "samples_per_second": 0})
-    steps = steps_per_epoch(options, splits["train"].input.size)
-    bar = tqdm(total=None, unit="batch", desc=f"train {name}", dynamic_ncols=True, disable=None)
-    validation_text = ""
+    if recurrent:
+        epoch_runner = stateful_training.EpochRunner(model, splits["train"], options, context,
+                                                     steps_per_epoch(options, splits["train"].input.size))
+        steps = epoch_runner.updates
+    else:
+        steps = steps_per_epoch(options, splits["train"].input.size)
+    progress = Progress(name, steps, options.max_epochs, options.max_minutes, first_epoch=state["epoch"] + 1)
     started = time.monotonic() - 60 * state["minutes"]
     while state["epoch"] < options.max_epochs:
         epoch = state["epoch"] + 1
-        loss, throughput = _epoch(model, splits["train"], options, context, epoch, bar, validation_text)
+        if recurrent:
+            loss, throughput, samples = epoch_runner.epoch(epoch, progress.batch)
+        else:
+            loss, throughput, samples = _epoch(model, splits["train"], options, context, epoch, progress.batch)
         val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
-        state["samples"] += steps * options.batch_size * (context + options.segment)
-        improved = val["esr_preemph"] < state["best_val"]
-        if improved:
-            state.update(best_val=val["esr_preemph"], best_epoch=epoch, stall=0, lr_stall=0)
-            with atomic.replacing(run.best_weights) as tmp:
-                model.save_weights(tmp)
-        else:
-            state["stall"] += 1
-            state["lr_stall"] += 1
-        if state["lr_stall"] >= options.lr_patience:
-            state["learning_rate"] = max(options.min_learning_rate, state["learning_rate"] / 2)
-            model.optimizer.learning_rate.assign(state["learning_rate"])
-            state["lr_stall"] = 0
+        state["samples"] += samples
+        _update_schedule(state, val["esr_preemph"], options, model, run)
         row = {"epoch": epoch, "minutes": round(state["minutes"], 3), "train_loss": loss,
                "val_esr": val["esr"], "val_esr_preemph": val["esr_preemph"],
                "learning_rate": state["learning_rate"], "samples_per_second": round(throughput)}
-        _append_log(run, row)
-        validation_text = f"val {100 * val['esr_preemph']:.2f}% (best {100 * state['best_val']:.2f}%)"
-        _save_checkpoint(run, model, state)
+        append_log(run, row)
+        progress.end_epoch(row, state["best_val"], state["best_epoch"])
+        save_checkpoint(run, model, state)
         if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
             break
     state["stopped"] = stop_reason(state, options)
-    bar.close()
+    progress.close()
     return _finish(run, model, name, config, options, splits, state, context)
+
+
+def _update_schedule(state: dict[str, Any], val_esr: float, options: TrainOptions, model: Any, run: Run) -> None:
+    """Keep the best weights; count stalled epochs; halve the learning rate after lr_patience."""
+    if val_esr < state["best_val"]:
+        state.update(best_val=val_esr, best_epoch=state["epoch"], stall=0, lr_stall=0)
+        with atomic.replacing(run.best_weights) as tmp:
+            model.save_weights(tmp)
+    else:
+        state["stall"] += 1
+        state["lr_stall"] += 1
+    if state["lr_stall"] >= options.lr_patience:
+        state["learning_rate"] = max(options.min_learning_rate, state["learning_rate"] / 2)
+        model.optimizer.learning_rate.assign(state["learning_rate"])
+        state["lr_stall"] = 0
 
 
 def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: TrainOptions,
@@ -292,7 +293,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
     from valvenet.models import keras_models
 
     model.load_weights(run.best_weights)
-    rows = [json.loads(json.dumps(r)) for r in _read_log(run)]
+    rows = [json.loads(json.dumps(r)) for r in read_log(run)]
     metadata = {
         "name": name,
         "sample_rate": splits["train"].sample_rate,
@@ -302,7 +303,7 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
         "training": {
             "dataset": str(Path(options.data or options.target).resolve().name),
             "data_name": options.name,
-            "data_hashes": _data_hashes(splits),
+            "data_hashes": data_hashes(splits),
             "seed": options.seed,
             "epochs": state["epoch"],
             "best_epoch": state["best_epoch"],
@@ -316,6 +317,11 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
         },
     }
     metadata["training"]["note"] = unsettled_note(metadata["training"], options.max_minutes)
+    if is_recurrent(config):
+        from valvenet.recurrent_diagnostics import diagnose
+
+        weights = keras_models.export_weights(model)
+        metadata["training"]["recurrent"] = diagnose(config, weights, splits["val"].input, splits["val"].sample_rate)
     # The int16 engine's scales, calibrated on the training input (see models/calibrate.py).
     model_file = calibrate.with_scales(ModelFile(config, keras_models.export_weights(model), metadata),
                                        splits["train"].input)
@@ -323,28 +329,13 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
     test = evaluate_pair(model_file, splits["test"], options.pre_emphasis)
     metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc")}
     save(model_file, run.model_file)
-    atomic.write_text(run.log_json, json.dumps({"options": asdict(options), "log": rows, "test": metadata["training"]["test"],
-                                        "training": metadata["training"]}, indent=2, sort_keys=True))
+    log = {"options": asdict(options), "log": rows, "test": metadata["training"]["test"], "training": metadata["training"]}
+    atomic.write_text(run.log_json, json.dumps(strict_json(log), indent=2, sort_keys=True, allow_nan=False))
     if options.report:
         from valvenet.report import write_training_report
 
         write_training_report(run.out, model_file, splits["test"], rows, test["prediction"])
     return run.model_file
-
-
-def _read_log(run: Run) -> list[dict[str, float]]:
-    with run.log_csv.open() as handle:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
-def _data_hashes(splits: dict[str, Any]) -> dict[str, str]:
-    import hashlib
-
-    hashes = {}
-    for split, pair in splits.items():
-        for role, path in (("input", pair.input_path), ("target", pair.target_path)):
-            hashes[f"{split}/{Path(path).name}"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return hashes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -363,10 +354,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time budget (default %(default)s); the result then depends on the machine's speed")
     parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs,
                         help="fixed amount of work: the same result on any machine for a --seed")
-    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment (default: 8192 for WaveNets, 2048 for RNNs)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per segment "
+                        f"(default: 8192 for WaveNets; an RNN's back-propagation window, {RNN_SEGMENT})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="segments (RNNs: sequences) per batch (default: 16 for WaveNets, 64 for RNNs)")
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help="Adam's initial rate (default: 4e-3 for WaveNets, 8e-3 for RNNs)")
     parser.add_argument("--patience", type=int, default=defaults.patience)
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     parser.add_argument("--no-report", dest="report", action="store_false")
@@ -382,8 +376,11 @@ def run(args: argparse.Namespace) -> int:
     )
     path = train(options)
     from valvenet.models.model_file import load
+    from valvenet.progress import summary
 
     training = load(path).metadata["training"]
+    report = path.parent / "report.html"
+    print(summary(str(path), training, str(report) if options.report and report.is_file() else None), file=sys.stderr)
     if training["note"]:
         print(f"note: {training['note']}", file=sys.stderr)
     test = training["test"]

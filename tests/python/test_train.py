@@ -51,6 +51,31 @@ def test_training_halves_validation_esr_and_writes_the_run(dataset: Path, tmp_pa
     assert training["stopped"] == "max-epochs" and training["note"] == "" and "Not settled" not in page
 
 
+def _strict(text: str) -> object:
+    """JSON as a strict reader (jq, JavaScript) parses it: no NaN or Infinity."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_log_json_is_strict_json(dataset: Path, tmp_path: Path) -> None:
+    train(options(dataset, tmp_path / "run", max_epochs=1, steps_per_epoch=2, report=False))
+    log = _strict((tmp_path / "run" / "log.json").read_text())
+    assert log["log"][0]["epoch"] == 0 and log["log"][0]["train_loss"] is None  # epoch 0 trained nothing
+    assert log["log"][1]["train_loss"] > 0
+
+
+def test_recurrent_training_carries_state_and_learns(dataset: Path, tmp_path: Path) -> None:
+    model_path = train(options(dataset, tmp_path / "run", model="lstm-12", max_epochs=6, segment=1024,
+                               batch_size=16, steps_per_epoch=8, report=True))
+    rows = _read_log(Run(tmp_path / "run"))
+    assert min(r["val_esr_preemph"] for r in rows[1:]) <= 0.25 * rows[0]["val_esr_preemph"]
+    recurrent = load(model_path).metadata["training"]["recurrent"]
+    assert set(recurrent["gates"]) == {"input", "forget", "cell", "output"} and recurrent["state_rms"] > 0
+    assert "Recurrent state" in (tmp_path / "run" / "report.html").read_text()
+
+
 def test_fixed_work_gives_the_same_model_for_the_same_seed(dataset: Path, tmp_path: Path) -> None:
     runs = [train(options(dataset, tmp_path / f"run{i}", max_epochs=2, steps_per_epoch=4, report=False))
             for i in range(2)]
@@ -69,6 +94,10 @@ def test_a_time_limited_run_that_still_improves_says_so(dataset: Path, tmp_path:
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["stopped"] == "max-minutes" and summary["epochs"] == 1 and not summary["settled"]
+    # Without a terminal: one progress line per epoch, then the closing summary.
+    assert len(re.findall(r"^train wavenet-10x4: epoch \d+/\d+ train ", captured.err, re.M)) == 1
+    assert re.search(r"^test ESR \d+\.\d\d % pre-emphasised", captured.err, re.M)
+    assert f"report: {tmp_path / 'run' / 'report.html'}" in captured.err
     assert "note: stopped by --max-minutes 0 after 1 epochs while validation ESR was still improving" in captured.err
     assert "Not settled" in (tmp_path / "run" / "report.html").read_text()
 

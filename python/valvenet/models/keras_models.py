@@ -154,13 +154,57 @@ def build_nam_wavenet(config: dict[str, Any], length: int | None = None, max_con
 
 
 def _recurrent(rnn_layer: type[layers.Layer], config: dict[str, Any], length: int | None) -> keras.Model:
-    """An LSTM or GRU model (max_concat_inputs, in the builders' shared signature, is a WaveNet's)."""
+    """An LSTM or GRU model (max_concat_inputs, in the builders' shared signature, is a WaveNet's).
+
+    The layer also returns its final state (unused here), so that `stateful_twin` can call the
+    same layer with a carried state."""
     x = keras.Input(shape=(length, 1), name="audio")
-    h = rnn_layer(config["hidden"], return_sequences=True, name="rnn")(x)
+    h = rnn_layer(config["hidden"], return_sequences=True, return_state=True, name="rnn")(x)[0]
     y = layers.Dense(1, name="dense")(h)
     if config.get("skip", True):
         y = layers.Add(name="skip")([y, x])
     return keras.Model(x, y, name=config["kind"])
+
+
+def state_count(model: keras.Model) -> int:
+    """How many state tensors a recurrent model's layer carries: (h, c) for an LSTM, h for a GRU."""
+    return 2 if isinstance(model.get_layer("rnn"), layers.LSTM) else 1
+
+
+def stateful_twin(model: keras.Model) -> keras.Model:
+    """A model sharing a recurrent model's layers (and so its weights) that takes the initial
+    state with the audio and returns the final state with the output: [audio, *state] ->
+    [y, *state]. Training carries the state from one segment of a sequence to the next."""
+    rnn, hidden = model.get_layer("rnn"), model.get_layer("rnn").units
+    x = keras.Input(shape=(None, 1), name="audio")
+    initial = [keras.Input(shape=(hidden,), name=f"state{i}") for i in range(state_count(model))]
+    h, *final = rnn(x, initial_state=initial if len(initial) > 1 else initial[0])
+    y = model.get_layer("dense")(h)
+    if any(layer.name == "skip" for layer in model.layers):
+        y = model.get_layer("skip")([y, x])
+    return keras.Model([x, *initial], [y, *final], name=f"{model.name}_stateful")
+
+
+def initialise_recurrent(model: keras.Model, input_scale: float, forget_bias: float) -> None:
+    """Put a fresh recurrent model's gates in their useful range and start it as its skip.
+
+    - The input kernel is multiplied by `input_scale` (1 / the training input's RMS: guitar DI
+      at its recorded level is quiet, and Keras's default kernel then leaves every gate
+      pre-activation near 0, in the linear part of its sigmoid or tanh).
+    - An LSTM's forget-gate bias is set to `forget_bias` (a cell that keeps its memory over
+      ~e^bias samples at the start; a GRU has no forget bias: its update gate starts at 0.5).
+    - The dense output starts at zero, so the model starts as output = input (its skip) or
+      silence: a random output layer on a busy state adds an offset and noise whose DC term
+      alone makes the first gradients thousands of times too large."""
+    rnn = model.get_layer("rnn")
+    kernel, recurrent, bias = rnn.get_weights()
+    kernel = kernel * input_scale
+    if isinstance(rnn, layers.LSTM):
+        bias = bias.copy()
+        bias[rnn.units:2 * rnn.units] = forget_bias
+    rnn.set_weights([kernel, recurrent, bias])
+    dense = model.get_layer("dense")
+    dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])
 
 
 def build_lstm(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None

@@ -1,0 +1,87 @@
+"""A training run's folder: options, checkpoint (weights, optimizer state, progress), the
+per-epoch log (log.csv while training, log.json at the end) and the data's hashes.
+
+The checkpoint is written after every epoch, each file replaced atomically, so `--resume`
+continues exactly where an interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valvenet import atomic
+
+
+class Run:
+    """A training run's folder: options, checkpoint, log and results."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_weights = out / "checkpoint.weights.h5"
+        self.best_weights = out / "best.weights.h5"
+        self.optimizer_state = out / "checkpoint.optimizer.npz"
+        self.state_file = out / "checkpoint.json"
+        self.log_csv = out / "log.csv"
+        self.log_json = out / "log.json"
+        self.model_file = out / "model.vnet"
+
+
+def save_checkpoint(run: Run, model: Any, state: dict[str, Any]) -> None:
+    with atomic.replacing(run.checkpoint_weights) as tmp:
+        model.save_weights(tmp)
+    with atomic.replacing(run.optimizer_state) as tmp:
+        np.savez(tmp, *[np.asarray(v) for v in model.optimizer.variables])
+    atomic.write_text(run.state_file, json.dumps(state, indent=2, sort_keys=True))
+
+
+def restore_checkpoint(run: Run, model: Any) -> dict[str, Any]:
+    if not run.state_file.is_file():
+        raise FileNotFoundError(f"{run.state_file}: no checkpoint to resume from")
+    model.load_weights(run.checkpoint_weights)
+    with np.load(run.optimizer_state) as saved:
+        for variable, key in zip(model.optimizer.variables, sorted(saved.files, key=lambda k: int(k.split("_")[1]))):
+            variable.assign(saved[key])
+    return json.loads(run.state_file.read_text())
+
+
+def append_log(run: Run, row: dict[str, Any]) -> None:
+    new = not run.log_csv.is_file()
+    with run.log_csv.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def strict_json(value: Any) -> Any:
+    """`value` with every NaN or infinity made None (null): JSON has no NaN (epoch 0 has no
+    training loss), and strict readers (jq, JavaScript) reject Python's bare NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def read_log(run: Run) -> list[dict[str, float]]:
+    with run.log_csv.open() as handle:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def data_hashes(splits: dict[str, Any]) -> dict[str, str]:
+    import hashlib
+
+    hashes = {}
+    for split, pair in splits.items():
+        for role, path in (("input", pair.input_path), ("target", pair.target_path)):
+            hashes[f"{split}/{Path(path).name}"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashes
