@@ -59,7 +59,7 @@ typedef struct {
 /* Samples per tile: 2-row tiles take two (the weights loaded once for both), taller ones one
  * (eight accumulators over two samples do not fit the M7's registers next to the pointers:
  * GCC spills them). */
-#define VN_NAM_SAMPLES(R) ((R) == 2 ? 2 : 1)
+#define VN_NAM_SAMPLES(R) ((R) <= 4 ? 2 : 1)
 
 /* floor(z / 2^s) saturated to 12 signed bits (the tanh table's index), s a variable (1..31). */
 VN_NAM_INLINE int32_t vn_nam_index(const int32_t z, const int32_t s) {
