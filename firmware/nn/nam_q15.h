@@ -44,11 +44,8 @@ typedef struct {
   const int16_t *res_w;  /* per row group: [CQ / 2 pairs][R rows][2]; 0 when no residual */
   const int32_t *res_b;  /* [CQ], with the output's rounding */
   const int16_t *fold_w; /* [CQ]: this layer's columns of the folded head row */
-  int32_t act_shift;     /* tanh: table index = acc >> act_shift (saturated to 12 bits) */
   float act_in;          /* other activations: value = acc * act_in; p = round(act * act_out) */
   float act_out;
-  int32_t res_up;     /* the layer input h at the residual's accumulator format: h * res_up */
-  int32_t res_shift;  /* h_next = sat16(acc >> res_shift) (the rounding in res_b) */
   uint32_t ring;      /* the layer input's history buffer: its offset in the state's ring */
   uint32_t dilation;
   uint32_t capacity;  /* its logical columns ((K - 1) * dilation + sub-block) */
@@ -56,12 +53,18 @@ typedef struct {
 
 #define VN_NAM_INLINE static inline __attribute__((always_inline))
 
+/* The residual's accumulator has VN_NAM_RES_SHIFT fractional bits more than the array's h (one
+ * format for every h of an array): h enters it times 2^VN_NAM_RES_SHIFT, and h_next =
+ * sat16(acc >> VN_NAM_RES_SHIFT), the rounding in the bias. */
+#define VN_NAM_RES_SHIFT 14
+
 /* Samples per tile: 2-row tiles take two (the weights loaded once for both), taller ones one
  * (eight accumulators over two samples do not fit the M7's registers next to the pointers:
  * GCC spills them). */
 #define VN_NAM_SAMPLES(R) ((R) <= 4 ? 2 : 1)
 
-/* floor(z / 2^s) saturated to 12 signed bits (the tanh table's index), s a variable (1..31). */
+/* floor(z / 2^s) saturated to 12 signed bits (the tanh table's index; s: 1..31, a constant of
+ * the kernel: one SSAT with a shifted operand on the M7). */
 VN_NAM_INLINE int32_t vn_nam_index(const int32_t z, const int32_t s) {
 #if VN_Q15_USE_SMLAD
   return __ssat(z >> s, 12);
@@ -70,12 +73,12 @@ VN_NAM_INLINE int32_t vn_nam_index(const int32_t z, const int32_t s) {
 #endif
 }
 
-/* The activation of an accumulator, as an int16 (tanh: Q15 from the table; others at the
- * layer's format). */
-VN_NAM_INLINE int32_t vn_nam_activate(const int act, const int32_t z, const vn_nam_layer_t *L,
+/* The activation of an accumulator, as an int16 (tanh: Q15 from the table, index z >> shift;
+ * others in float, at the layer's format). */
+VN_NAM_INLINE int32_t vn_nam_activate(const int act, const int shift, const int32_t z, const vn_nam_layer_t *L,
                                       const int16_t *tanh_mid) {
   if (act == VN_NAM_TANH) {
-    return tanh_mid[vn_nam_index(z, L->act_shift)];
+    return tanh_mid[vn_nam_index(z, shift)];
   }
   const float v = (float)z * L->act_in;
   float a;
@@ -180,7 +183,7 @@ VN_NAM_INLINE void vn_nam_conv_tile(const int R, const int S, const int CQ, cons
 
 /* The activations of a tile as int16 pairs pw[s][q] (rows 2q, 2q + 1), and their folded head
  * terms added into y[s]. */
-VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act, const vn_nam_layer_t *L,
+VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act, const int shift, const vn_nam_layer_t *L,
                                         const int16_t *tanh_mid, const int16_t *fw, int32_t a[2][8],
                                         uint32_t pw[2][4], int32_t *y) {
 #pragma GCC unroll 2
@@ -188,8 +191,8 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     int32_t acc = y[s];
 #pragma GCC unroll 4
     for (int q = 0; q < R / 2; ++q) {
-      pw[s][q] = vn_nam_pack(vn_nam_activate(act, a[s][2 * q], L, tanh_mid),
-                             vn_nam_activate(act, a[s][2 * q + 1], L, tanh_mid));
+      pw[s][q] = vn_nam_pack(vn_nam_activate(act, shift, a[s][2 * q], L, tanh_mid),
+                             vn_nam_activate(act, shift, a[s][2 * q + 1], L, tanh_mid));
       acc = vn_q15_smlad(vn_q15_word(fw + 2 * q), pw[s][q], acc);
     }
     y[s] = acc;
@@ -226,17 +229,18 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
 /* One sample pair (or the last sample) of a layer of CQ <= 4 channels: conv, activation,
  * folded head and (RES) the residual from the activations still in registers. tt: the taps
  * at the pair, xw, y, next: at the pair. */
-VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, const int act, const int RES,
+VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, const int act, const int shift, const int RES,
                                      const vn_nam_layer_t *L, const int16_t *w, const int16_t *rw,
                                      const int16_t *const *tt, const uint32_t *xw, int16_t *next, int32_t *y,
                                      const int16_t *tanh_mid) {
   int32_t a[2][8];
   uint32_t pw[2][4];
   vn_nam_conv_tile(CQ, S, CQ, K, w, L->conv_b, tt, xw, a);
-  vn_nam_activate_tile(CQ, S, act, L, tanh_mid, L->fold_w, a, pw, y);
+  vn_nam_activate_tile(CQ, S, act, shift, L, tanh_mid, L->fold_w, a, pw, y);
   if (RES) {
 #define VN_NAM_PW(s, q) pw[s][q]
-    VN_NAM_RESIDUAL_TILE(CQ, S, CQ, rw, L->res_b, VN_NAM_PW, tt[K - 1], L->res_up, L->res_shift, next);
+    VN_NAM_RESIDUAL_TILE(CQ, S, CQ, rw, L->res_b, VN_NAM_PW, tt[K - 1], 1 << VN_NAM_RES_SHIFT, VN_NAM_RES_SHIFT,
+                         next);
 #undef VN_NAM_PW
   }
 }
@@ -244,7 +248,7 @@ VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, con
 /* A layer of CQ <= 4 channels over m samples: t the K taps' first columns (the last tap is
  * the layer input), xw the sub-block's input words, next the next layer's input (RES), y the
  * folded head's accumulators. */
-VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, const int RES,
+VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, const int shift, const int RES,
                                       const vn_nam_layer_t *L, const int16_t *const *t, const uint32_t *xw,
                                       int16_t *next, int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
   const int S = VN_NAM_SAMPLES(CQ);
@@ -259,14 +263,14 @@ VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, 
     const int16_t *w = L->conv_w, *rw = L->res_w;
     VN_Q15_OPAQUE(w); /* reload the weights per tile rather than keep them live (spills) */
     VN_Q15_OPAQUE(rw);
-    vn_nam_fused_step(S, CQ, K, act, RES, L, w, rw, tt, xw + j, next + j * (uint32_t)CQ, y + j, tanh_mid);
+    vn_nam_fused_step(S, CQ, K, act, shift, RES, L, w, rw, tt, xw + j, next + j * (uint32_t)CQ, y + j, tanh_mid);
 #pragma GCC unroll 8
     for (int k = 0; k < K; ++k) {
       tt[k] += S * CQ;
     }
   }
   if (S > 1 && j < m) {
-    vn_nam_fused_step(1, CQ, K, act, RES, L, L->conv_w, L->res_w, tt, xw + j, next + j * (uint32_t)CQ, y + j, tanh_mid);
+    vn_nam_fused_step(1, CQ, K, act, shift, RES, L, L->conv_w, L->res_w, tt, xw + j, next + j * (uint32_t)CQ, y + j, tanh_mid);
   }
 }
 
@@ -274,7 +278,7 @@ VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, 
  * activations into p (CQ / 2 words per sample), their folded head terms into y. Only the
  * sample index is carried from one pair to the next: the layer's table and the tap pointers
  * are read again for each (opaque), so the tile's eight accumulators keep the registers. */
-VN_NAM_INLINE void vn_nam_conv_pair(const int R, const int S, const int CQ, const int K, const int act,
+VN_NAM_INLINE void vn_nam_conv_pair(const int R, const int S, const int CQ, const int K, const int act, const int shift,
                                     const vn_nam_layer_t *L, const int g, const int16_t *const *t, const uint32_t *xw,
                                     uint32_t *p, int32_t *y, const uint32_t j, const int16_t *tanh_mid) {
   const int16_t *tt[8];
@@ -285,7 +289,7 @@ VN_NAM_INLINE void vn_nam_conv_pair(const int R, const int S, const int CQ, cons
   int32_t a[2][8];
   uint32_t pw[2][4];
   vn_nam_conv_tile(R, S, CQ, K, L->conv_w + g * (K * CQ / 2 + 1) * 8, L->conv_b + 4 * g, tt, xw + j, a);
-  vn_nam_activate_tile(R, S, act, L, tanh_mid, L->fold_w + 4 * g, a, pw, y + j);
+  vn_nam_activate_tile(R, S, act, shift, L, tanh_mid, L->fold_w + 4 * g, a, pw, y + j);
 #pragma GCC unroll 2
   for (int s = 0; s < S; ++s) {
 #pragma GCC unroll 2
@@ -295,7 +299,8 @@ VN_NAM_INLINE void vn_nam_conv_pair(const int R, const int S, const int CQ, cons
   }
 }
 
-VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, const int act, const vn_nam_layer_t *L,
+VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, const int act, const int shift,
+                                     const vn_nam_layer_t *L,
                                      const int g, const int16_t *const *t, const uint32_t *xw, uint32_t *p,
                                      int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
   const int S = VN_NAM_SAMPLES(R);
@@ -306,20 +311,21 @@ VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, con
     const int16_t *const *tl = t;
     VN_Q15_OPAQUE(LL);
     VN_Q15_OPAQUE(tl);
-    vn_nam_conv_pair(R, S, CQ, K, act, LL, g, tl, xw, p, y, j, tanh_mid);
+    vn_nam_conv_pair(R, S, CQ, K, act, shift, LL, g, tl, xw, p, y, j, tanh_mid);
   }
   if (S > 1 && j < m) {
-    vn_nam_conv_pair(R, 1, CQ, K, act, L, g, t, xw, p, y, j, tanh_mid);
+    vn_nam_conv_pair(R, 1, CQ, K, act, shift, L, g, t, xw, p, y, j, tanh_mid);
   }
 }
 
 /* The residual pass of a layer of CQ > 4 channels, row group g: next = sat16((res_b +
- * res_w . p + h * res_up) >> res_shift), h the layer input (CQ int16 per sample). */
+ * res_w . p + h * 2^VN_NAM_RES_SHIFT) >> VN_NAM_RES_SHIFT), h the layer input (CQ int16 per
+ * sample). */
 VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam_layer_t *L, const int g,
                                          const uint32_t *p, const int16_t *h, int16_t *next, const uint32_t m) {
   const int16_t *const w0 = L->res_w + g * (CQ / 2) * 8;
   const int32_t *b = L->res_b + 4 * g;
-  const int32_t up = L->res_up, shift = L->res_shift;
+  const int32_t up = 1 << VN_NAM_RES_SHIFT, shift = VN_NAM_RES_SHIFT;
   h += 4 * g;
   next += 4 * g;
   const int S = VN_NAM_SAMPLES(R);
@@ -342,15 +348,15 @@ VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam
 
 /* A layer of CQ > 4 channels over m samples (arguments as vn_nam_layer_fused; p: scratch of
  * CQ / 2 words per sample). The residual pass runs when the layer has one. */
-VN_NAM_INLINE void vn_nam_layer_split(const int CQ, const int K, const int act, const vn_nam_layer_t *L,
+VN_NAM_INLINE void vn_nam_layer_split(const int CQ, const int K, const int act, const int shift, const vn_nam_layer_t *L,
                                       const int16_t *const *t, const uint32_t *xw, uint32_t *p, int16_t *next,
                                       int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
 #pragma GCC unroll 1
   for (int g = 0; g < CQ / 4; ++g) {
-    vn_nam_conv_group(4, CQ, K, act, L, g, t, xw, p, y, m, tanh_mid);
+    vn_nam_conv_group(4, CQ, K, act, shift, L, g, t, xw, p, y, m, tanh_mid);
   }
   if (CQ % 4) {
-    vn_nam_conv_group(2, CQ, K, act, L, CQ / 4, t, xw, p, y, m, tanh_mid);
+    vn_nam_conv_group(2, CQ, K, act, shift, L, CQ / 4, t, xw, p, y, m, tanh_mid);
   }
   if (!L->res_w) {
     return;

@@ -40,6 +40,20 @@ HEADER = "firmware/nn/nam_q15.h"
 ACTIVATION_ENUM = {"tanh": "VN_NAM_TANH", "hardtanh": "VN_NAM_HARDTANH", "relu": "VN_NAM_RELU",
                    "softsign": "VN_NAM_SOFTSIGN"}
 FUSED_MAX = 8  # padded channels up to which conv and residual run in one pass, all rows at once
+RES_SHIFT = 14  # nam_q15.h's VN_NAM_RES_SHIFT: the residual's accumulator has 14 bits more than h
+
+
+def quantise_at(weight: np.ndarray, bias: np.ndarray, f_cols: list[int],
+                acc: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(int16 weights, int32 biases) of a product at accumulator format `acc`, or None where a
+    weight does not fit an int16 or some input could overflow the accumulator."""
+    scaled = np.asarray(weight, np.float64) * np.exp2(acc - np.asarray(f_cols, np.int64))
+    wq = np.floor(scaled + 0.5)
+    bq = np.floor(np.asarray(bias, np.float64) * 2.0 ** acc + 0.5)
+    if np.any(np.abs(wq) > 32767) or float(np.max(np.sum(np.abs(wq), axis=1) * 32768.0 + np.abs(bq),
+                                                  initial=0.0)) >= ACC_LIMIT:
+        return None
+    return wq.astype(np.int16), bq.astype(np.int64)
 
 
 def quantise_rounded(weight: np.ndarray, bias: np.ndarray, f_cols: list[int],
@@ -48,16 +62,12 @@ def quantise_rounded(weight: np.ndarray, bias: np.ndarray, f_cols: list[int],
     output is rounded once to an int16 at f = min(f_want, A) bits by acc >> (A - f): the
     rounding (half an output LSB) is in the bias. A is the largest for which no input can
     overflow the accumulator, the rounding term included."""
-    weight, bias = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
-    f = np.asarray(f_cols, np.int64)
     acc = quantise_columns(weight, bias, f_cols)[2]
     for a in range(acc, acc - 64, -1):
         f_out = min(f_want, a)
-        full = bias + (2.0 ** (-f_out - 1) if a > f_out else 0.0)
-        wq = np.clip(np.floor(weight * np.exp2(a - f) + 0.5), -32768, 32767)
-        bq = np.floor(full * 2.0 ** a + 0.5)
-        if float(np.max(np.sum(np.abs(wq), axis=1) * 32768.0 + np.abs(bq), initial=0.0)) < ACC_LIMIT:
-            return wq.astype(np.int16), bq.astype(np.int64), a, f_out
+        found = quantise_at(weight, np.asarray(bias) + (2.0 ** (-f_out - 1) if a > f_out else 0.0), f_cols, a)
+        if found is not None:
+            return found[0], found[1], a, f_out
     raise CodegenError("no accumulator format fits these weights")
 
 
@@ -95,6 +105,7 @@ class NamBlocks:
         self.rechannel: list[tuple[str, str, int]] = []  # per array: (w, b, shift)
         self.ring_total, self.layer_count = 0, 0
         self.first_pos: list[int] = []
+        self.act_shift: list[int] = []  # per array: the tanh table index's shift
         f_in = gen.fracs["x"]
         for a in range(len(self.arrays)):
             f_in = self.array(a, f_in)
@@ -103,37 +114,49 @@ class NamBlocks:
 
     # ------------------------------------------------------------------ weights
     def array(self, a: int, f_in: int) -> int:
-        """Quantises array a (its input at f_in bits); returns its output's format."""
+        """Quantises array a (its input at f_in bits); returns its output's format. Every h of
+        the array shares one format (the finest that every calibrated h of the array and
+        every residual's accumulator allow), so the residual's shift is the constant
+        RES_SHIFT; every tanh conv shares one accumulator format, so the table index's shift is
+        a constant of the kernel too (both are immediates of an SSAT on the M7)."""
         gen, t, array, cq = self.gen, self.gen.model.tensors, self.arrays[a], self.cqs[a]
-        fr = gen.fracs
+        n = len(array["dilations"])
+        names = [f"a{a}.h{i}" for i in range(n + (a + 1 < len(self.arrays)))]
+        f_h = min(gen.fracs[name] for name in names)
         cin = 1 if a == 0 else self.cqs[a - 1]
         rech = padded(np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T, cq, cin)
-        wq, bq, acc, f_h = quantise_rounded(rech, np.zeros(cq), [f_in] * cin, fr[f"a{a}.h0"])
+        while True:
+            wq, bq, acc, f_h = quantise_rounded(rech, np.zeros(cq), [f_in] * cin, f_h)
+            f_ps = [15 if array["activation"] == "tanh" else gen.fracs[f"a{a}.p{i}"] for i in range(n)]
+            residuals = [self.residual_weights(a, i, f_h, f_ps[i]) for i in range(n)]
+            if all(r is not None for r in residuals):
+                break
+            f_h -= 1  # a residual's weights need a coarser h: retry the array
         name = f"{self.sym}_a{a}_in"
         gen.arrays += [int_array(f"{name}_w", wq, "int16_t"), int_array(f"{name}_b", bq, "int32_t")]
         gen.formats["accumulators"][f"a{a}_in"] = acc
         self.rechannel.append((f"{name}_w", f"{name}_b", acc - f_h))
         self.first_pos.append(self.layer_count)
-        fields, f_ps = [], []
-        n = len(array["dilations"])
+        convs = [self.conv_matrix(a, i, f_h) for i in range(n)]
+        acc_c = min(quantise_columns(*conv)[2] for conv in convs)
+        if array["activation"] == "tanh" and not 1 <= acc_c - GATE_TANH[0] <= 31:
+            raise CodegenError(f"layer_arrays[{a}]: conv weights too large for the int16 tanh table")
+        self.act_shift.append(acc_c - GATE_TANH[0] if array["activation"] == "tanh" else 0)
+        fields = []
         for i, d in enumerate(array["dilations"]):
             cap = (array["kernel_size"] - 1) * d + BLOCK
             field = {"ring": f"{self.ring_total}u", "dilation": f"{d}u", "capacity": f"{cap}u"}
             self.ring_total += (cap + BLOCK) * cq
-            f_p = self.conv(a, i, f_h, field)
-            if f"array{a}.layer{i}.residual.weight" in t:
-                f_h = self.residual(a, i, f_h, f_p, fr[f"a{a}.h{i + 1}"], field)
-            else:
-                field |= {"res_w": "0", "res_b": "0"}
+            self.conv(a, i, convs[i], acc_c, f_ps[i], field)
+            self.residual(a, i, residuals[i], f_h, field)
             fields.append(field)
-            f_ps.append(f_p)
         self.layer_count += n
         self.layer_fields.append(fields)
         self.f_p.append(f_ps)
         return f_h
 
-    def conv(self, a: int, i: int, f_h: int, field: dict[str, str]) -> int:
-        """Layer i's conv and input mixer; returns its activation's format."""
+    def conv_matrix(self, a: int, i: int, f_h: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Layer i's conv and input mixer as (weights, bias, input formats) for quantisation."""
         gen, t, array, cq = self.gen, self.gen.model.tensors, self.arrays[a], self.cqs[a]
         c, k, prefix = array["channels"], array["kernel_size"], f"array{a}.layer{i}"
         wc = np.asarray(t[f"{prefix}.conv.weight"], np.float64)  # (k, in, out)
@@ -143,42 +166,52 @@ class NamBlocks:
         conv[:c, k * cq] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]
         bias = np.zeros(cq)
         bias[:c] = np.asarray(t[f"{prefix}.conv.bias"], np.float64)
-        tanh = array["activation"] == "tanh"
-        if tanh:  # the table's index rounding (half a step), padded rows too (they give tanh(0) = 0)
+        if array["activation"] == "tanh":  # the table's index rounding (half a step); padded rows: tanh(0) = 0
             bias += 2.0 ** (-GATE_TANH[0] - 1)
-        wq, bq, acc = quantise_columns(conv, bias, [f_h] * (k * cq) + [gen.fracs["x"]] * 2)
-        name = f"{self.sym}_a{a}_l{i}_conv"
-        gen.arrays += [int_array(f"{name}_w", row_groups(wq), "int16_t"), int_array(f"{name}_b", bq, "int32_t")]
-        gen.formats["accumulators"][f"a{a}_l{i}_conv"] = acc
-        field |= {"conv_w": f"{name}_w", "conv_b": f"{name}_b"}
-        if tanh:
-            if not 1 <= acc - GATE_TANH[0] <= 31:
-                raise CodegenError(f"layer_arrays[{a}] layer {i}: conv weights too large for the int16 tanh table")
-            field |= {"act_shift": str(acc - GATE_TANH[0]), "act_in": "0.0f", "act_out": "0.0f"}
-            return 15
-        f_p = gen.fracs[f"a{a}.p{i}"]
-        field |= {"act_shift": "0", "act_in": pow2(-acc), "act_out": pow2(f_p)}
-        return f_p
+        return conv, bias, [f_h] * (k * cq) + [gen.fracs["x"]] * 2
 
-    def residual(self, a: int, i: int, f_h: int, f_p: int, f_want: int, field: dict[str, str]) -> int:
-        """Layer i's residual with its identity path as one more (virtual) column; returns
-        the format of its output."""
-        gen, t, array, cq = self.gen, self.gen.model.tensors, self.arrays[a], self.cqs[a]
+    def conv(self, a: int, i: int, conv: tuple[np.ndarray, np.ndarray, list[int]], acc: int, f_p: int,
+             field: dict[str, str]) -> None:
+        """Layer i's conv at accumulator format acc (p at f_p bits)."""
+        found = quantise_at(*conv, acc)
+        assert found is not None  # acc is at most every conv's own largest
+        name = f"{self.sym}_a{a}_l{i}_conv"
+        self.gen.arrays += [int_array(f"{name}_w", row_groups(found[0]), "int16_t"),
+                            int_array(f"{name}_b", found[1], "int32_t")]
+        self.gen.formats["accumulators"][f"a{a}_l{i}_conv"] = acc
+        field |= {"conv_w": f"{name}_w", "conv_b": f"{name}_b"}
+        if self.arrays[a]["activation"] == "tanh":
+            field |= {"act_in": "0.0f", "act_out": "0.0f"}
+        else:
+            field |= {"act_in": pow2(-acc), "act_out": pow2(f_p)}
+
+    def residual_weights(self, a: int, i: int, f_h: int, f_p: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Layer i's residual at accumulator format f_h + RES_SHIFT, h in and out at f_h bits
+        (its identity path: h * 2^RES_SHIFT, a virtual column in the overflow bound; the
+        output's rounding in the bias); None where the weights do not fit that format. A
+        layer without residual (the last one) gives empty arrays."""
+        t, array, cq = self.gen.model.tensors, self.arrays[a], self.cqs[a]
         c, prefix = array["channels"], f"array{a}.layer{i}"
+        if f"{prefix}.residual.weight" not in t:
+            return np.zeros(0, np.int16), np.zeros(0, np.int64)
         res = np.zeros((cq, cq + 1))
         res[:c, :c] = np.asarray(t[f"{prefix}.residual.weight"], np.float64).T
-        res[:, cq] = 1.0  # h_l itself, at h_l's format
+        res[:, cq] = 1.0
         bias = np.zeros(cq)
         bias[:c] = np.asarray(t[f"{prefix}.residual.bias"], np.float64)
-        wq, bq, acc, f_out = quantise_rounded(res, bias, [f_p] * cq + [f_h], f_want)
-        if not 0 <= acc - f_h <= 14:
-            raise CodegenError(f"layer_arrays[{a}] layer {i}: residual weights too large for the int16 engine")
+        found = quantise_at(res, bias + 2.0 ** (-f_h - 1), [f_p] * cq + [f_h], f_h + RES_SHIFT)
+        return None if found is None else (found[0][:, :cq], found[1])
+
+    def residual(self, a: int, i: int, weights: tuple[np.ndarray, np.ndarray], f_h: int,
+                 field: dict[str, str]) -> None:
+        if not weights[0].size:
+            field |= {"res_w": "0", "res_b": "0"}
+            return
         name = f"{self.sym}_a{a}_l{i}_res"
-        gen.arrays += [int_array(f"{name}_w", row_groups(wq[:, :cq]), "int16_t"), int_array(f"{name}_b", bq, "int32_t")]
-        gen.formats["accumulators"][f"a{a}_l{i}_res"] = acc
-        field |= {"res_w": f"{name}_w", "res_b": f"{name}_b", "res_up": f"{2 ** (acc - f_h)}",
-                  "res_shift": f"{acc - f_out}"}
-        return f_out
+        self.gen.arrays += [int_array(f"{name}_w", row_groups(weights[0]), "int16_t"),
+                            int_array(f"{name}_b", weights[1], "int32_t")]
+        self.gen.formats["accumulators"][f"a{a}_l{i}_res"] = f_h + RES_SHIFT
+        field |= {"res_w": f"{name}_w", "res_b": f"{name}_b"}
 
     def fold(self) -> None:
         """The folded head: one row over every layer's activations, one bias."""
@@ -205,33 +238,32 @@ class NamBlocks:
             for field in fields:
                 field["fold_w"] = f"{self.sym}_fold_w + {offset}"
                 offset += self.cqs[a]
-        order = ["conv_w", "conv_b", "res_w", "res_b", "fold_w", "act_shift", "act_in", "act_out",
-                 "res_up", "res_shift", "ring", "dilation", "capacity"]
+        order = ["conv_w", "conv_b", "res_w", "res_b", "fold_w", "act_in", "act_out", "ring", "dilation", "capacity"]
         for a, fields in enumerate(self.layer_fields):
             entries = ",\n".join("  {" + ", ".join(f".{key} = {f.get(key, '0')}" for key in order) + "}" for f in fields)
             self.tables.append(f"static const vn_nam_layer_t {self.sym}_a{a}_layers[{len(fields)}] VN_HOT_RODATA = {{\n"
                                f"{entries}\n}};\n")
 
     # ------------------------------------------------------------------ code
-    def kernels(self) -> tuple[list[str], dict[tuple[int, str, bool], str]]:
+    def kernels(self) -> tuple[list[str], dict[tuple[int, int, str, int, bool], str]]:
         """The kernels' instantiations, one per (width, activation, residual or not) in use:
         (their C, the name of each)."""
         code, names = [], {}
         last = len(self.arrays) - 1
         for a, array in enumerate(self.arrays):
-            cq, k, act = self.cqs[a], array["kernel_size"], ACTIVATION_ENUM[array["activation"]]
+            cq, k, act, shift = self.cqs[a], array["kernel_size"], ACTIVATION_ENUM[array["activation"]], self.act_shift[a]
             fused = cq <= FUSED_MAX
             for res in ((True, False) if (a == last and fused) else (True,)):
-                key = (cq, k, array["activation"], res)
+                key = (cq, k, array["activation"], shift, res)
                 if key in names:
                     continue
                 name = f"{self.sym}_layer{len(names)}"
                 names[key] = name
                 if fused:
-                    call = f"vn_nam_layer_fused({cq}, {k}, {act}, {int(res)}, L, t, x, next, y, m, tm);"
+                    call = f"vn_nam_layer_fused({cq}, {k}, {act}, {shift}, {int(res)}, L, t, x, next, y, m, tm);"
                     params = ""
                 else:
-                    call = f"vn_nam_layer_split({cq}, {k}, {act}, L, t, x, p, next, y, m, tm);"
+                    call = f"vn_nam_layer_split({cq}, {k}, {act}, {shift}, L, t, x, p, next, y, m, tm);"
                     params = "uint32_t *restrict p, "
                 code.append(f"/* layers of {array['channels']} channels (padded {cq}), kernel {k}, "
                             f"{array['activation']}{'' if res else ', no residual'} */\n"
@@ -240,12 +272,12 @@ class NamBlocks:
                             f"const int16_t *tm) {{\n  {call}\n}}\n")
         return code, names
 
-    def array_function(self, a: int, names: dict[tuple[int, str, bool], str]) -> str:
+    def array_function(self, a: int, names: dict[tuple[int, int, str, int, bool], str]) -> str:
         """C: sym_arrayA, every layer of array a over the sub-block (a loop over its table)."""
         array, cq, sym = self.arrays[a], self.cqs[a], self.sym
         k, n, p0 = array["kernel_size"], len(array["dilations"]), self.first_pos[a]
         last_array = a + 1 == len(self.arrays)
-        key = (cq, k, array["activation"])
+        key = (cq, k, array["activation"], self.act_shift[a])
         name = names[key + (True,)]
         scratch = "p, " if cq > FUSED_MAX else ""
         call = f"{name}(L, t, x, {scratch}next, y, m, tm);"
