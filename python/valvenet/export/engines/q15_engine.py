@@ -21,10 +21,10 @@ Matrix-vector products run four rows at a time (vn_q15_dot4, or the gated WaveNe
 each input word loaded once for four SMLADs; weights stored interleaved for it) and read a
 layer's taps where they lie in its ring (no copies of the taps; the new column is stored once).
 
-The gated WaveNet runs layer-major over sub-blocks of BLOCK samples; the other engines
-step sample by sample. Either way each sample's integer arithmetic is the same whatever the
-block it falls in, so the output is the same for any block size. Not yet: the layer-major
-schedule for the NAM WaveNet.
+The gated and NAM WaveNets run layer-major over sub-blocks of BLOCK samples (NAM: generic
+kernels per channel count, nam_q15.py); the recurrent engines step sample by sample. Either
+way each sample's integer arithmetic is the same whatever the block it falls in, so the
+output is the same for any block size.
 """
 
 from __future__ import annotations
