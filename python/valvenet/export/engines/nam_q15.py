@@ -9,7 +9,7 @@ Arithmetic, per layer array a, layer l, sample t (x: the raw input, Q f_x):
   z     = b_conv + W_conv . (the k dilated taps of h_l) + w_mix x      (int32, one format)
   p_l   = activation(z): tanh from the gate's table (index = SSAT(z >> s), its rounding in the
           bias; Q15), the others in float, to Q f_p (requantised, as before)
-  h_l+1 = sat16((b_res + W_res . p_l + h_l * 2^e) >> s)    (the residual's identity path
+  h_l+1 = sat16((b_res + W_res . p_l + h_l * 2^14) >> 14)  (the residual's identity path
           folded into its product: one rounding, in the bias)
   y     = head_scale * 2^-A (b_y + sum over every array and layer of v_a . p_a,l)
 The head is folded like the gated WaveNet's skips: array a's head sum reaches y through the
@@ -19,11 +19,14 @@ since the last head has one output) and b_y collects the head biases through the
 One int32 accumulator per sample, exact (the fold row is quantised so that no input can
 overflow it), no head sum or head product at run time.
 
-Formats: the calibrated ones (model metadata), except that an int16 is never kept finer than
-the accumulator it is rounded from (its extra bits would be zeros): h_{l+1} gets
-min(calibrated, A). Each layer of CQ <= 4 channels (padded to even) runs conv and residual
-in one pass; wider ones in two (nam_q15.h). Each sample's integer arithmetic does not depend
-on the sub-block or tile it falls in, so the output is the same for any block size.
+Formats: the calibrated ones (model metadata), except that every h of a layer array shares
+one (the finest that all the array's calibrated h formats and every residual's overflow
+bound allow; never finer than the accumulator it is rounded from), so the residual's shift
+is the constant RES_SHIFT, and every tanh conv of an array shares one accumulator format (the
+coarsest of their own), so the table index's shift is a constant of the kernel: both are
+SSAT immediates on the M7. Layers of up to FUSED_MAX channels (padded to even) run conv and
+residual in one pass; wider ones in two (nam_q15.h). Each sample's integer arithmetic does not
+depend on the sub-block or tile it falls in, so the output is the same for any block size.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def row_groups(wq: np.ndarray) -> np.ndarray:
 
 
 def padded(matrix: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The matrix in the top left of a rows x cols zero matrix (channels padded to even)."""
     out = np.zeros((rows, cols))
     m = np.asarray(matrix, np.float64)
     out[:m.shape[0], :m.shape[1]] = m
@@ -131,6 +135,8 @@ class NamBlocks:
             residuals = [self.residual_weights(a, i, f_h, f_ps[i]) for i in range(n)]
             if all(r is not None for r in residuals):
                 break
+            if f_h < -16:
+                raise CodegenError(f"layer_arrays[{a}]: residual weights too large for the int16 engine")
             f_h -= 1  # a residual's weights need a coarser h: retry the array
         name = f"{self.sym}_a{a}_in"
         gen.arrays += [int_array(f"{name}_w", wq, "int16_t"), int_array(f"{name}_b", bq, "int32_t")]
@@ -204,6 +210,7 @@ class NamBlocks:
 
     def residual(self, a: int, i: int, weights: tuple[np.ndarray, np.ndarray], f_h: int,
                  field: dict[str, str]) -> None:
+        """Layer i's residual arrays into the model (none for a layer without residual)."""
         if not weights[0].size:
             field |= {"res_w": "0", "res_b": "0"}
             return
