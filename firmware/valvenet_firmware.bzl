@@ -14,7 +14,7 @@ firmware_image: NAME.elf/.bin/.hex/.map/.size.txt.
 
 load("//firmware/boards:boards.bzl", "BOARDS")
 load("//firmware/toolchain:firmware.bzl", "firmware_image")
-load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "cabinet_table", "model_table", "pedal_boot", "selftest_clip", "vnet_model_library")
+load("//tools/codegen:model_library.bzl", "DEFAULT_CABINET", "bench_input", "cabinet_table", "model_table", "pedal_boot", "selftest_clip", "vnet_model_library")
 
 SELFTEST_AUDIO = "//data:builtin_short_test_input"
 
@@ -65,6 +65,10 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
         name = name + "_boot",
         autostart = autostart,
     )
+    bench_input(
+        name = name + "_bench_input",
+        audio = selftest_audio,
+    )
     spec = BOARDS[board]
     firmware_image(
         name = name,
@@ -73,6 +77,7 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
             ":" + name + "_models",
             ":" + name + "_cabinet",
             ":" + name + "_boot",
+            ":" + name + "_bench_input",
             "//firmware/app:main",
             spec.library,
         ],

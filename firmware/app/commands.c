@@ -111,10 +111,10 @@ static void reply_bench(const char *argument, char *reply, size_t capacity) {
   const vn_model_t *model = model_table[args[0]].model;
   bench_result_t result;
   bench_run(model, model_table_state(), (uint32_t)args[1], (uint32_t)args[2], &result);
-  snprintf(reply, capacity, "OK bench model=%s block=%lu blocks=%lu unit=%s median_x10=%lu max_x10=%lu state=%lu",
+  snprintf(reply, capacity, "OK bench model=%s block=%lu blocks=%lu unit=%s median_x10=%lu max_x10=%lu state=%lu overhead=%lu",
            model->info.name, args[1], args[2], counter_unit_name(board_counter_unit()),
            (unsigned long)result.median_per_sample_x10, (unsigned long)result.max_per_sample_x10,
-           (unsigned long)model->info.state_size);
+           (unsigned long)model->info.state_size, (unsigned long)result.overhead_per_block);
 }
 
 static void reply_selftest(const char *argument, char *reply, size_t capacity) {

@@ -171,7 +171,7 @@ static bool handle_bench(protocol_t *p) {
   put_u8(&w, 0u);
   put_u16(&w, block);
   put_u16(&w, blocks);
-  put_u16(&w, 0u);
+  put_u16(&w, result.overhead_per_block < 0xFFFFu ? result.overhead_per_block : 0xFFFFu);
   put_u32(&w, result.median_per_sample_x10);
   put_u32(&w, result.max_per_sample_x10);
   frame_write(p->write, MSG_BENCH | MSG_REPLY, p->parser.sequence, reply, w.length);

@@ -18,10 +18,11 @@ from valvenet.export import cabinet, cabinet_table
 from valvenet.models.model_file import load
 from valvenet.pedal import chain as pedal_chain
 from valvenet.synth import cab
-from tests.python.wav_fixtures import RATE, guitar_like, write
+from tests.python.wav_fixtures import RATE, assert_engine_matches, guitar_like, write
 
 FIRMWARE = Path(os.environ.get("AMP_FIRMWARE", "firmware/amp_mps2_an500.elf"))
 MODEL = Path(os.environ.get("AMP_MODEL", "models/trained/crunch-nam-nano.vnet"))
+PRECISION = os.environ.get("AMP_PRECISION", "float32")  # the amp image's engine
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
 
@@ -45,7 +46,7 @@ def test_a_clip_through_the_block_loop_matches_the_numpy_chain(tmp_path: Path) -
     assert rate == RATE and y.size == x.size
     chain = pedal_chain.start_chain(load(MODEL), default_taps(), RATE, {"output_gain_db": -6.0})
     want = np.concatenate([chain.process(x[i:i + 48]) for i in range(0, x.size, 48)])
-    assert np.max(np.abs(y - want)) <= 1e-4
+    assert_engine_matches(y, want, PRECISION)
     assert np.sqrt(np.mean(want**2)) > 0.01
 
 

@@ -14,10 +14,11 @@ from valvenet import cli
 from valvenet.device.stream import default_firmware
 from valvenet.models.model_file import load
 from valvenet.models.oracle import Oracle
-from tests.python.wav_fixtures import RATE, guitar_like, write
+from tests.python.wav_fixtures import RATE, assert_engine_matches, guitar_like, write
 
 FIRMWARE = Path(os.environ.get("AMP_FIRMWARE", "firmware/amp_mps2_an500.elf"))
 MODEL = Path(os.environ.get("AMP_MODEL", "models/trained/crunch-nam-nano.vnet"))
+PRECISION = os.environ.get("AMP_PRECISION", "float32")  # the amp image's engine
 OTHER_MODEL = Path(os.environ.get("OTHER_MODEL", "models/trained/crunch-lstm-12.vnet"))
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
@@ -35,7 +36,7 @@ def test_firmware_output_matches_the_oracle(tmp_path: Path) -> None:
     assert run("--model", MODEL, "--block", 100, write(tmp_path / "in.wav", x), out) == 0
     y, rate = sf.read(out, dtype="float64")
     assert rate == RATE and y.size == x.size
-    assert np.max(np.abs(y - Oracle(load(MODEL)).process_all(x.astype(np.float64)))) <= 1e-4
+    assert_engine_matches(y, Oracle(load(MODEL)).process_all(x.astype(np.float64)), PRECISION)
 
 
 @needs_qemu

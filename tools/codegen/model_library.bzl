@@ -105,7 +105,21 @@ def model_table(name, models, clips = {}, copts = []):
         deps = ["//firmware/app:model_table_api"] + [":" + m for m in models] + [":" + clips[m] for m in models if m in clips],
     )
 
-def _generated_c_library(name, source, tool, args, deps, srcs = [], copts = []):
+def bench_input(name, audio, samples = 4800):
+    """A cc_library defining `bench_input` (firmware/app/bench_input.h): the loudest
+    `samples`-long window of `audio` (a WAV of guitar, e.g. the built-in test split) as Q15.
+    alwayslink: it overrides bench.c's weak stand-in, which no archive lookup would replace."""
+    _generated_c_library(
+        name = name,
+        source = name + "_source",
+        tool = "bench_input",
+        args = "--audio $(location %s) --samples %d" % (audio, samples),
+        srcs = [audio],
+        deps = ["//firmware/app:bench_input_api"],
+        alwayslink = True,
+    )
+
+def _generated_c_library(name, source, tool, args, deps, srcs = [], copts = [], alwayslink = False):
     """A cc_library of one C file, `name`.c, that the export tool `tool` writes (genrule
     `source`) from the arguments `args` (with $(location) of `srcs`)."""
     native.genrule(
@@ -118,6 +132,7 @@ def _generated_c_library(name, source, tool, args, deps, srcs = [], copts = []):
     vn_cc_library(
         name = name,
         srcs = [name + ".c"],
+        alwayslink = alwayslink,
         copts = copts,
         deps = deps,
     )

@@ -5,13 +5,11 @@
     PYTHONPATH=python .venv/bin/python3 tools/profile/profile.py \
         --firmware bazel-bin/firmware/bench_mps2_an500.elf --model nam-nano [--block 48 --blocks 4]
 
-Method (QEMU 7.2 has no TCG plugins): the bench image runs under the same machine and
-`-icount shift=0` as `valvenet bench`, plus `-singlestep -d exec,nochain -dfilter LO..HI`: every
-translation block is one instruction and every executed one is logged with its address, for
-addresses inside the model's own code only (the symbols `zoo_<model>_*`). The firmware's
-`bench MODEL BLOCK BLOCKS` command then runs reset + BLOCKS calls of process(BLOCK samples),
-so the log holds exactly the model's executed instructions (the test signal generator and the
-counter reads lie outside the range). Each address is then mapped
+Method: the executed-instruction trace of `valvenet bench`'s cycle column
+(python/valvenet/exec_trace.py: QEMU's `-singlestep -d exec,nochain` log of the model's
+functions and what they call, from its first process() call on, while the firmware's
+`bench MODEL BLOCK BLOCKS` command runs BLOCKS calls of process(BLOCK samples)). Each address
+is then mapped
 
   - to a code region: the DWARF inlining chain (arm-none-eabi-addr2line -f -i) names the
     generated function an instruction belongs to, even when GCC inlined it into the block
@@ -24,9 +22,9 @@ counter reads lie outside the range). Each address is then mapped
 
 Output: a Markdown table of instructions per sample by region and class (reset excluded;
 a region's instructions inside inlined activation functions get their own "[activation]" row,
-"per MAC" is a row's instructions per VFMA/VMLA executed in it),
-and the total next to the count the bench command itself reports (they agree unless the model
-calls code outside its own symbols, e.g. memcpy; the difference is printed).
+library calls such as memcpy are "other"; "per MAC" is a row's instructions per VFMA/VMLA
+executed in it), the total next to the count the bench command itself reports, and the cycle
+model's estimate (python/valvenet/m7_cycles.py, docs/benchmarks.md) with its stalls.
 
 The log is about 80 bytes per executed instruction, in a temporary folder (wavenet1 at
 --blocks 4: ~6 M instructions, ~0.5 GB, about a minute); use fewer blocks for big models.
@@ -39,19 +37,15 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from valvenet.device.console import Console
-from valvenet.device.qemu import QemuTransport
+from valvenet import bench, exec_trace
+from valvenet.device import Console, open_transport
 
-NM = "arm-none-eabi-nm"
-OBJDUMP = "arm-none-eabi-objdump"
 ADDR2LINE = "arm-none-eabi-addr2line"
 
 CLASSES = ["fp_load", "fp_store", "fp_mac", "fp_arith", "fp_div", "vmov", "int_mem", "branch", "int_other"]
@@ -76,44 +70,6 @@ def classify(mnemonic: str) -> str:
     if re.match(r"^(b|bl|blx|bx|cb|cbz|cbnz|cmp|cmn|tst|it|tbb|tbh)", m):
         return "branch"
     return "int_other"
-
-
-class ProfilingQemu(QemuTransport):
-    """The bench transport with the instruction log switched on for one address range."""
-
-    def __init__(self, firmware: Path, log: Path, ranges: list[tuple[int, int]]) -> None:
-        super().__init__(firmware)
-        self.log = log
-        self.ranges = ranges
-
-    def command_line(self, port: int) -> list[str]:
-        cmd = super().command_line(port)
-        dfilter = ",".join(f"0x{lo:x}..0x{hi - 1:x}" for lo, hi in self.ranges)
-        help_text = subprocess.run([cmd[0], "-h"], capture_output=True, text=True).stdout
-        # one instruction per translation block: -singlestep up to QEMU 8.0, then an accel property
-        one_insn = ["-singlestep"] if "-singlestep" in help_text else ["-accel", "tcg,one-insn-per-tb=on"]
-        return cmd[:1] + one_insn + ["-d", "exec,nochain", "-dfilter", dfilter, "-D", str(self.log)] + cmd[1:]
-
-
-def model_symbols(elf: Path, prefix: str) -> list[tuple[int, int, str]]:
-    out = subprocess.run([NM, "-S", "--defined-only", str(elf)], check=True, capture_output=True, text=True).stdout
-    symbols = []
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[2] in "tT" and parts[3].startswith(prefix + "_"):
-            symbols.append((int(parts[0], 16) & ~1, int(parts[1], 16), parts[3]))
-    return symbols
-
-
-def disassembly(elf: Path, lo: int, hi: int) -> dict[int, str]:
-    out = subprocess.run([OBJDUMP, "-d", "--no-show-raw-insn", f"--start-address=0x{lo:x}",
-                          f"--stop-address=0x{hi:x}", str(elf)], check=True, capture_output=True, text=True).stdout
-    mnemonics = {}
-    for line in out.splitlines():
-        match = re.match(r"^\s+([0-9a-f]+):\s+(\S+)", line)
-        if match:
-            mnemonics[int(match.group(1), 16)] = match.group(2)
-    return mnemonics
 
 
 def inline_chains(elf: Path, addresses: list[int]) -> dict[int, list[str]]:
@@ -155,42 +111,24 @@ def region_of(chain: list[str], prefix: str) -> tuple[str, bool]:
     return "other", activation
 
 
+def model_index(firmware: Path, model: str) -> tuple[int, float]:
+    """(the model's index in the image, the bench command's median per sample at block 48)."""
+    with open_transport("qemu", firmware) as transport:
+        console = Console(transport)
+        console.wait_for_line(r"^ValveNet ", 60)
+        names = bench.model_names(console)
+        if model not in names:
+            sys.exit(f"no model {model} in {firmware}: {', '.join(names)}")
+        index = names.index(model)
+        return index, bench.measure(console, index, 48)["median"]
+
+
 def run_profile(firmware: Path, model: str, block: int, blocks: int) -> dict:
-    prefix = "zoo_" + re.sub(r"[^0-9A-Za-z_]", "_", model)
-    symbols = model_symbols(firmware, prefix)
-    if not symbols:
-        sys.exit(f"no code symbols {prefix}_* in {firmware}")
-    lo = min(a for a, _, _ in symbols)
-    hi = max(a + s for a, s, _ in symbols)
-    ranges = [(a, a + s) for a, s, _ in symbols]
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "exec.log"
-        transport = ProfilingQemu(firmware, log, ranges)
-        transport.start()
-        try:
-            console = Console(transport)
-            console.wait_for_line(r"^ValveNet ", 60)
-            listing = console.command("models")
-            index = dict((name, int(i)) for i, name in re.findall(r" (\d+):(\S+)", listing))[model]
-            reply = console.command(f"bench {index} {block} {blocks}", timeout=1800)
-            if not reply.startswith("OK bench"):
-                sys.exit(reply)
-            fields = dict(re.findall(r"(\w+)=(\S+)", reply))
-        finally:
-            transport.close()
-        counts: collections.Counter[int] = collections.Counter()
-        with open(log, "rb") as f:
-            for line in f:
-                match = re.search(rb"\[[0-9a-f]+/([0-9a-f]+)/", line)
-                if match:
-                    counts[int(match.group(1), 16)] += 1
-    # Reset runs once (a memset call, mostly outside the range): drop the reset function's own count.
-    reset = [(a, s) for a, s, n in symbols if n == prefix + "_reset"]
-    for a, s in reset:
-        for pc in list(counts):
-            if a <= pc < a + s:
-                del counts[pc]
-    mnemonics = disassembly(firmware, lo, hi)
+    prefix = bench.symbol_prefix(model)
+    code, functions = exec_trace.program(firmware), exec_trace.functions(firmware)
+    index, median = model_index(firmware, model)
+    trace, traced = exec_trace.trace_model(firmware, index, prefix, block, blocks, code, functions)
+    counts = collections.Counter(trace)
     chains = inline_chains(firmware, sorted(counts))
     samples = block * blocks
     table: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -198,27 +136,16 @@ def run_profile(firmware: Path, model: str, block: int, blocks: int) -> dict:
     activation_classes: collections.Counter[str] = collections.Counter()
     for pc, n in counts.items():
         region, in_activation = region_of(chains.get(pc, []), prefix)
-        cls = classify(mnemonics.get(pc, "?"))
+        insn = code.get(pc)
+        cls = classify(insn.mnemonic if insn else "?")
         table[region + (" [activation]" if in_activation else "")][cls] += n
         if in_activation:
             activation_total += n
             activation_classes[cls] += n
     return {"model": model, "block": block, "blocks": blocks, "samples": samples, "table": table,
             "activation": activation_total, "activation_classes": activation_classes,
-            "bench_median": int(fields["median_x10"]) / 10, "total": sum(counts.values())}
-
-
-def cycle_estimate(totals: collections.Counter[str]) -> tuple[float, float, float]:
-    """(low, point, high) Cortex-M7 cycles for these instruction counts; docs/profile.md
-    explains the model. Code and data in zero-wait-state TCM (or warm caches) assumed."""
-    fp = totals["fp_mac"] + totals["fp_arith"] + totals["vmov"]  # one FP data-processing issue per cycle
-    div = totals["fp_div"]  # VDIV.F32: 14 cycles
-    other = totals["fp_load"] + totals["fp_store"] + totals["int_mem"] + totals["branch"] + totals["int_other"]
-    total = sum(totals.values())
-    low = max(fp + div, total / 2.0, totals["fp_load"] + totals["fp_store"] + totals["int_mem"])  # VDIV overlapped
-    point = fp + 14 * div + 0.25 * other  # VDIV blocks the FP pipe; 3 of 4 others dual-issue with FP work
-    high = total + 13 * div + 0.25 * fp  # no dual issue, VDIV blocks, a stall every 4th FP op (latency)
-    return low, point, high
+            "bench_median": median, "total": sum(counts.values()),
+            "cycles": bench.cycle_summary(trace, traced, prefix, code, block)}
 
 
 def markdown(result: dict) -> str:
@@ -239,15 +166,19 @@ def markdown(result: dict) -> str:
                      + " | ".join(f"{counter[c] / s:.1f}" for c in CLASSES) + " |")
     lines.append(f"| **all** | **{sum(totals.values()) / s:.1f}** | | "
                  + " | ".join(f"{totals[c] / s:.1f}" for c in CLASSES) + " |")
-    low, point, high = cycle_estimate(totals)
-    lines += ["", f"Cortex-M7 cycle estimate per sample (docs/profile.md): {point / s:.0f} "
-              f"(bounds {low / s:.0f} .. {high / s:.0f})"]
+    cyc = result["cycles"]
+    stalls = ", ".join(f"{cause} {n:.0f}" for cause, n in sorted(cyc["est_stalls_per_sample"].items(),
+                                                                   key=lambda kv: -kv[1]))
+    lines += ["", f"Cortex-M7 cycle model (docs/benchmarks.md): {cyc['est_cycles_median']:.0f} cycles per sample "
+              f"(worst block {cyc['est_cycles_worst']:.0f}; {cyc['cycles_per_instruction']:.2f} per instruction; "
+              f"hot code {cyc['hot_code_bytes']:,} bytes, {'in ITCM' if cyc['itcm_fit'] else 'from flash'}); "
+              f"stall cycles per sample: {stalls}"]
     act = result["activation_classes"]
     lines += ["", f"of which inside inlined activation functions (vn_tanh/vn_sigmoid/vn_gate2...): "
               f"{result['activation'] / s:.1f} per sample ("
               + ", ".join(f"{c} {act[c] / s:.1f}" for c in CLASSES if act[c]) + ")",
               f"bench command's median for these blocks: {result['bench_median']:.1f} per sample "
-              f"(profile total {result['total'] / s:.1f}: the mean, reset excluded)", ""]
+              f"(harness subtracted; profile total {result['total'] / s:.1f}: the mean, reset excluded)", ""]
     return "\n".join(lines)
 
 

@@ -142,6 +142,7 @@ class BenchResult:
     blocks: int
     median_per_sample: float
     max_per_sample: float
+    overhead_per_block: int = 0  # the harness alone (an empty process call), counter units
 
 
 @dataclass(frozen=True)
@@ -321,9 +322,9 @@ class Client:
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def bench(self, block: int = 48, blocks: int = 16) -> BenchResult:
-        unit, _, got_block, got_blocks, _, median, worst = struct.unpack(
+        unit, _, got_block, got_blocks, overhead, median, worst = struct.unpack(
             "<BBHHHII", self.request(BENCH, struct.pack("<HH", block, blocks), timeout=600.0))
-        return BenchResult(UNITS.get(unit, str(unit)), got_block, got_blocks, median / 10.0, worst / 10.0)
+        return BenchResult(UNITS.get(unit, str(unit)), got_block, got_blocks, median / 10.0, worst / 10.0, overhead)
 
     def stats(self) -> dict[str, int]:
         """STATS by name (version 1 firmware sends the first nine only, older version 3 firmware
