@@ -34,16 +34,36 @@ from valvenet.models.model_file import ModelFile  # noqa: E402
 from valvenet.models import config, keras_models  # noqa: E402
 from valvenet.models.oracle import Oracle  # noqa: E402
 
+
+
+def nam_array(inputs: int, channels: int, head: int, kernel: int, dilations: list[int], activation: str = "tanh",
+              head_bias: bool = False) -> dict:
+    """One NAM layer array (config.nam_wavenet makes the standard two-array layout only)."""
+    return {"input_size": inputs, "condition_size": 1, "channels": channels, "head_size": head, "kernel_size": kernel,
+            "dilations": dilations, "activation": activation, "head_bias": head_bias}
+
+
+# NAM shapes beyond the presets: three arrays of 3, 2 and 6 channels (the int16 engine's fused
+# 4- and 2-row layers, padding, a two-pass 6-channel layer with a 2-row tail, head biases
+# folded through later heads); kernel sizes 2 and 4, a 5- and a 1-channel array.
+NAM_SHAPES = {
+    "nam-mixed": {"kind": "nam_wavenet", "head_scale": 0.02, "layer_arrays": [
+        nam_array(1, 3, 2, 3, [1, 2, 4, 8]), nam_array(3, 2, 6, 3, [16, 1, 2], head_bias=True),
+        nam_array(2, 6, 1, 3, [4, 32, 1], head_bias=True)]},
+    "nam-odd-kernels": {"kind": "nam_wavenet", "head_scale": 0.05, "layer_arrays": [
+        nam_array(1, 5, 1, 2, [1, 3, 9], "softsign"), nam_array(5, 1, 1, 4, [2, 5], "hardtanh", head_bias=True)]},
+}
 MODELS = {**SMALL, "wavenet-10x8": config.PRESETS["wavenet-10x8"], "gated-odd-channels": config.gated_wavenet(4, 3),
           "nam-feather": config.PRESETS["nam-feather"], "lstm-12": config.PRESETS["lstm-12"],
-          "gru-12": config.PRESETS["gru-12"]}
+          "gru-12": config.PRESETS["gru-12"], **NAM_SHAPES}
 RECURRENT = ("lstm", "gru", "lstm-12", "gru-12")
 ESR_BOUND = 1e-3
 
 
 def seconds(kind: str) -> float:
-    """Test audio length: the recurrent oracles step in Python (about 10 us a sample)."""
-    return 4.0 if kind in RECURRENT else 10.0
+    """Test audio length: the recurrent oracles step in Python (about 10 us a sample); the
+    extra NAM shapes check the engine's layouts, for which 4 s is plenty."""
+    return 4.0 if kind in RECURRENT or kind in NAM_SHAPES else 10.0
 
 
 @functools.cache
@@ -74,13 +94,14 @@ def test_q15_engine_esr_against_the_oracle(kind: str, audio: np.ndarray) -> None
     assert esr(reference, actual) <= ESR_BOUND
 
 
-@pytest.mark.parametrize("kind", ["gated_wavenet", "wavenet-10x8", "nam_wavenet", "nam_wavenet_relu", "lstm", "gru"])
+@pytest.mark.parametrize("kind", ["gated_wavenet", "wavenet-10x8", "nam_wavenet", "nam_wavenet_relu", "lstm", "gru",
+                                  *NAM_SHAPES])
 def test_output_does_not_depend_on_block_size(kind: str, audio: np.ndarray) -> None:
     x = audio[:20000]
     q = engine(kind)
     q.reset()
     reference = q.process_all(x, block_size=4096)
-    for block in (1, 7, 48, 333):
+    for block in (1, 7, 16, 48, 333):
         q.reset()
         np.testing.assert_array_equal(q.process_all(x, block_size=block), reference)
     q.reset()  # in place

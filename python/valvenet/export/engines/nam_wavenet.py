@@ -5,12 +5,8 @@ first layer's ring; per layer, one product for the dilated conv and the input mi
 epilogue is the activation and the head sum (p = act(z), ha += p), one for the residual;
 the head product at the end of the array feeds the next array's head sum (or y).
 
-Int16, per layer array a, per layer l (x: the raw input, Q f_x), sample by sample:
-  acc  = bias + W_conv . [taps of h_l, x]    (the input mixer is one more column)
-  p_l  = activation(acc) (tanh: the table lookup, Q15; others in float, to Q f_p[l]);  sum += p_l (int64, exact)
-  h_{l+1} = h_l + (bias + W_res . p_l) to Q f_h[l+1]
-  head = bias + W_head . (sum to Q f_s); the next array's sum starts at this head (exact),
-  the last array's head times head_scale is the output.
+Int16: layer-major sub-blocks, generic kernels per channel count (nam_q15.py has the
+arithmetic; firmware/nn/nam_q15.h the kernels).
 """
 
 from __future__ import annotations
@@ -19,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import BLOCK, CodegenError, c_float, even, pow2
+from valvenet.export.c_text import BLOCK, CodegenError, c_float, even, gains
 from valvenet.export.engines.float_engine import FloatGenerator
 from valvenet.export.engines.float_products import Product, Source
-from valvenet.export.engines.q15_arith import GATE_TANH, add_residual, table_index, to_q15
+from valvenet.export.engines.nam_q15 import NamBlocks
 from valvenet.export.engines.q15_engine import Q15Generator
 
 KINDS = ("nam_wavenet",)
@@ -155,93 +151,7 @@ def _float_array(gen: FloatGenerator, ai: int, k0: int, scratch: list[str]) -> s
 
 # -------------------------------------------------------------------------------- int16
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
-    """Sample by sample: every layer array in turn."""
-    arrays = gen.model.config["layer_arrays"]
-    body = gen.input_q15()
-    previous: dict[str, Any] = {}
-    for a in range(len(arrays)):
-        body += _int16_array(gen, a, previous)
-    return gen.sample_steps(body)
-
-
-def _int16_array(gen: Q15Generator, a: int, previous: dict[str, Any]) -> list[str]:
-    """C of layer array a's step; `previous` carries the last array's head format and output
-    scale to the next (updated here)."""
-    cfg, t, fr = gen.model.config, gen.model.tensors, gen.fracs
-    arrays = cfg["layer_arrays"]
-    array = arrays[a]
-    c, dils, head_size = array["channels"], array["dilations"], array["head_size"]
-    n, cp, last = len(dils), even(c), a + 1 == len(arrays)
-    f_h = [fr[f"a{a}.h{i}"] for i in range(n + (not last))]
-    fixed_tanh = array["activation"] == "tanh"  # the table (Q15 out), else float
-    f_p = [15 if fixed_tanh else fr[f"a{a}.p{i}"] for i in range(n)]
-    f_s = fr[f"a{a}.s"]
-    rechannel = np.asarray(t[f"array{a}.rechannel.weight"], np.float64).T  # (c, in)
-    body = [f"/* layer array {a}: {c} channels, {array['activation']} */",
-            f"int16_t h{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
-            f"int16_t p{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
-            f"int16_t hs{a}[{cp}] __attribute__((aligned(8))) = {{0}};",
-            f"int64_t sum{a}[{c}];"]
-    if a == 0:
-        a_re = gen.matrix(f"a{a}_rechannel", rechannel, None, [fr["x"]])
-        source = [("xv", 2)]
-    else:
-        a_re = gen.matrix(f"a{a}_rechannel", rechannel, None, [previous["f_out"]])
-        source = [(f"h{a - 1}", even(arrays[a - 1]["channels"]))]
-    body += ["{", *("  " + line for line in gen.product(f"a{a}_rechannel", "z", source)),
-             f"  for (uint32_t o = 0; o < {c}u; ++o) h{a}[o] = {to_q15('z[o]', a_re, f_h[0])};", "}"]
-    # the head sum, exact in int64 at big_f >= every term's fractional bits
-    big_f = max(f_p + ([previous["a_head"]] if a else []))
-    if a == 0:
-        body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = 0;")
-    else:
-        body.append(f"for (uint32_t o = 0; o < {c}u; ++o) sum{a}[o] = "
-                    f"vn_q_shift(head{a - 1}[o], {previous['a_head'] - big_f});")
-    for i in range(n):
-        body += _int16_layer(gen, a, i, f_h, f_p, big_f)
-    head_bias = t.get(f"array{a}.head.bias")
-    a_head = gen.matrix(f"a{a}_head", np.asarray(t[f"array{a}.head.weight"]).T, head_bias, [f_s])
-    body += [f"for (uint32_t o = 0; o < {c}u; ++o) hs{a}[o] = {to_q15(f'sum{a}[o]', big_f, f_s, wide=True)};"]
-    if last:
-        scale = c_float(float(cfg["head_scale"]) * 2.0 ** -a_head)
-        return body + [f"return (float)({gen.dot(f'a{a}_head', [(f'hs{a}', cp)])}) * {scale};"]
-    previous.update(a_head=a_head, f_out=f_h[n])
-    return body + [f"int32_t head{a}[{head_size}];",
-                   "{", *("  " + line for line in gen.product(f"a{a}_head", "z", [(f"hs{a}", cp)])),
-                   f"  memcpy(head{a}, z, {4 * head_size}u);", "}"]
-
-
-def _int16_layer(gen: Q15Generator, a: int, i: int, f_h: list[int], f_p: list[int], big_f: int) -> list[str]:
-    """C of layer i of array a: conv (with the input mixer), activation, head sum, residual."""
-    t, array = gen.model.tensors, gen.model.config["layer_arrays"][a]
-    c, k, d = array["channels"], array["kernel_size"], array["dilations"][i]
-    cp, fixed_tanh = even(c), array["activation"] == "tanh"
-    prefix = f"array{a}.layer{i}"
-    conv = np.zeros((c, k * cp + 1))
-    wc = np.asarray(t[f"{prefix}.conv.weight"], np.float64)  # (k, in, out)
-    for j in range(k):
-        conv[:, j * cp:j * cp + c] = wc[j].T
-    conv[:, k * cp] = np.asarray(t[f"{prefix}.mixer.weight"], np.float64)[0]  # the input mixer
-    conv_bias = np.asarray(t[f"{prefix}.conv.bias"], np.float64)
-    if fixed_tanh:  # the tanh table's index rounding (half a step) in the bias
-        conv_bias = conv_bias + 2.0 ** (-GATE_TANH[0] - 1)
-    a_conv = gen.matrix(f"a{a}_l{i}_conv", conv, conv_bias, [f_h[i]] * (k * cp) + [gen.fracs["x"]])
-    find, pointers, commit = gen.taps(f"ring{a}_{i}", k, d, cp, f"h{a}")
-    segments = [(q, cp) for q in pointers] + [("xv", 2)]
-    body = [f"/* array {a} layer {i}: dilation {d} */", "{"]
-    body += ["  " + line for line in find + gen.product(f"a{a}_l{i}_conv", "z", segments) + commit]
-    body.append(f"  for (uint32_t o = 0; o < {c}u; ++o) {{")
-    if fixed_tanh:
-        body.append(f"    p{a}[o] = {gen.lookup_tanh()}[{table_index('z[o]', a_conv, *GATE_TANH)}];")
-    else:
-        act = ACTIVATION_EXPRESSION[array["activation"]]
-        body += [f"    const float v = (float)z[o] * {pow2(-a_conv)};",
-                 f"    p{a}[o] = vn_q15_from_float({act.format(x='v')}, {pow2(f_p[i])});"]
-    body += [f"    sum{a}[o] += vn_q_shift(p{a}[o], {f_p[i] - big_f});", "  }"]
-    if f"{prefix}.residual.weight" in t:
-        a_res = gen.matrix(f"a{a}_l{i}_res", np.asarray(t[f"{prefix}.residual.weight"]).T,
-                           t[f"{prefix}.residual.bias"], [f_p[i]])
-        body += ["  " + line for line in gen.product(f"a{a}_l{i}_res", "r", [(f"p{a}", cp)])]
-        body += [f"  for (uint32_t o = 0; o < {c}u; ++o) "
-                 f"h{a}[o] = {add_residual('r[o]', a_res, f'h{a}[o]', f_h[i], f_h[i + 1])};"]
-    return body + ["}"]
+    """Layer-major sub-blocks (nam_q15.NamBlocks: its docstring has the arithmetic)."""
+    code, loop = NamBlocks(gen).text(*gains(gen.model))
+    return code, loop, ("Layer-major sub-blocks, each sample's integer arithmetic the same in any of them: the\n"
+                        " * output does not depend on the block size; in and out may alias.")

@@ -21,10 +21,10 @@ Matrix-vector products run four rows at a time (vn_q15_dot4, or the gated WaveNe
 each input word loaded once for four SMLADs; weights stored interleaved for it) and read a
 layer's taps where they lie in its ring (no copies of the taps; the new column is stored once).
 
-The gated WaveNet runs layer-major over sub-blocks of BLOCK samples; the other engines
-step sample by sample. Either way each sample's integer arithmetic is the same whatever the
-block it falls in, so the output is the same for any block size. Not yet: the layer-major
-schedule for the NAM WaveNet.
+The gated and NAM WaveNets run layer-major over sub-blocks of BLOCK samples (NAM: generic
+kernels per channel count, nam_q15.py); the recurrent engines step sample by sample. Either
+way each sample's integer arithmetic is the same whatever the block it falls in, so the
+output is the same for any block size.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Q15Generator:
         self.state: list[str] = []
         self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
         self.shapes: dict[str, tuple[int, int, int]] = {}  # matrix -> (rows, rows padded, row length)
+        self.includes = list(SOURCE_INCLUDES)  # a kind's engine may add its kernels' header
 
     def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
         """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
@@ -180,4 +181,4 @@ class Q15Generator:
 }}"""
         definition = model_definition(self.model, sym, name + INT16_SUFFIX, "VN_PRECISION_Q15",
                                       model_config.macs_per_sample(self.model.config))
-        return header, source_file(sym, banner, SOURCE_INCLUDES, self.arrays, code, definition)
+        return header, source_file(sym, banner, self.includes, self.arrays, code, definition)
