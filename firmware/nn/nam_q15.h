@@ -28,6 +28,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "firmware/nn/activations.h"
 #include "firmware/nn/q15.h"
 
 #ifdef __cplusplus
@@ -35,7 +36,7 @@ extern "C" {
 #endif
 
 /* The activations (NAM's names); tanh from the table, the others in float. */
-enum { VN_NAM_TANH = 0, VN_NAM_HARDTANH = 1, VN_NAM_RELU = 2, VN_NAM_SOFTSIGN = 3 };
+enum { VN_NAM_TANH = 0, VN_NAM_HARDTANH = 1, VN_NAM_RELU = 2, VN_NAM_SOFTSIGN = 3, VN_NAM_FASTTANH = 4, VN_NAM_LEAKYRELU = 5 };
 
 /* One layer's weights and formats (every array 8-byte aligned; rows padded to CQ). */
 typedef struct {
@@ -87,6 +88,10 @@ VN_NAM_INLINE int32_t vn_nam_activate(const int act, const int shift, const int3
     a = fminf(fmaxf(v, -1.0f), 1.0f);
   } else if (act == VN_NAM_RELU) {
     a = fmaxf(v, 0.0f);
+  } else if (act == VN_NAM_FASTTANH) {
+    a = vn_nam_fast_tanh(v); /* NAM's own rational, as the capture was trained with */
+  } else if (act == VN_NAM_LEAKYRELU) {
+    a = v > 0.0f ? v : 0.01f * v; /* NAM's default slope */
   } else {
     a = v / (1.0f + fabsf(v));
   }

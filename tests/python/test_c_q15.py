@@ -45,13 +45,17 @@ def nam_array(inputs: int, channels: int, head: int, kernel: int, dilations: lis
 
 # NAM shapes beyond the presets: three arrays of 3, 2 and 6 channels (the int16 engine's fused
 # 4- and 2-row layers, padding, a two-pass 6-channel layer with a 2-row tail, head biases
-# folded through later heads); kernel sizes 2 and 4, a 5- and a 1-channel array.
+# folded through later heads); kernel sizes 2 and 4, a 5- and a 1-channel array; the Fasttanh and
+# LeakyReLU activations of imported captures.
 NAM_SHAPES = {
     "nam-mixed": {"kind": "nam_wavenet", "head_scale": 0.02, "layer_arrays": [
         nam_array(1, 3, 2, 3, [1, 2, 4, 8]), nam_array(3, 2, 6, 3, [16, 1, 2], head_bias=True),
         nam_array(2, 6, 1, 3, [4, 32, 1], head_bias=True)]},
     "nam-odd-kernels": {"kind": "nam_wavenet", "head_scale": 0.05, "layer_arrays": [
         nam_array(1, 5, 1, 2, [1, 3, 9], "softsign"), nam_array(5, 1, 1, 4, [2, 5], "hardtanh", head_bias=True)]},
+    # The activations imported captures name besides tanh: NAM's Fasttanh rational and LeakyReLU.
+    "nam-fasttanh-leakyrelu": {"kind": "nam_wavenet", "head_scale": 0.05, "layer_arrays": [
+        nam_array(1, 4, 2, 3, [1, 2, 4], "fasttanh"), nam_array(4, 2, 1, 3, [4, 1], "leakyrelu", head_bias=True)]},
 }
 MODELS = {**SMALL, "wavenet-10x8": config.PRESETS["wavenet-10x8"], "gated-odd-channels": config.gated_wavenet(4, 3),
           "nam-feather": config.PRESETS["nam-feather"], "lstm-12": config.PRESETS["lstm-12"],
