@@ -52,6 +52,7 @@ class Q15Generator:
         self.state: list[str] = []
         self.formats: dict[str, Any] = {"activations": {k: int(v) for k, v in fracs.items()}, "accumulators": {}}
         self.shapes: dict[str, tuple[int, int, int]] = {}  # matrix -> (rows, rows padded, row length)
+        self.includes = list(SOURCE_INCLUDES)  # a kind may add its own helpers' header
 
     def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
         """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
@@ -180,4 +181,4 @@ class Q15Generator:
 }}"""
         definition = model_definition(self.model, sym, name + INT16_SUFFIX, "VN_PRECISION_Q15",
                                       model_config.macs_per_sample(self.model.config))
-        return header, source_file(sym, banner, SOURCE_INCLUDES, self.arrays, code, definition)
+        return header, source_file(sym, banner, self.includes, self.arrays, code, definition)

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import CodegenError, c_float, even, pow2
+from valvenet.export.c_text import CodegenError, c_float, even, int_array, pow2
 from valvenet.export.engines.float_engine import FloatGenerator
-from valvenet.export.engines.q15_arith import to_q20
+from valvenet.export.engines.q15_arith import quantise_columns, tanh_table, to_q20
 from valvenet.export.engines.q15_engine import Q15Generator
 from valvenet.models import recurrent
 
@@ -277,83 +277,143 @@ def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) ->
 
 # -------------------------------------------------------------------------------- int16
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
-    """Sample by sample."""
+    """Sample by sample; one loop over the units does each unit's gate rows (a 4-row tile)
+    and its update."""
+    gen.includes.append("firmware/nn/q15_cell.h")
     return gen.sample_steps(_lstm(gen) if gen.model.config["kind"] == "lstm" else _gru(gen))
 
 
-def _recurrent_matrix(gen: Q15Generator, hidden: int) -> tuple[int, int, int]:
-    """Quantises the recurrent matrix over [h (Q15, padded to hp), x]; returns (hp, its
-    accumulator's fractional bits, the input's length)."""
-    cfg, t, fr = gen.model.config, gen.model.tensors, gen.fracs
-    hp = even(hidden)
+def lerp_table(values: np.ndarray) -> np.ndarray:
+    """vn_q15_lerp's packed table (firmware/nn/q15_cell.h) from 513 int16 values on [-8, 8]:
+    entry i holds values[i] (low half) and values[i + 1] - values[i] (high half)."""
+    v = np.asarray(values, np.int64)
+    slope = v[1:] - v[:-1]
+    assert np.all(np.abs(slope) < 32768)
+    return ((v[:-1] & 0xFFFF) | ((slope & 0xFFFF) << 16)).astype(np.uint32)
+
+
+def sigmoid_values() -> np.ndarray:
+    """sigmoid(2 t) in Q15 at t = -8 + i/32 (i = 0..512), rounded and saturated: read with the
+    input halved (to_q20's halve), as vn_q15_tanh's table is read for tanh."""
+    t = -8.0 + np.arange(513) / 32.0
+    return np.clip(np.floor(32768.0 / (1.0 + np.exp(-2.0 * t)) + 0.5), 0, 32767).astype(np.int64)
+
+
+def _tables(gen: Q15Generator) -> tuple[str, str]:
+    """C: the middles of the packed tanh and sigmoid tables (written once)."""
+    for name, values in (("tanh_lerp", tanh_table()), ("sigmoid_lerp", sigmoid_values())):
+        gen.arrays.append(int_array(f"{gen.sym}_{name}", lerp_table(values), "uint32_t"))
+    return f"({gen.sym}_tanh_lerp + 256)", f"({gen.sym}_sigmoid_lerp + 256)"
+
+
+def _unit_matrix(gen: Q15Generator) -> tuple[int, int]:
+    """Quantises the recurrent matrix over [h (Q15, padded to hp), x] with the rows of unit u
+    in group u (4 rows: the LSTM's i, f, g, o; the GRU's z, r, the candidate's recurrent part
+    R_h h + b_h and its input part k_h x + b_h'); returns (hp, the accumulator's bits)."""
+    cfg, t = gen.model.config, gen.model.tensors
+    n, hp = cfg["hidden"], even(cfg["hidden"])
     kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
-    recurrent = np.asarray(t["rnn.recurrent_kernel"], np.float64)
-    rows = kernel.size if cfg["kind"] == "lstm" else 3 * hidden
-    weight = np.zeros((rows, hp + 1))
-    weight[:, :hidden] = recurrent.T
-    if cfg["kind"] == "lstm":
-        weight[:, hp] = kernel
-        bias = np.asarray(t["rnn.bias"], np.float64)
-    else:  # GRU: the candidate's input part is separate (the reset gate scales only R_h . h)
-        b = np.asarray(t["rnn.bias"], np.float64)
-        weight[:2 * hidden, hp] = kernel[:2 * hidden]
-        bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
-    acc = gen.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
-    return hp, acc, hp + 2
+    rec = np.asarray(t["rnn.recurrent_kernel"], np.float64)
+    b = np.asarray(t["rnn.bias"], np.float64)
+    weight, bias = np.zeros((4 * n, hp + 1)), np.zeros(4 * n)
+    for u in range(n):
+        if cfg["kind"] == "lstm":
+            for g in range(4):
+                weight[4 * u + g, :n], weight[4 * u + g, hp] = rec[:, g * n + u], kernel[g * n + u]
+                bias[4 * u + g] = b[g * n + u]
+        else:
+            for g in range(2):
+                weight[4 * u + g, :n], weight[4 * u + g, hp] = rec[:, g * n + u], kernel[g * n + u]
+                bias[4 * u + g] = b[0, g * n + u] + b[1, g * n + u]
+            weight[4 * u + 2, :n], bias[4 * u + 2] = rec[:, 2 * n + u], b[1, 2 * n + u]
+            weight[4 * u + 3, hp], bias[4 * u + 3] = kernel[2 * n + u], b[0, 2 * n + u]
+    return hp, gen.matrix("rnn", weight, bias, [15] * hp + [gen.fracs["x"]])
 
 
-def _recurrent_output(gen: Q15Generator, hp: int) -> list[str]:
-    t = gen.model.tensors
-    acc = gen.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
-    y = f"(float)({gen.dot('dense', [('s->v', hp)])}) * {pow2(-acc)}"
-    return [f"return {y}{' + x' if gen.model.config.get('skip', True) else ''};"]
+def _unit_tile(gen: Q15Generator, hp: int) -> list[str]:
+    """C: a0..a3 = bias + W . [h, x] for unit u's four rows (w, b: its weights and biases):
+    input words two per LDRD, each for four rows' SMLADs (the GRU: three, the candidate's
+    rows skipping the zero half of their columns)."""
+    gru = gen.model.config["kind"] == "gru"
+    words = hp // 2 + 1
+    lines = ["int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];"]
+    for p in range(0, words, 2):
+        pair = p + 1 < words
+        lines.append(f"{{ uint32_t x0, x1; vn_q15_words2(v + {2 * p}u, &x0, &x1);" if pair
+                     else f"{{ const uint32_t x0 = vn_q15_word(v + {2 * p}u);")
+        for q in range(p, p + 2 if pair else p + 1):
+            x, o = f"x{q - p}", 8 * q
+            last = q == words - 1
+            lines += [f"  {{ uint32_t w0, w1; vn_q15_words2(w + {o}u, &w0, &w1);",
+                      f"    a0 = vn_q15_smlad(w0, {x}, a0); a1 = vn_q15_smlad(w1, {x}, a1);"]
+            if not gru:
+                lines += [f"    vn_q15_words2(w + {o + 4}u, &w0, &w1);",
+                          f"    a2 = vn_q15_smlad(w0, {x}, a2); a3 = vn_q15_smlad(w1, {x}, a3); }}"]
+            elif last:
+                lines.append(f"    a3 = vn_q15_smlad(vn_q15_word(w + {o + 6}u), {x}, a3); }}")
+            else:
+                lines.append(f"    a2 = vn_q15_smlad(vn_q15_word(w + {o + 4}u), {x}, a2); }}")
+        lines[-1] += " }"
+    return lines
+
+
+def _units(gen: Q15Generator, update: list[str]) -> list[str]:
+    """C: the step around the unit loop: input, the loop (tile, `update` leaving hn), the new
+    h into the state, the dense output (its sum over the units in the loop) and the skip."""
+    cfg, t, sym = gen.model.config, gen.model.tensors, gen.sym
+    n, hp = cfg["hidden"], even(cfg["hidden"])
+    dq, db, a_out = quantise_columns(np.asarray(t["dense.weight"], np.float64).T, np.asarray(t["dense.bias"]), [15])
+    gen.arrays.append(int_array(f"{sym}_dense_w", dq, "int16_t"))
+    gen.formats["accumulators"]["dense"] = a_out
+    gen.state.insert(0, f"int16_t v[{hp + 2}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
+    loop = [f"for (uint32_t u = 0; u < {n}u; ++u, w += {4 * (hp + 2)}u, b += 4) {{",
+            "  VN_Q15_OPAQUE(w);", "  VN_Q15_OPAQUE(v);"]
+    loop += ["  " + line for line in _unit_tile(gen, hp) + update]
+    loop += ["  h[u] = (int16_t)hn;", f"  y = vn_q15_mla_bb({sym}_dense_w[u], hn, y);", "}"]
+    return [*gen.input_q15(pair=False),
+            f"s->v[{hp}] = xq;",
+            f"int16_t h[{hp}] __attribute__((aligned(8)));",
+            *([f"h[{n}] = 0;"] if hp > n else []),
+            f"int32_t y = {int(db[0])};",
+            f"const int16_t *w = {sym}_rnn_w;",
+            f"const int32_t *b = {sym}_rnn_b;",
+            "const int16_t *v = s->v;",
+            *loop,
+            f"memcpy(s->v, h, {2 * hp}u);",
+            f"return (float)y * {pow2(-a_out)}{' + x' if cfg.get('skip', True) else ''};"]
 
 
 def _lstm(gen: Q15Generator) -> list[str]:
+    """LSTM: i, f, o from the sigmoid table, g and tanh(c) from the tanh table; the cell
+    c = f c + i g in int32 (Q f_c: 16 bits finer than an int16 of its calibrated range), f c
+    as a 32 x 16 product (SMULWB, truncated), i g a Q30 product shifted to Q f_c, the sum
+    saturated; h = o tanh(c) rounded."""
     n = gen.model.config["hidden"]
-    hp, acc, width = _recurrent_matrix(gen, n)
+    hp, acc = _unit_matrix(gen)
     f_c = min(gen.fracs["c"] + 16, 30)
-    gen.state += [f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */",
-                  f"int32_t c[{n}];  /* the cell, Q{f_c} */"]
+    gen.state.append(f"int32_t c[{n}];  /* the cell, Q{f_c} */")
     gen.formats["cell"] = f_c
-    return [*gen.input_q15(pair=False),
-            f"int16_t h[{n}];",
-            f"s->v[{hp}] = xq;",
-            *gen.product("rnn", "z", [("s->v", width)]),
-            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-            f"  const int32_t i = {gen.sigmoid('z[o]', acc)};",
-            f"  const int32_t f = {gen.sigmoid(f'z[o + {n}u]', acc)};",
-            f"  const int32_t g = vn_q15_tanh({to_q20(f'z[o + {2 * n}u]', acc)}, {gen.tanh_table()});",
-            f"  const int32_t og = {gen.sigmoid(f'z[o + {3 * n}u]', acc)};",
-            f"  const float c = (float)f * ((float)s->c[o] * {pow2(-f_c - 15)}) + (float)(i * g) * {pow2(-30)};",
-            f"  s->c[o] = vn_q31_from_float(c, {pow2(f_c)});",
-            f"  h[o] = (int16_t)((og * vn_q15_tanh({to_q20('s->c[o]', f_c)}, {gen.tanh_table()}) + 16384) >> 15);",
-            "}",
-            f"memcpy(s->v, h, {2 * n}u);",
-            *_recurrent_output(gen, hp)]
+    tt, st = _tables(gen)
+    ig = "ig * gg" + (f" >> {30 - f_c}" if f_c < 30 else "")
+    update = [f"const int32_t ig = vn_q15_lerp({to_q20('a0', acc, halve=True)}, {st});",
+              f"const int32_t fg = vn_q15_lerp({to_q20('a1', acc, halve=True)}, {st});",
+              f"const int32_t gg = vn_q15_lerp({to_q20('a2', acc)}, {tt});",
+              f"const int32_t og = vn_q15_lerp({to_q20('a3', acc, halve=True)}, {st});",
+              f"const int32_t cn = vn_q31_add_sat(2 * vn_q15_mul_wb(s->c[u], fg), {ig});",
+              "s->c[u] = cn;",
+              f"const int32_t hn = vn_q15_mla_bb(og, vn_q15_lerp({to_q20('cn', f_c)}, {tt}), 1 << 14) >> 15;"]
+    return _units(gen, update)
 
 
 def _gru(gen: Q15Generator) -> list[str]:
-    n, t = gen.model.config["hidden"], gen.model.tensors
-    hp, acc, width = _recurrent_matrix(gen, n)
-    kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
-    a_in = gen.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
-                      [gen.fracs["x"]])
-    gen.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
-    s = pow2(-acc)
-    return [*gen.input_q15(),
-            f"int16_t h[{n}];",
-            f"s->v[{hp}] = xq;",
-            *gen.product("rnn", "z", [("s->v", width)]),
-            *gen.product("rnn_in", "u", [("xv", 2)]),
-            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-            f"  const float z_ = (float){gen.sigmoid('z[o]', acc)} * {pow2(-15)};",
-            f"  const float r = (float){gen.sigmoid(f'z[o + {n}u]', acc)} * {pow2(-15)};",
-            f"  const float inner = (float)z[o + {2 * n}u] * {s};",
-            f"  const float outer = (float)u[o] * {pow2(-a_in)};",
-            "  const float candidate = vn_tanh(outer + r * inner);",
-            f"  const float previous = (float)s->v[o] * {pow2(-15)};",
-            "  h[o] = vn_q15_from_float(z_ * previous + (1.0f - z_) * candidate, 32768.0f);",
-            "}",
-            f"memcpy(s->v, h, {2 * n}u);",
-            *_recurrent_output(gen, hp)]
+    """GRU: z, r from the sigmoid table; the candidate tanh(k_h x + b_h' + r (R_h h + b_h))
+    with r times the recurrent part as a 32 x 16 product (SMULWB, at one bit fewer: the
+    input part halved to match); h = n + z (h - n) rounded (a convex mix: no saturation)."""
+    hp, acc = _unit_matrix(gen)
+    tt, st = _tables(gen)
+    update = [f"const int32_t zg = vn_q15_lerp({to_q20('a0', acc, halve=True)}, {st});",
+              f"const int32_t rg = vn_q15_lerp({to_q20('a1', acc, halve=True)}, {st});",
+              "const int32_t pre = (a3 >> 1) + vn_q15_mul_wb(a2, rg);",
+              f"const int32_t ng = vn_q15_lerp({to_q20('pre', acc - 1)}, {tt});",
+              "const int32_t hn = ng + ((zg * ((int32_t)v[u] - ng) + (1 << 14)) >> 15);"]
+    return _units(gen, update)

@@ -1,0 +1,78 @@
+/*
+ * q15_cell.h: fixed-point helpers for the recurrent cells of the int16 engine (the LSTM and
+ * GRU emitters in python/valvenet/export/engines/recurrent.py): an interpolated activation
+ * table read with one load per value, and the 16 x 16 and 32 x 16 products the cell updates
+ * use. Formats and rounding as in q15.h; each helper has the M7's instruction and a portable
+ * path with the same result for every input, so the host build gives the M7's bits.
+ */
+#ifndef VALVENET_FIRMWARE_NN_Q15_CELL_H_
+#define VALVENET_FIRMWARE_NN_Q15_CELL_H_
+
+#include <stdint.h>
+
+#include "firmware/nn/q15.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* acc + lo(a) * lo(b), wrapping modulo 2^32 (SMLABB). */
+static inline int32_t vn_q15_mla_bb(int32_t a, int32_t b, int32_t acc) {
+#if VN_Q15_USE_SMLAD
+  return __smlabb(a, b, acc);
+#else
+  return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)a * (int32_t)(int16_t)(uint16_t)b));
+#endif
+}
+
+/* acc + hi(a) * lo(b), wrapping modulo 2^32 (SMLATB). */
+static inline int32_t vn_q15_mla_tb(int32_t a, int32_t b, int32_t acc) {
+#if VN_Q15_USE_SMLAD
+  return __smlatb(a, b, acc);
+#else
+  return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)((uint32_t)a >> 16) *
+                                              (int32_t)(int16_t)(uint16_t)b));
+#endif
+}
+
+/* floor(a * lo(b) / 2^16): a 32 x 16 product's top 32 bits (SMULWB). */
+static inline int32_t vn_q15_mul_wb(int32_t a, int32_t b) {
+#if VN_Q15_USE_SMLAD
+  int32_t r;
+  __asm__("smulwb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (int32_t)(((int64_t)a * (int16_t)(uint16_t)b) >> 16);
+#endif
+}
+
+/* a + b saturated to int32 (QADD). */
+static inline int32_t vn_q31_add_sat(int32_t a, int32_t b) {
+#if VN_Q15_USE_SMLAD
+  return __qadd(a, b);
+#else
+  const int64_t v = (int64_t)a + b;
+  return (int32_t)(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
+#endif
+}
+
+/* A function from a 513-entry table on [-8, 8] (step 1/32) with linear interpolation, as
+ * vn_q15_tanh (q15.h) and with its result for the same table, but each entry packed with its
+ * slope: mid[i] = t[256 + i] in the low half, t[257 + i] - t[256 + i] in the high half
+ * (i = -256..255; python/valvenet/export/engines/recurrent.py writes it). x has 20
+ * fractional bits, clamped to [-8, 8); one load per value, the interpolation one SMLATB. */
+static inline int32_t vn_q15_lerp(int32_t x, const uint32_t *mid) {
+#if VN_Q15_USE_SMLAD
+  const int32_t u = __ssat(x, 24);
+#else
+  const int32_t u = vn_q_clamp(x, -(1 << 23), (1 << 23) - 1);
+#endif
+  const uint32_t e = mid[u >> 15];
+  return (int32_t)(int16_t)(uint16_t)e + (vn_q15_mla_tb((int32_t)e, u & 0x7FFF, 1 << 14) >> 15);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VALVENET_FIRMWARE_NN_Q15_CELL_H_ */
