@@ -52,6 +52,7 @@ def check_int16(config: dict[str, Any]) -> None:
 
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
     """Layer-major sub-blocks (GatedBlocks)."""
+    gen.includes.append("firmware/nn/q15_dsp.h")
     step, loop = GatedBlocks(gen).text(*gains(gen.model))
     return step, loop, ("Layer-major sub-blocks, each sample's integer arithmetic the same in any of them: the\n"
                         " * output does not depend on the block size; in and out may alias.")
@@ -199,27 +200,46 @@ class GatedBlocks:
             if i + 1 < n:
                 self.residual(i, f_h[i], f_h[i + 1])
 
-    def tile(self, samples: int, words: int, weight: str, word: Any, bias: str) -> list[str]:
+    def tile(self, samples: int, words: int, word: Any) -> list[str]:
         """C: accumulators a{s}_{r} (4 rows r, `samples` samples s) = bias + W . input, where
-        word(s, p) is the C expression of sample s's input pair p; weights interleaved by pair
-        (4 row words per pair) from `weight`."""
-        lines = [f"int32_t a{s}_{r} = {bias}[{r}];" for s in range(samples) for r in range(4)]
+        word(s, p) is the C expression of sample s's input pair p; the group's 4 int32 biases
+        then its weights interleaved by pair (4 row words per pair) from w (group_weights)."""
+        lines = ["uint32_t b0, b1, b2, b3;", "vn_q15_words2(w, &b0, &b1);", "vn_q15_words2(w + 4u, &b2, &b3);"]
+        lines += [f"int32_t a{s}_{r} = (int32_t)b{r};" for s in range(samples) for r in range(4)]
         for p in range(words):
             lines += [f"{{ const uint32_t x{s} = {word(s, p)};" if s == 0 else f"  const uint32_t x{s} = {word(s, p)};"
                       for s in range(samples)]
             for r in range(0, 4, 2):
                 lines.append(f"  uint32_t w{r}, w{r + 1};")
-                lines.append(f"  vn_q15_words2({weight} + {8 * p + 2 * r}u, &w{r}, &w{r + 1});")
+                lines.append(f"  vn_q15_words2(w + {8 + 8 * p + 2 * r}u, &w{r}, &w{r + 1});")
                 lines += [f"  a{s}_{r + h} = vn_q15_smlad(w{r + h}, x{s}, a{s}_{r + h});" for h in range(2) for s in range(samples)]
             lines[-1] += " }"
         return lines
 
-    def loops(self, groups: int, setup: list[str], body: Any) -> list[str]:
-        """C: for each group of 4 rows, pairs of samples, then the odd last sample."""
-        lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", *("  " + x for x in setup),
-                 "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {", "    VN_Q15_OPAQUE(w);"]
-        lines += ["    " + x for x in body(2)] + ["  }", "  if (j < m) {"] + ["    " + x for x in body(1)] + ["  }", "}"]
-        return lines
+    @staticmethod
+    def group_weights(wq: np.ndarray, bq: np.ndarray) -> tuple[np.ndarray, int]:
+        """The weights (groups, pairs, 4 rows, 2) with each group's 4 int32 biases in front of
+        its weights (as 8 int16, little-endian: one pointer walks both); (array, int16 per group)."""
+        groups = wq.shape[0]
+        bias = np.asarray(bq, np.int64).astype("<i4").view("<i2").reshape(groups, 8)
+        out = np.concatenate([bias, np.asarray(wq, np.int16).reshape(groups, -1)], axis=1)
+        return out, out.shape[1]
+
+    def loops(self, groups: int, stride: int, weights: str, setup: list[str], body: Any, inner: bool) -> list[str]:
+        """C: the groups of 4 rows (w: the group's biases and weights, `stride` int16 apart) and,
+        for each, pairs of samples then the odd last sample; with `inner` the other way round
+        (the groups inside the samples: the inputs' pointers stay put while only w moves)."""
+        if inner:
+            def groups_loop(samples: int) -> list[str]:
+                return [f"const int16_t *w = {weights};", "#pragma GCC unroll 1",
+                        f"for (uint32_t q = 0; q < {groups}u; ++q, w += {stride}u) {{", "  VN_Q15_OPAQUE(w);",
+                        *("  " + x for x in body(samples)), "}"]
+            lines = [*setup, "uint32_t j = 0;", "#pragma GCC unroll 1", "for (; j + 2u <= m; j += 2u) {"]
+            return lines + ["  " + x for x in groups_loop(2)] + ["}", "if (j < m) {"] + ["  " + x for x in groups_loop(1)] + ["}"]
+        lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", f"  const int16_t *w = {weights} + q * {stride}u;",
+                 *("  " + x for x in setup), "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {",
+                 "    VN_Q15_OPAQUE(w);"]
+        return lines + ["    " + x for x in body(2)] + ["  }", "  if (j < m) {"] + ["    " + x for x in body(1)] + ["  }", "}"]
 
     def conv(self, i: int, f_in: int) -> None:
         gen, t, c, k, cq, gw, d = self.gen, self.gen.model.tensors, self.c, self.k, self.cq, self.gw, self.dils[i]
@@ -240,8 +260,8 @@ class GatedBlocks:
                 bias[4 * q + half] += 2.0 ** (-kt - 1)  # the tables' index rounding
                 bias[4 * q + 2 + half] += 2.0 ** (-ks - 1)
         wq, bq, acc = quantise_columns(conv, bias, [f_in] * (k * cq))
-        wq = wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3)
-        gen.arrays += [int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"), int_array(f"{sym}_l{i}_conv_b", bq, "int32_t")]
+        wq, stride = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
+        gen.arrays.append(int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_conv"] = acc
         ta = [table_index(f"a{r}", acc, kt, nt) for r in range(2)]
         sb = [table_index(f"b{r}", acc, ks, ns) for r in range(2)]
@@ -256,20 +276,20 @@ class GatedBlocks:
 
         def word(s: int, p: int) -> str:
             j, pp = divmod(p, cq // 2)
-            return f"vn_q15_word(t{j} + (j + {s}u) * {cq}u + {2 * pp}u)"
+            return f"vn_q15_word(u{j} + {s * cq + 2 * pp}u)"
 
         def body(samples: int) -> list[str]:
-            lines = self.tile(samples, words, "w", word, "b")
+            lines = [f"const int16_t *const u{j} = t{j} + j * {cq}u;" for j in range(k)]
+            lines += self.tile(samples, words, word)
             return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(tm, sm, a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
                             for s in range(samples)]
 
-        setup = [f"const int16_t *w = {sym}_l{i}_conv_w + q * {4 * k * cq}u;",
-                 f"const int32_t *const b = {sym}_l{i}_conv_b + 4u * q;",
-                 f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
+        setup = [f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
                  f"const uint16_t *sm = {self.sig_mid};",
                  "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
+        lines = self.loops(gw, stride, f"{sym}_l{i}_conv_w", setup, body, inner=False)
         self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
-                              + "\n".join("  " + x for x in self.loops(gw, setup, body)) + "\n}\n")
+                              + "\n".join("  " + x for x in lines) + "\n}\n")
 
     def mix(self, i: int) -> None:
         sym, cq, gw = self.gen.sym, self.cq, self.gw
@@ -292,8 +312,8 @@ class GatedBlocks:
         fast = 1 <= shift <= 31 and f_out - f_h <= 14 and f_h - f_out <= 31
         if not fast:
             wq, bq, acc = quantise_columns(weight, bias, [15])
-        wq = wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3)
-        gen.arrays += [int_array(f"{sym}_l{i}_res_w", wq, "int16_t"), int_array(f"{sym}_l{i}_res_b", bq, "int32_t")]
+        wq, stride = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
+        gen.arrays.append(int_array(f"{sym}_l{i}_res_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_res"] = acc
 
         def update(r: str, h: str) -> str:
@@ -302,18 +322,25 @@ class GatedBlocks:
             return f"vn_q15_sat32(({r} >> {shift}) + {int32_at(h, f_h, f_out)})"
 
         def body(samples: int) -> list[str]:
-            lines = self.tile(samples, gw, "w", lambda s, p: f"g[(j + {s}u) * {gw}u + {p}u]", "b")
+            lines = [f"const uint32_t *gj = g + j * {gw}u;", "VN_Q15_OPAQUE(gj);"]
+            lines += self.tile(samples, gw, lambda s, p: f"gj[{s * gw + p}u]")
             for s in range(samples):
+                if fast and f_h == f_out:  # two channels a word: SSAT each, PKHBT, QADD16 with h
+                    for r in range(0, 4, 2):
+                        at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
+                        pair = (f"vn_q15_pack_bottom(vn_q15_sat32(a{s}_{r} >> {shift}), "
+                                f"vn_q15_sat32(a{s}_{r + 1} >> {shift}))")
+                        lines.append(f"vn_q15_store_word(out + {at}, vn_q15_add2_sat({pair}, vn_q15_word(h + {at})));")
+                    continue
                 for r in range(4):
                     at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
                     lines.append(f"out[{at}] = {update(f'a{s}_{r}', f'h[{at}]')};")
             return lines
 
-        setup = [f"const int16_t *w = {sym}_l{i}_res_w + q * {4 * cq}u;",
-                 f"const int32_t *const b = {sym}_l{i}_res_b + 4u * q;"]
+        lines = self.loops(cq // 4, stride, f"{sym}_l{i}_res_w", [], body, inner=True)
         self.functions.append(
             f"VN_HOT_TEXT static void {sym}_res{i}(const uint32_t *restrict g, const int16_t *h, int16_t *out, const uint32_t m) {{\n"
-            + "\n".join("  " + x for x in self.loops(cq // 4, setup, body)) + "\n}\n")
+            + "\n".join("  " + x for x in lines) + "\n}\n")
 
     def text(self, in_gain: str, out_gain: str) -> tuple[str, str]:
         """(the model's functions and its block function, the body of process)."""

@@ -279,12 +279,12 @@ def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) ->
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
     """Sample by sample; one loop over the units does each unit's gate rows (a 4-row tile)
     and its update."""
-    gen.includes.append("firmware/nn/q15_cell.h")
+    gen.includes.append("firmware/nn/q15_dsp.h")
     return gen.sample_steps(_lstm(gen) if gen.model.config["kind"] == "lstm" else _gru(gen))
 
 
 def lerp_table(values: np.ndarray) -> np.ndarray:
-    """vn_q15_lerp's packed table (firmware/nn/q15_cell.h) from 513 int16 values on [-8, 8]:
+    """vn_q15_lerp's packed table (firmware/nn/q15_dsp.h) from 513 int16 values on [-8, 8]:
     entry i holds values[i] (low half) and values[i + 1] - values[i] (high half)."""
     v = np.asarray(values, np.int64)
     slope = v[1:] - v[:-1]
