@@ -200,20 +200,17 @@ class GatedBlocks:
             if i + 1 < n:
                 self.residual(i, f_h[i], f_h[i + 1])
 
-    def tile(self, samples: int, words: int, word: Any) -> list[str]:
-        """C: accumulators a{s}_{r} (4 rows r, `samples` samples s) = bias + W . input, where
-        word(s, p) is the C expression of sample s's input pair p; the group's 4 int32 biases
-        then its weights interleaved by pair (4 row words per pair) from w (group_weights)."""
-        lines = ["uint32_t b0, b1, b2, b3;", "vn_q15_words2(w, &b0, &b1);", "vn_q15_words2(w + 4u, &b2, &b3);"]
-        lines += [f"int32_t a{s}_{r} = (int32_t)b{r};" for s in range(samples) for r in range(4)]
-        for p in range(words):
-            lines += [f"{{ const uint32_t x{s} = {word(s, p)};" if s == 0 else f"  const uint32_t x{s} = {word(s, p)};"
-                      for s in range(samples)]
-            for r in range(0, 4, 2):
-                lines.append(f"  uint32_t w{r}, w{r + 1};")
-                lines.append(f"  vn_q15_words2(w + {8 + 8 * p + 2 * r}u, &w{r}, &w{r + 1});")
-                lines += [f"  a{s}_{r + h} = vn_q15_smlad(w{r + h}, x{s}, a{s}_{r + h});" for h in range(2) for s in range(samples)]
-            lines[-1] += " }"
+    @staticmethod
+    def tile(inputs: list[tuple[str, int]]) -> list[str]:
+        """C: accumulators a0..a3 = bias + W . input for one sample and one group of 4 rows, the
+        input the concatenation of `inputs` (int16 pointer, words); w walks the group's 4 int32
+        biases (one LDM: vn_q15_bias4) then its weights interleaved by pair (4 row words per pair: group_weights), each
+        run of up to 4 input words one vn_q15_mac4 (an LDM of the inputs, one of each pair's
+        four weights)."""
+        lines = ["int32_t a0, a1, a2, a3;", "vn_q15_bias4(&w, &a0, &a1, &a2, &a3);"]
+        for pointer, words in inputs:
+            lines += [f"vn_q15_mac4(&w, {pointer} + {2 * c}u, {min(4, words - c)}u, &a0, &a1, &a2, &a3);"
+                      for c in range(0, words, 4)]
         return lines
 
     @staticmethod
@@ -225,21 +222,12 @@ class GatedBlocks:
         out = np.concatenate([bias, np.asarray(wq, np.int16).reshape(groups, -1)], axis=1)
         return out, out.shape[1]
 
-    def loops(self, groups: int, stride: int, weights: str, setup: list[str], body: Any, inner: bool) -> list[str]:
-        """C: the groups of 4 rows (w: the group's biases and weights, `stride` int16 apart) and,
-        for each, pairs of samples then the odd last sample; with `inner` the other way round
-        (the groups inside the samples: the inputs' pointers stay put while only w moves)."""
-        if inner:
-            def groups_loop(samples: int) -> list[str]:
-                return [f"const int16_t *w = {weights};", "#pragma GCC unroll 1",
-                        f"for (uint32_t q = 0; q < {groups}u; ++q, w += {stride}u) {{", "  VN_Q15_OPAQUE(w);",
-                        *("  " + x for x in body(samples)), "}"]
-            lines = [*setup, "uint32_t j = 0;", "#pragma GCC unroll 1", "for (; j + 2u <= m; j += 2u) {"]
-            return lines + ["  " + x for x in groups_loop(2)] + ["}", "if (j < m) {"] + ["  " + x for x in groups_loop(1)] + ["}"]
-        lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", f"  const int16_t *w = {weights} + q * {stride}u;",
-                 *("  " + x for x in setup), "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {",
-                 "    VN_Q15_OPAQUE(w);"]
-        return lines + ["    " + x for x in body(2)] + ["  }", "  if (j < m) {"] + ["    " + x for x in body(1)] + ["  }", "}"]
+    @staticmethod
+    def loops(groups: int, weights: str, setup: list[str], body: list[str]) -> list[str]:
+        """C: sample by sample, the groups of 4 rows in turn (q), w walking all of them."""
+        return [*setup, "#pragma GCC unroll 1", "for (uint32_t j = 0; j < m; ++j) {", f"  const int16_t *w = {weights};",
+                "  VN_Q15_OPAQUE(w);", f"#pragma GCC unroll {groups}", f"  for (uint32_t q = 0; q < {groups}u; ++q) {{",
+                *("    " + x for x in body), "  }", "}"]
 
     def conv(self, i: int, f_in: int) -> None:
         gen, t, c, k, cq, gw, d = self.gen, self.gen.model.tensors, self.c, self.k, self.cq, self.gw, self.dils[i]
@@ -260,43 +248,41 @@ class GatedBlocks:
                 bias[4 * q + half] += 2.0 ** (-kt - 1)  # the tables' index rounding
                 bias[4 * q + 2 + half] += 2.0 ** (-ks - 1)
         wq, bq, acc = quantise_columns(conv, bias, [f_in] * (k * cq))
-        wq, stride = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
+        wq, _ = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
         gen.arrays.append(int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_conv"] = acc
         ta = [table_index(f"a{r}", acc, kt, nt) for r in range(2)]
         sb = [table_index(f"b{r}", acc, ks, ns) for r in range(2)]
         self.functions.append(
-            f"static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid, const uint16_t *sig_mid,\n"
+            f"__attribute__((always_inline)) static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid,\n"
+            "                                  const uint16_t *sig_mid,\n"
             "                                  const int32_t a0, const int32_t a1, const int32_t b0, const int32_t b1) {\n"
             f"  const int32_t p0 = (int32_t)tanh_mid[{ta[0]}] * (int32_t)sig_mid[{sb[0]}];\n"
             f"  const int32_t p1 = (int32_t)tanh_mid[{ta[1]}] * (int32_t)sig_mid[{sb[1]}];\n"
             "  return vn_q15_pack_top(p1, p0);\n}\n")
-        words = k * cq // 2
         taps = ", ".join(f"const int16_t *const t{j}" for j in range(k))
 
-        def word(s: int, p: int) -> str:
-            j, pp = divmod(p, cq // 2)
-            return f"vn_q15_word(u{j} + {s * cq + 2 * pp}u)"
-
-        def body(samples: int) -> list[str]:
-            lines = [f"const int16_t *const u{j} = t{j} + j * {cq}u;" for j in range(k)]
-            lines += self.tile(samples, words, word)
-            return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(tm, sm, a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
-                            for s in range(samples)]
-
+        body = self.tile([(f"t{j} + j * {cq}u", cq // 2) for j in range(k)])
+        body.append(f"g[j * {gw}u + q] = {sym}_gate{i}(tm, sm, a0, a1, a2, a3);")
         setup = [f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
                  f"const uint16_t *sm = {self.sig_mid};",
                  "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
-        lines = self.loops(gw, stride, f"{sym}_l{i}_conv_w", setup, body, inner=False)
+        lines = self.loops(gw, f"{sym}_l{i}_conv_w", setup, body)
         self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
                               + "\n".join("  " + x for x in lines) + "\n}\n")
 
     def mix(self, i: int) -> None:
+        """C: y[j] += (W_out_i W_res_i) . g[j], the layer's share of the output row (the fold
+        weights in registers; the gate words four per LDM where they come in fours)."""
         sym, cq, gw = self.gen.sym, self.cq, self.gw
         lines = [f"VN_HOT_TEXT static void {sym}_mix{i}(const uint32_t *restrict g, int32_t *restrict y, const uint32_t m) {{"]
         lines += [f"  const uint32_t f{p} = vn_q15_word({sym}_fold_w + {i * cq + 2 * p}u);" for p in range(gw)]
         lines += ["#pragma GCC unroll 1", f"  for (uint32_t j = 0; j < m; ++j, g += {gw}u) {{", "    int32_t a = y[j];"]
-        lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
+        if gw % 4 == 0:
+            lines += [f"    a = vn_q15_dot4_words((const int16_t *)(g + {p}u), f{p}, f{p + 1}, f{p + 2}, f{p + 3}, a);"
+                      for p in range(0, gw, 4)]
+        else:
+            lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
         lines += ["    y[j] = a;", "  }", "}", ""]
         self.functions.append("\n".join(lines))
 
@@ -312,7 +298,7 @@ class GatedBlocks:
         fast = 1 <= shift <= 31 and f_out - f_h <= 14 and f_h - f_out <= 31
         if not fast:
             wq, bq, acc = quantise_columns(weight, bias, [15])
-        wq, stride = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
+        wq, _ = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
         gen.arrays.append(int_array(f"{sym}_l{i}_res_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_res"] = acc
 
@@ -321,23 +307,15 @@ class GatedBlocks:
                 return add_residual(r, acc, h, f_h, f_out)
             return f"vn_q15_sat32(({r} >> {shift}) + {int32_at(h, f_h, f_out)})"
 
-        def body(samples: int) -> list[str]:
-            lines = [f"const uint32_t *gj = g + j * {gw}u;", "VN_Q15_OPAQUE(gj);"]
-            lines += self.tile(samples, gw, lambda s, p: f"gj[{s * gw + p}u]")
-            for s in range(samples):
-                if fast and f_h == f_out:  # two channels a word: SSAT each, PKHBT, QADD16 with h
-                    for r in range(0, 4, 2):
-                        at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
-                        pair = (f"vn_q15_pack_bottom(vn_q15_sat32(a{s}_{r} >> {shift}), "
-                                f"vn_q15_sat32(a{s}_{r + 1} >> {shift}))")
-                        lines.append(f"vn_q15_store_word(out + {at}, vn_q15_add2_sat({pair}, vn_q15_word(h + {at})));")
-                    continue
-                for r in range(4):
-                    at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
-                    lines.append(f"out[{at}] = {update(f'a{s}_{r}', f'h[{at}]')};")
-            return lines
-
-        lines = self.loops(cq // 4, stride, f"{sym}_l{i}_res_w", [], body, inner=True)
+        body = self.tile([(f"(const int16_t *)(g + j * {gw}u)", gw)])
+        at = [f"j * {cq}u + 4u * q + {r}u" for r in range(4)]
+        if fast and f_h == f_out:  # two channels a word: SSAT each, PKHBT, QADD16 with h
+            for r in range(0, 4, 2):
+                pair = f"vn_q15_pack_bottom(vn_q15_sat32(a{r} >> {shift}), vn_q15_sat32(a{r + 1} >> {shift}))"
+                body.append(f"vn_q15_store_word(out + {at[r]}, vn_q15_add2_sat({pair}, vn_q15_word(h + {at[r]})));")
+        else:
+            body += [f"out[{at[r]}] = {update(f'a{r}', f'h[{at[r]}]')};" for r in range(4)]
+        lines = self.loops(cq // 4, f"{sym}_l{i}_res_w", [], body)
         self.functions.append(
             f"VN_HOT_TEXT static void {sym}_res{i}(const uint32_t *restrict g, const int16_t *h, int16_t *out, const uint32_t m) {{\n"
             + "\n".join("  " + x for x in lines) + "\n}\n")
