@@ -12,7 +12,7 @@ Int16, IN FIXED POINT: the gate tanh(a) * sigmoid(b) from two tables without int
 Five instructions a gate on the M7 (two SSATs with a shift give the indices, two loads, a
 multiply) and half a PKHTB. It was 30 with the interpolated vn_q15_tanh, the engine's
 hottest non-MAC work (2C activations per layer per sample); docs/int16.md has the steps.
-Per layer l (GatedBlocks: layer-major sub-blocks, 4 x 2 register tiles):
+Per layer l (GatedBlocks: layer-major sub-blocks, 4-row tiles fed by LDM):
   acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32; the bias holds the
          tables' index rounding)
   gate = tanh(acc_a) * sigmoid(acc_b) from the tables (above), Q15
@@ -121,8 +121,12 @@ class GatedBlocks:
     - Every layer input lives in a mirrored ring (firmware/nn/q15.h, vn_q15_ring_mirror):
       the k taps of a sub-block are k contiguous arrays of columns (cq int16 per sample, the
       channels padded to a multiple of 4).
-    - Products in register tiles of 4 rows x 2 samples: each weight word loaded feeds two
-      samples' SMLADs, each input word four rows'.
+    - Products in tiles of 4 rows x 1 sample (vn_q15_mac4, firmware/nn/q15_dsp.h): on the M7
+      one LDM loads four input words, one LDM each word's four row weights, so 16 SMLADs
+      take 5 load instructions (the 4 x 2 tiles of LDRD and LDR before took 8; an LDM of n
+      words still moves n words: cycles fall less than instructions). The group's biases
+      sit in front of its weights and come by one LDM into the accumulators; w walks every
+      group of a layer, sample by sample, the groups unrolled.
     - The gate from two tables without interpolation (gate_tables): tanh(a) (Q15) times
       sigmoid(b) (Q16) is a Q31 product whose top half is the gate in Q15 (truncated); two
       channels' gates packed into one word (PKHTB). The tables' index rounding is folded into
@@ -132,7 +136,9 @@ class GatedBlocks:
       per sample over every layer's gates (one row, one format). The last layer needs no
       residual at all.
     - The residual's rounding (half an LSB of h) is folded into its bias too: h_{l+1} =
-      SSAT((r >> s) + h_l), the same value as the rounded shift.
+      SSAT((r >> s) + h_l), the same value as the rounded shift; where h_l and h_{l+1}
+      share a format, two channels a word: QADD16(PKHBT(SSAT(r0 >> s), SSAT(r1 >> s)), h)
+      (r saturated to an int16 before the add: a difference only where |r| alone overflows).
 
     Each sample's integer arithmetic does not depend on the sub-block or the tile it falls in
     (integer sums: exact, in any order), so the output is the same for any block size."""
@@ -273,14 +279,13 @@ class GatedBlocks:
 
     def mix(self, i: int) -> None:
         """C: y[j] += (W_out_i W_res_i) . g[j], the layer's share of the output row (the fold
-        weights in registers; the gate words four per LDM where they come in fours)."""
+        weights in registers; with four gate words a sample, one LDM)."""
         sym, cq, gw = self.gen.sym, self.cq, self.gw
         lines = [f"VN_HOT_TEXT static void {sym}_mix{i}(const uint32_t *restrict g, int32_t *restrict y, const uint32_t m) {{"]
         lines += [f"  const uint32_t f{p} = vn_q15_word({sym}_fold_w + {i * cq + 2 * p}u);" for p in range(gw)]
         lines += ["#pragma GCC unroll 1", f"  for (uint32_t j = 0; j < m; ++j, g += {gw}u) {{", "    int32_t a = y[j];"]
-        if gw % 4 == 0:
-            lines += [f"    a = vn_q15_dot4_words((const int16_t *)(g + {p}u), f{p}, f{p + 1}, f{p + 2}, f{p + 3}, a);"
-                      for p in range(0, gw, 4)]
+        if gw == 4:  # more fold words than four would not leave the LDM its registers
+            lines.append("    a = vn_q15_dot4_words((const int16_t *)g, f0, f1, f2, f3, a);")
         else:
             lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
         lines += ["    y[j] = a;", "  }", "}", ""]

@@ -11,14 +11,19 @@ and the cell update of that unit (beyond 16 units, where the hidden state is rel
 pre-activations go through a z array and a second loop). The sigmoid gates are scaled by 0.5
 (see vn_sigmoid_half; exact).
 
-Int16:
-LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates from the table; the cell c is kept as an
-  int32 with 16 more fractional bits than an int16 would have (calibrated range): it
-  integrates over many samples, so its rounding is kept far below the output's; h is Q15
-  (|o * tanh(c)| < 1, both Q15). y = dense . h (+ x: the skip adds the float input itself).
-GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
-  candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
-  only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
+Int16 (all integer; helpers in firmware/nn/q15_dsp.h): one loop over the units; unit u's
+gate rows are one group of four (the weights interleaved by input pair, [h (Q15), x] read two
+words per LDRD, each word for four SMLADs) and its update follows in the same iteration, so no
+gate sums are stored. Activations from 513-entry tables on [-8, 8] with linear interpolation,
+each entry packed with its slope (one load and one SMLATB a value: vn_q15_lerp; tanh the same
+bits as vn_q15_tanh, sigmoid its own table; error < 1.25e-4: a recurrence integrates its
+errors). The dense output sums over the units in the loop (SMLABB).
+LSTM: rows i, f, g, o; the cell c is an int32 with 16 more fractional bits than an int16 of
+  its calibrated range would have (it integrates over many samples): c = 2 SMULWB(c, f) +
+  (i g >> s), saturated (QADD); h = o tanh(c) rounded, Q15.
+GRU: rows z, r, the candidate's recurrent part R_h h + b_h and its input part k_h x + b_h'
+  (the reset gate multiplies only the recurrent part): n = tanh(part_x / 2 + SMULWB(part_h,
+  r)) at one bit fewer than the accumulator; h = n + z (h - n) rounded, Q15 (a convex mix).
 """
 
 from __future__ import annotations
