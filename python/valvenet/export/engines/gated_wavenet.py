@@ -210,9 +210,9 @@ class GatedBlocks:
     def tile(inputs: list[tuple[str, int]]) -> list[str]:
         """C: accumulators a0..a3 = bias + W . input for one sample and one group of 4 rows, the
         input the concatenation of `inputs` (int16 pointer, words); w walks the group's 4 int32
-        biases (one LDM: vn_q15_bias4) then its weights interleaved by pair (4 row words per pair: group_weights), each
-        run of up to 4 input words one vn_q15_mac4 (an LDM of the inputs, one of each pair's
-        four weights)."""
+        biases (one LDM: vn_q15_bias4) then its weights interleaved by pair (4 row words per
+        pair: group_weights), each run of up to 4 input words one vn_q15_mac4 (an LDM of the
+        inputs, one of each pair's four weights)."""
         lines = ["int32_t a0, a1, a2, a3;", "vn_q15_bias4(&w, &a0, &a1, &a2, &a3);"]
         for pointer, words in inputs:
             lines += [f"vn_q15_mac4(&w, {pointer} + {2 * c}u, {min(4, words - c)}u, &a0, &a1, &a2, &a3);"
@@ -220,19 +220,19 @@ class GatedBlocks:
         return lines
 
     @staticmethod
-    def group_weights(wq: np.ndarray, bq: np.ndarray) -> tuple[np.ndarray, int]:
+    def group_weights(wq: np.ndarray, bq: np.ndarray) -> np.ndarray:
         """The weights (groups, pairs, 4 rows, 2) with each group's 4 int32 biases in front of
-        its weights (as 8 int16, little-endian: one pointer walks both); (array, int16 per group)."""
+        its weights (as 8 int16, little-endian): one pointer walks both."""
         groups = wq.shape[0]
         bias = np.asarray(bq, np.int64).astype("<i4").view("<i2").reshape(groups, 8)
-        out = np.concatenate([bias, np.asarray(wq, np.int16).reshape(groups, -1)], axis=1)
-        return out, out.shape[1]
+        return np.concatenate([bias, np.asarray(wq, np.int16).reshape(groups, -1)], axis=1)
 
     @staticmethod
     def loops(groups: int, weights: str, setup: list[str], body: list[str]) -> list[str]:
         """C: sample by sample, the groups of 4 rows in turn (q), w walking all of them."""
-        return [*setup, "#pragma GCC unroll 1", "for (uint32_t j = 0; j < m; ++j) {", f"  const int16_t *w = {weights};",
-                "  VN_Q15_OPAQUE(w);", f"#pragma GCC unroll {groups}", f"  for (uint32_t q = 0; q < {groups}u; ++q) {{",
+        return [*setup, "#pragma GCC unroll 1", "for (uint32_t j = 0; j < m; ++j) {",
+                f"  const int16_t *w = {weights};", "  VN_Q15_OPAQUE(w);",
+                f"#pragma GCC unroll {groups}", f"  for (uint32_t q = 0; q < {groups}u; ++q) {{",
                 *("    " + x for x in body), "  }", "}"]
 
     def conv(self, i: int, f_in: int) -> None:
@@ -254,7 +254,7 @@ class GatedBlocks:
                 bias[4 * q + half] += 2.0 ** (-kt - 1)  # the tables' index rounding
                 bias[4 * q + 2 + half] += 2.0 ** (-ks - 1)
         wq, bq, acc = quantise_columns(conv, bias, [f_in] * (k * cq))
-        wq, _ = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
+        wq = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
         gen.arrays.append(int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_conv"] = acc
         ta = [table_index(f"a{r}", acc, kt, nt) for r in range(2)]
@@ -303,7 +303,7 @@ class GatedBlocks:
         fast = 1 <= shift <= 31 and f_out - f_h <= 14 and f_h - f_out <= 31
         if not fast:
             wq, bq, acc = quantise_columns(weight, bias, [15])
-        wq, _ = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
+        wq = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
         gen.arrays.append(int_array(f"{sym}_l{i}_res_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_res"] = acc
 
