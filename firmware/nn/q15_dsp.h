@@ -1,7 +1,7 @@
 /*
  * q15_dsp.h: more of the M7's DSP instructions for the int16 engine, beyond q15.h's SMLAD and
  * SSAT: the 16 x 16 and 32 x 16 products and the saturating add of the recurrent cells (the
- * LSTM and GRU emitters in python/valvenet/export/engines/recurrent.py), an interpolated
+ * LSTM and GRU emitters in python/valvenet/export/engines/recurrent_q15.py), an interpolated
  * activation table read with one load per value, and the halfword pack and saturating
  * halfword add of the gated WaveNet's residual (gated_wavenet.py). Formats and rounding as in
  * q15.h; each helper has the M7's instruction and a portable path with the same result for
@@ -197,7 +197,7 @@ __attribute__((always_inline)) static inline int32_t vn_q15_dot4_words(const int
 /* A function from a 513-entry table on [-8, 8] (step 1/32) with linear interpolation, as
  * vn_q15_tanh (q15.h) and with its result for the same table, but each entry packed with its
  * slope: mid[i] = t[256 + i] in the low half, t[257 + i] - t[256 + i] in the high half
- * (i = -256..255; python/valvenet/export/engines/recurrent.py writes it). x has 20
+ * (i = -256..255; python/valvenet/export/engines/recurrent_q15.py writes it). x has 20
  * fractional bits, clamped to [-8, 8); one load per value, the interpolation one SMLATB. */
 static inline int32_t vn_q15_lerp(int32_t x, const uint32_t *mid) {
 #if VN_Q15_USE_SMLAD

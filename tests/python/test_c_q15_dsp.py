@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from valvenet.export.c_host import HOST_CFLAGS, repo_root
-from valvenet.export.engines import q15_arith, recurrent
+from valvenet.export.engines import q15_arith, recurrent_q15
 
 SOURCE = r"""
 #include "firmware/nn/q15_dsp.h"
@@ -112,7 +112,7 @@ def test_packed_tanh_table_equals_the_interpolated_one() -> None:
     """The recurrent cells' tanh: one load per value from (value, slope) words, the same bits
     as vn_q15_tanh (q15.h) for every input, extremes included."""
     table = np.ascontiguousarray(q15_arith.tanh_table())
-    packed = np.ascontiguousarray(recurrent.lerp_table(table))
+    packed = np.ascontiguousarray(recurrent_q15.lerp_table(table))
     rng = np.random.default_rng(6)
     xs = [-2 ** 31, 2 ** 31 - 1, -(1 << 23), (1 << 23) - 1, 0, -1, 1] + [int(v) for v in rng.integers(-2 ** 24, 2 ** 24, 3000)]
     for x in xs:
@@ -122,7 +122,7 @@ def test_packed_tanh_table_equals_the_interpolated_one() -> None:
 def test_packed_sigmoid_is_within_1e4_and_saturates() -> None:
     """sigmoid(x) read with x halved at 20 fractional bits (to_q20's halve): interpolation error
     (1/16)^2 / 8 * max|sigmoid''| = 4.7e-5 plus the entries' rounding; Q15 in [0, 32767]."""
-    packed = np.ascontiguousarray(recurrent.lerp_table(recurrent.sigmoid_values()))
+    packed = np.ascontiguousarray(recurrent_q15.lerp_table(recurrent_q15.sigmoid_values()))
     x = np.linspace(-20.0, 20.0, 40001)
     codes = np.floor(x / 2 * 2.0 ** 20).astype(np.int64)
     y = np.array([lib().lerp(int(v), packed.ctypes.data) for v in codes])

@@ -10,7 +10,7 @@ table the same way (the index rounding in the conv bias; error <= 9.9e-4 within 
 6.7e-4 beyond; Q15 out whatever the calibration says: |tanh| < 1). The LSTM's and GRU's
 activations use 513-entry tables on [-8, 8] with linear interpolation (error < 1.25e-4): a
 recurrence integrates its errors, so they keep the finer ones; their cell updates are integer
-too (recurrent.py).
+too (recurrent_q15.py).
 IN FLOAT: NAM's other activations (hardtanh, relu, softsign), from the dequantised values
 (one multiply by a power of two), then requantised (round, saturate).
 
