@@ -12,7 +12,7 @@ Int16, IN FIXED POINT: the gate tanh(a) * sigmoid(b) from two tables without int
 Five instructions a gate on the M7 (two SSATs with a shift give the indices, two loads, a
 multiply) and half a PKHTB. It was 30 with the interpolated vn_q15_tanh, the engine's
 hottest non-MAC work (2C activations per layer per sample); docs/int16.md has the steps.
-Per layer l (GatedBlocks: layer-major sub-blocks, 4 x 2 register tiles):
+Per layer l (GatedBlocks: layer-major sub-blocks, 4-row tiles fed by LDM):
   acc  = bias + W_conv . (the k taps of h_l, Q f_h[l])           (int32; the bias holds the
          tables' index rounding)
   gate = tanh(acc_a) * sigmoid(acc_b) from the tables (above), Q15
@@ -52,6 +52,7 @@ def check_int16(config: dict[str, Any]) -> None:
 
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
     """Layer-major sub-blocks (GatedBlocks)."""
+    gen.includes.append("firmware/nn/q15_dsp.h")
     step, loop = GatedBlocks(gen).text(*gains(gen.model))
     return step, loop, ("Layer-major sub-blocks, each sample's integer arithmetic the same in any of them: the\n"
                         " * output does not depend on the block size; in and out may alias.")
@@ -120,8 +121,12 @@ class GatedBlocks:
     - Every layer input lives in a mirrored ring (firmware/nn/q15.h, vn_q15_ring_mirror):
       the k taps of a sub-block are k contiguous arrays of columns (cq int16 per sample, the
       channels padded to a multiple of 4).
-    - Products in register tiles of 4 rows x 2 samples: each weight word loaded feeds two
-      samples' SMLADs, each input word four rows'.
+    - Products in tiles of 4 rows x 1 sample (vn_q15_mac4, firmware/nn/q15_dsp.h): on the M7
+      one LDM loads four input words, one LDM each word's four row weights, so 16 SMLADs
+      take 5 load instructions (the 4 x 2 tiles of LDRD and LDR before took 8; an LDM of n
+      words still moves n words: cycles fall less than instructions). The group's biases
+      sit in front of its weights and come by one LDM into the accumulators; w walks every
+      group of a layer, sample by sample, the groups unrolled.
     - The gate from two tables without interpolation (gate_tables): tanh(a) (Q15) times
       sigmoid(b) (Q16) is a Q31 product whose top half is the gate in Q15 (truncated); two
       channels' gates packed into one word (PKHTB). The tables' index rounding is folded into
@@ -131,7 +136,9 @@ class GatedBlocks:
       per sample over every layer's gates (one row, one format). The last layer needs no
       residual at all.
     - The residual's rounding (half an LSB of h) is folded into its bias too: h_{l+1} =
-      SSAT((r >> s) + h_l), the same value as the rounded shift.
+      SSAT((r >> s) + h_l), the same value as the rounded shift; where h_l and h_{l+1}
+      share a format, two channels a word: QADD16(PKHBT(SSAT(r0 >> s), SSAT(r1 >> s)), h)
+      (r saturated to an int16 before the add: a difference only where |r| alone overflows).
 
     Each sample's integer arithmetic does not depend on the sub-block or the tile it falls in
     (integer sums: exact, in any order), so the output is the same for any block size."""
@@ -199,27 +206,34 @@ class GatedBlocks:
             if i + 1 < n:
                 self.residual(i, f_h[i], f_h[i + 1])
 
-    def tile(self, samples: int, words: int, weight: str, word: Any, bias: str) -> list[str]:
-        """C: accumulators a{s}_{r} (4 rows r, `samples` samples s) = bias + W . input, where
-        word(s, p) is the C expression of sample s's input pair p; weights interleaved by pair
-        (4 row words per pair) from `weight`."""
-        lines = [f"int32_t a{s}_{r} = {bias}[{r}];" for s in range(samples) for r in range(4)]
-        for p in range(words):
-            lines += [f"{{ const uint32_t x{s} = {word(s, p)};" if s == 0 else f"  const uint32_t x{s} = {word(s, p)};"
-                      for s in range(samples)]
-            for r in range(0, 4, 2):
-                lines.append(f"  uint32_t w{r}, w{r + 1};")
-                lines.append(f"  vn_q15_words2({weight} + {8 * p + 2 * r}u, &w{r}, &w{r + 1});")
-                lines += [f"  a{s}_{r + h} = vn_q15_smlad(w{r + h}, x{s}, a{s}_{r + h});" for h in range(2) for s in range(samples)]
-            lines[-1] += " }"
+    @staticmethod
+    def tile(inputs: list[tuple[str, int]]) -> list[str]:
+        """C: accumulators a0..a3 = bias + W . input for one sample and one group of 4 rows, the
+        input the concatenation of `inputs` (int16 pointer, words); w walks the group's 4 int32
+        biases (one LDM: vn_q15_bias4) then its weights interleaved by pair (4 row words per
+        pair: group_weights), each run of up to 4 input words one vn_q15_mac4 (an LDM of the
+        inputs, one of each pair's four weights)."""
+        lines = ["int32_t a0, a1, a2, a3;", "vn_q15_bias4(&w, &a0, &a1, &a2, &a3);"]
+        for pointer, words in inputs:
+            lines += [f"vn_q15_mac4(&w, {pointer} + {2 * c}u, {min(4, words - c)}u, &a0, &a1, &a2, &a3);"
+                      for c in range(0, words, 4)]
         return lines
 
-    def loops(self, groups: int, setup: list[str], body: Any) -> list[str]:
-        """C: for each group of 4 rows, pairs of samples, then the odd last sample."""
-        lines = [f"for (uint32_t q = 0; q < {groups}u; ++q) {{", *("  " + x for x in setup),
-                 "  uint32_t j = 0;", "#pragma GCC unroll 1", "  for (; j + 2u <= m; j += 2u) {", "    VN_Q15_OPAQUE(w);"]
-        lines += ["    " + x for x in body(2)] + ["  }", "  if (j < m) {"] + ["    " + x for x in body(1)] + ["  }", "}"]
-        return lines
+    @staticmethod
+    def group_weights(wq: np.ndarray, bq: np.ndarray) -> np.ndarray:
+        """The weights (groups, pairs, 4 rows, 2) with each group's 4 int32 biases in front of
+        its weights (as 8 int16, little-endian): one pointer walks both."""
+        groups = wq.shape[0]
+        bias = np.asarray(bq, np.int64).astype("<i4").view("<i2").reshape(groups, 8)
+        return np.concatenate([bias, np.asarray(wq, np.int16).reshape(groups, -1)], axis=1)
+
+    @staticmethod
+    def loops(groups: int, weights: str, setup: list[str], body: list[str]) -> list[str]:
+        """C: sample by sample, the groups of 4 rows in turn (q), w walking all of them."""
+        return [*setup, "#pragma GCC unroll 1", "for (uint32_t j = 0; j < m; ++j) {",
+                f"  const int16_t *w = {weights};", "  VN_Q15_OPAQUE(w);",
+                f"#pragma GCC unroll {groups}", f"  for (uint32_t q = 0; q < {groups}u; ++q) {{",
+                *("    " + x for x in body), "  }", "}"]
 
     def conv(self, i: int, f_in: int) -> None:
         gen, t, c, k, cq, gw, d = self.gen, self.gen.model.tensors, self.c, self.k, self.cq, self.gw, self.dils[i]
@@ -240,43 +254,40 @@ class GatedBlocks:
                 bias[4 * q + half] += 2.0 ** (-kt - 1)  # the tables' index rounding
                 bias[4 * q + 2 + half] += 2.0 ** (-ks - 1)
         wq, bq, acc = quantise_columns(conv, bias, [f_in] * (k * cq))
-        wq = wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3)
-        gen.arrays += [int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"), int_array(f"{sym}_l{i}_conv_b", bq, "int32_t")]
+        wq = self.group_weights(wq.reshape(gw, 4, k * cq // 2, 2).transpose(0, 2, 1, 3), bq)
+        gen.arrays.append(int_array(f"{sym}_l{i}_conv_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_conv"] = acc
         ta = [table_index(f"a{r}", acc, kt, nt) for r in range(2)]
         sb = [table_index(f"b{r}", acc, ks, ns) for r in range(2)]
         self.functions.append(
-            f"static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid, const uint16_t *sig_mid,\n"
+            f"__attribute__((always_inline)) static inline uint32_t {sym}_gate{i}(const int16_t *tanh_mid,\n"
+            "                                  const uint16_t *sig_mid,\n"
             "                                  const int32_t a0, const int32_t a1, const int32_t b0, const int32_t b1) {\n"
             f"  const int32_t p0 = (int32_t)tanh_mid[{ta[0]}] * (int32_t)sig_mid[{sb[0]}];\n"
             f"  const int32_t p1 = (int32_t)tanh_mid[{ta[1]}] * (int32_t)sig_mid[{sb[1]}];\n"
             "  return vn_q15_pack_top(p1, p0);\n}\n")
-        words = k * cq // 2
         taps = ", ".join(f"const int16_t *const t{j}" for j in range(k))
 
-        def word(s: int, p: int) -> str:
-            j, pp = divmod(p, cq // 2)
-            return f"vn_q15_word(t{j} + (j + {s}u) * {cq}u + {2 * pp}u)"
-
-        def body(samples: int) -> list[str]:
-            lines = self.tile(samples, words, "w", word, "b")
-            return lines + [f"g[(j + {s}u) * {gw}u + q] = {sym}_gate{i}(tm, sm, a{s}_0, a{s}_1, a{s}_2, a{s}_3);"
-                            for s in range(samples)]
-
-        setup = [f"const int16_t *w = {sym}_l{i}_conv_w + q * {4 * k * cq}u;",
-                 f"const int32_t *const b = {sym}_l{i}_conv_b + 4u * q;",
-                 f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
+        body = self.tile([(f"t{j} + j * {cq}u", cq // 2) for j in range(k)])
+        body.append(f"g[j * {gw}u + q] = {sym}_gate{i}(tm, sm, a0, a1, a2, a3);")
+        setup = [f"const int16_t *tm = {self.tanh_mid};",  # opaque: the offset stays in the base
                  f"const uint16_t *sm = {self.sig_mid};",
                  "VN_Q15_OPAQUE(tm);", "VN_Q15_OPAQUE(sm);"]
+        lines = self.loops(gw, f"{sym}_l{i}_conv_w", setup, body)
         self.functions.append(f"VN_HOT_TEXT static void {sym}_conv{i}({taps}, uint32_t *restrict g, const uint32_t m) {{\n"
-                              + "\n".join("  " + x for x in self.loops(gw, setup, body)) + "\n}\n")
+                              + "\n".join("  " + x for x in lines) + "\n}\n")
 
     def mix(self, i: int) -> None:
+        """C: y[j] += (W_out_i W_res_i) . g[j], the layer's share of the output row (the fold
+        weights in registers; with four gate words a sample, one LDM)."""
         sym, cq, gw = self.gen.sym, self.cq, self.gw
         lines = [f"VN_HOT_TEXT static void {sym}_mix{i}(const uint32_t *restrict g, int32_t *restrict y, const uint32_t m) {{"]
         lines += [f"  const uint32_t f{p} = vn_q15_word({sym}_fold_w + {i * cq + 2 * p}u);" for p in range(gw)]
         lines += ["#pragma GCC unroll 1", f"  for (uint32_t j = 0; j < m; ++j, g += {gw}u) {{", "    int32_t a = y[j];"]
-        lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
+        if gw == 4:  # more fold words than four would not leave the LDM its registers
+            lines.append("    a = vn_q15_dot4_words((const int16_t *)g, f0, f1, f2, f3, a);")
+        else:
+            lines += [f"    a = vn_q15_smlad(f{p}, g[{p}], a);" for p in range(gw)]
         lines += ["    y[j] = a;", "  }", "}", ""]
         self.functions.append("\n".join(lines))
 
@@ -292,8 +303,8 @@ class GatedBlocks:
         fast = 1 <= shift <= 31 and f_out - f_h <= 14 and f_h - f_out <= 31
         if not fast:
             wq, bq, acc = quantise_columns(weight, bias, [15])
-        wq = wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3)
-        gen.arrays += [int_array(f"{sym}_l{i}_res_w", wq, "int16_t"), int_array(f"{sym}_l{i}_res_b", bq, "int32_t")]
+        wq = self.group_weights(wq.reshape(cq // 4, 4, gw, 2).transpose(0, 2, 1, 3), bq)
+        gen.arrays.append(int_array(f"{sym}_l{i}_res_w", wq, "int16_t"))
         gen.formats["accumulators"][f"l{i}_res"] = acc
 
         def update(r: str, h: str) -> str:
@@ -301,19 +312,18 @@ class GatedBlocks:
                 return add_residual(r, acc, h, f_h, f_out)
             return f"vn_q15_sat32(({r} >> {shift}) + {int32_at(h, f_h, f_out)})"
 
-        def body(samples: int) -> list[str]:
-            lines = self.tile(samples, gw, "w", lambda s, p: f"g[(j + {s}u) * {gw}u + {p}u]", "b")
-            for s in range(samples):
-                for r in range(4):
-                    at = f"(j + {s}u) * {cq}u + 4u * q + {r}u"
-                    lines.append(f"out[{at}] = {update(f'a{s}_{r}', f'h[{at}]')};")
-            return lines
-
-        setup = [f"const int16_t *w = {sym}_l{i}_res_w + q * {4 * cq}u;",
-                 f"const int32_t *const b = {sym}_l{i}_res_b + 4u * q;"]
+        body = self.tile([(f"(const int16_t *)(g + j * {gw}u)", gw)])
+        at = [f"j * {cq}u + 4u * q + {r}u" for r in range(4)]
+        if fast and f_h == f_out:  # two channels a word: SSAT each, PKHBT, QADD16 with h
+            for r in range(0, 4, 2):
+                pair = f"vn_q15_pack_bottom(vn_q15_sat32(a{r} >> {shift}), vn_q15_sat32(a{r + 1} >> {shift}))"
+                body.append(f"vn_q15_store_word(out + {at[r]}, vn_q15_add2_sat({pair}, vn_q15_word(h + {at[r]})));")
+        else:
+            body += [f"out[{at[r]}] = {update(f'a{r}', f'h[{at[r]}]')};" for r in range(4)]
+        lines = self.loops(cq // 4, f"{sym}_l{i}_res_w", [], body)
         self.functions.append(
             f"VN_HOT_TEXT static void {sym}_res{i}(const uint32_t *restrict g, const int16_t *h, int16_t *out, const uint32_t m) {{\n"
-            + "\n".join("  " + x for x in self.loops(cq // 4, setup, body)) + "\n}\n")
+            + "\n".join("  " + x for x in lines) + "\n}\n")
 
     def text(self, in_gain: str, out_gain: str) -> tuple[str, str]:
         """(the model's functions and its block function, the body of process)."""

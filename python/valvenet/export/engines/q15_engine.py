@@ -7,15 +7,12 @@ arithmetic.
 Activations. The gated WaveNet's gate tanh(a) * sigmoid(b) comes from two tables without
 interpolation (q15_arith.gate_tables; gated_wavenet.py). NAM's tanh uses the gate's tanh
 table the same way (the index rounding in the conv bias; error <= 9.9e-4 within [-4, 4),
-6.7e-4 beyond; Q15 out whatever the calibration says: |tanh| < 1). The LSTM's gates and
-tanh(c) and the GRU's z and r gates use vn_q15_tanh, a 513-entry int16 table of tanh on
-[-8, 8] with linear interpolation (firmware/nn/q15.h; error < 1.25e-4): a recurrence
-integrates its errors, so they keep the finer one.
-IN FLOAT: NAM's other activations (hardtanh, relu, softsign), the LSTM cell update
-c = f c + i g and the GRU's candidate tanh and mix, from the dequantised values (one multiply
-by a power of two; vn_tanh from firmware/nn/activations.h), then requantised (round,
-saturate). Float keeps the cells' recurrences free of fixed-point drift; they are H per
-sample against the matrices' 4H^2.
+6.7e-4 beyond; Q15 out whatever the calibration says: |tanh| < 1). The LSTM's and GRU's
+activations use 513-entry tables on [-8, 8] with linear interpolation (error < 1.25e-4): a
+recurrence integrates its errors, so they keep the finer ones; their cell updates are integer
+too (recurrent_q15.py).
+IN FLOAT: NAM's other activations (hardtanh, relu, softsign), from the dequantised values
+(one multiply by a power of two), then requantised (round, saturate).
 
 Matrix-vector products run four rows at a time (vn_q15_dot4, or the gated WaveNet's tiles:
 each input word loaded once for four SMLADs; weights stored interleaved for it) and read a

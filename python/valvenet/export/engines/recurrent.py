@@ -11,14 +11,7 @@ and the cell update of that unit (beyond 16 units, where the hidden state is rel
 pre-activations go through a z array and a second loop). The sigmoid gates are scaled by 0.5
 (see vn_sigmoid_half; exact).
 
-Int16:
-LSTM: acc = bias + [R | k] . [h, x] (4H rows); gates from the table; the cell c is kept as an
-  int32 with 16 more fractional bits than an int16 would have (calibrated range): it
-  integrates over many samples, so its rounding is kept far below the output's; h is Q15
-  (|o * tanh(c)| < 1, both Q15). y = dense . h (+ x: the skip adds the float input itself).
-GRU: acc = [R_zr | k_zr] . [h, x] + biases for z and r, R_h . h + b_h for the recurrent
-  candidate part, k_h * x + b_h' for its input part (separate: the reset gate multiplies
-  only the recurrent part); h is Q15 (a convex mix of itself and a tanh).
+Int16: recurrent_q15.py (its `int16` emitter is imported here, where the registry looks).
 """
 
 from __future__ import annotations
@@ -27,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import CodegenError, c_float, even, pow2
+from valvenet.export.c_text import CodegenError, c_float, even
 from valvenet.export.engines.float_engine import FloatGenerator
-from valvenet.export.engines.q15_arith import to_q20
-from valvenet.export.engines.q15_engine import Q15Generator
+from valvenet.export.engines.recurrent_q15 import int16  # noqa: F401 (the registry's interface)
 from valvenet.models import recurrent
 
 KINDS = ("lstm", "gru")
@@ -273,87 +265,3 @@ def _update_loop(gen: FloatGenerator, lstm: bool, dense_w: str, dense_b: str) ->
     for (uint32_t u = 0; u < {h}u; ++u) {{
       y_acc += {dense_w}[u] * s->h[u];
     }}"""
-
-
-# -------------------------------------------------------------------------------- int16
-def int16(gen: Q15Generator) -> tuple[str, str, str]:
-    """Sample by sample."""
-    return gen.sample_steps(_lstm(gen) if gen.model.config["kind"] == "lstm" else _gru(gen))
-
-
-def _recurrent_matrix(gen: Q15Generator, hidden: int) -> tuple[int, int, int]:
-    """Quantises the recurrent matrix over [h (Q15, padded to hp), x]; returns (hp, its
-    accumulator's fractional bits, the input's length)."""
-    cfg, t, fr = gen.model.config, gen.model.tensors, gen.fracs
-    hp = even(hidden)
-    kernel = np.asarray(t["rnn.kernel"], np.float64)[0]
-    recurrent = np.asarray(t["rnn.recurrent_kernel"], np.float64)
-    rows = kernel.size if cfg["kind"] == "lstm" else 3 * hidden
-    weight = np.zeros((rows, hp + 1))
-    weight[:, :hidden] = recurrent.T
-    if cfg["kind"] == "lstm":
-        weight[:, hp] = kernel
-        bias = np.asarray(t["rnn.bias"], np.float64)
-    else:  # GRU: the candidate's input part is separate (the reset gate scales only R_h . h)
-        b = np.asarray(t["rnn.bias"], np.float64)
-        weight[:2 * hidden, hp] = kernel[:2 * hidden]
-        bias = np.concatenate([b[0, :2 * hidden] + b[1, :2 * hidden], b[1, 2 * hidden:]])
-    acc = gen.matrix("rnn", weight, bias, [15] * hp + [fr["x"]])
-    return hp, acc, hp + 2
-
-
-def _recurrent_output(gen: Q15Generator, hp: int) -> list[str]:
-    t = gen.model.tensors
-    acc = gen.matrix("dense", np.asarray(t["dense.weight"]).T, t["dense.bias"], [15] * hp)
-    y = f"(float)({gen.dot('dense', [('s->v', hp)])}) * {pow2(-acc)}"
-    return [f"return {y}{' + x' if gen.model.config.get('skip', True) else ''};"]
-
-
-def _lstm(gen: Q15Generator) -> list[str]:
-    n = gen.model.config["hidden"]
-    hp, acc, width = _recurrent_matrix(gen, n)
-    f_c = min(gen.fracs["c"] + 16, 30)
-    gen.state += [f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */",
-                  f"int32_t c[{n}];  /* the cell, Q{f_c} */"]
-    gen.formats["cell"] = f_c
-    return [*gen.input_q15(pair=False),
-            f"int16_t h[{n}];",
-            f"s->v[{hp}] = xq;",
-            *gen.product("rnn", "z", [("s->v", width)]),
-            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-            f"  const int32_t i = {gen.sigmoid('z[o]', acc)};",
-            f"  const int32_t f = {gen.sigmoid(f'z[o + {n}u]', acc)};",
-            f"  const int32_t g = vn_q15_tanh({to_q20(f'z[o + {2 * n}u]', acc)}, {gen.tanh_table()});",
-            f"  const int32_t og = {gen.sigmoid(f'z[o + {3 * n}u]', acc)};",
-            f"  const float c = (float)f * ((float)s->c[o] * {pow2(-f_c - 15)}) + (float)(i * g) * {pow2(-30)};",
-            f"  s->c[o] = vn_q31_from_float(c, {pow2(f_c)});",
-            f"  h[o] = (int16_t)((og * vn_q15_tanh({to_q20('s->c[o]', f_c)}, {gen.tanh_table()}) + 16384) >> 15);",
-            "}",
-            f"memcpy(s->v, h, {2 * n}u);",
-            *_recurrent_output(gen, hp)]
-
-
-def _gru(gen: Q15Generator) -> list[str]:
-    n, t = gen.model.config["hidden"], gen.model.tensors
-    hp, acc, width = _recurrent_matrix(gen, n)
-    kernel = np.asarray(t["rnn.kernel"], np.float64)[0, 2 * n:]
-    a_in = gen.matrix("rnn_in", kernel[:, None], np.asarray(t["rnn.bias"], np.float64)[0, 2 * n:],
-                      [gen.fracs["x"]])
-    gen.state.append(f"int16_t v[{width}] __attribute__((aligned(8)));  /* [h (Q15), x] */")
-    s = pow2(-acc)
-    return [*gen.input_q15(),
-            f"int16_t h[{n}];",
-            f"s->v[{hp}] = xq;",
-            *gen.product("rnn", "z", [("s->v", width)]),
-            *gen.product("rnn_in", "u", [("xv", 2)]),
-            f"for (uint32_t o = 0; o < {n}u; ++o) {{",
-            f"  const float z_ = (float){gen.sigmoid('z[o]', acc)} * {pow2(-15)};",
-            f"  const float r = (float){gen.sigmoid(f'z[o + {n}u]', acc)} * {pow2(-15)};",
-            f"  const float inner = (float)z[o + {2 * n}u] * {s};",
-            f"  const float outer = (float)u[o] * {pow2(-a_in)};",
-            "  const float candidate = vn_tanh(outer + r * inner);",
-            f"  const float previous = (float)s->v[o] * {pow2(-15)};",
-            "  h[o] = vn_q15_from_float(z_ * previous + (1.0f - z_) * candidate, 32768.0f);",
-            "}",
-            f"memcpy(s->v, h, {2 * n}u);",
-            *_recurrent_output(gen, hp)]
