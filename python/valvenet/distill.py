@@ -32,7 +32,7 @@ from valvenet import __version__, atomic
 from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder, sample_windows
 from valvenet.models import config as model_config
 from valvenet.train import (MAX_STEPS_PER_EPOCH, Run, context_length, default_segment, predict_windowed,
-                            stop_reason, unsettled_note)
+                            stop_reason, unsettled_note, update_schedule)
 
 TEACHER_SUFFIXES = (".nam", ".vnet")
 
@@ -162,7 +162,8 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
     _log_row(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
                    "val_esr_preemph": val["esr_preemph"], "learning_rate": options.learning_rate,
                    "samples_per_second": 0, "teacher_seconds": 0.0}, rows)
-    best_weights, started = student.get_weights(), time.monotonic()
+    run.best_weights.unlink(missing_ok=True)  # a failed epoch 1 must not restore an older run's
+    started = time.monotonic()
     while state["epoch"] < options.max_epochs:
         epoch = state["epoch"] + 1
         rng = np.random.default_rng([options.seed, epoch])
@@ -173,16 +174,7 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         throughput = x.size / (time.monotonic() - tick)
         val = _validation(student, material, val_target, context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
-        if val["esr_preemph"] < state["best_val"]:
-            state.update(best_val=val["esr_preemph"], best_epoch=epoch, stall=0, lr_stall=0)
-            best_weights = student.get_weights()
-        else:
-            state["stall"] += 1
-            state["lr_stall"] += 1
-        if state["lr_stall"] >= options.lr_patience:
-            state["learning_rate"] = max(options.min_learning_rate, state["learning_rate"] / 2)
-            student.optimizer.learning_rate.assign(state["learning_rate"])
-            state["lr_stall"] = 0
+        update_schedule(state, val["esr_preemph"], options, student, run)
         _log_row(run, {"epoch": epoch, "minutes": round(state["minutes"], 3),
                        "train_loss": float(history.history["loss"][-1]), "val_esr": val["esr"],
                        "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
@@ -192,7 +184,8 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
             break
     state["stopped"] = stop_reason(state, options)  # type: ignore[arg-type]
-    student.set_weights(best_weights)
+    if run.best_weights.exists():
+        student.load_weights(run.best_weights)
     return state, rows
 
 

@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -256,7 +256,7 @@ def train(options: TrainOptions) -> Path:
         val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
         state["samples"] += samples
-        _update_schedule(state, val["esr_preemph"], options, model, run)
+        update_schedule(state, val["esr_preemph"], options, model, run)
         row = {"epoch": epoch, "minutes": round(state["minutes"], 3), "train_loss": loss,
                "val_esr": val["esr"], "val_esr_preemph": val["esr_preemph"],
                "learning_rate": state["learning_rate"], "samples_per_second": round(throughput)}
@@ -270,8 +270,16 @@ def train(options: TrainOptions) -> Path:
     return _finish(run, model, name, config, options, splits, state, context)
 
 
-def _update_schedule(state: dict[str, Any], val_esr: float, options: TrainOptions, model: Any, run: Run) -> None:
-    """Keep the best weights; count stalled epochs; halve the learning rate after lr_patience."""
+class Schedule(Protocol):
+    """What update_schedule reads of a run's options (TrainOptions, distill's options)."""
+
+    lr_patience: int
+    min_learning_rate: float
+
+
+def update_schedule(state: dict[str, Any], val_esr: float, options: Schedule, model: Any, run: Run) -> None:
+    """Keep the best weights (run.best_weights); count stalled epochs; halve the learning rate
+    after lr_patience. One schedule for `train` and `distill`, so they stop and decay alike."""
     if val_esr < state["best_val"]:
         state.update(best_val=val_esr, best_epoch=state["epoch"], stall=0, lr_stall=0)
         with atomic.replacing(run.best_weights) as tmp:
