@@ -10,10 +10,14 @@
  * them (DTCM on the F767). One copy of the code serves every layer of that width: the hot
  * path fits the 16 KB ITCM.
  *
- * Tiles: layers of CQ <= 8 channels run all their rows at once (R = CQ) and conv and
- * residual in one pass (the activations never leave the registers); wider ones run groups
- * of 4 rows (the last of 2 when CQ is 2 mod 4: no padding to 4) and store the activations
- * (int16 pairs) for a second pass, the residual. Tiles of up to 4 rows take two samples (each
+ * Tiles: layers of CQ <= 6 channels run all their rows at once (R = CQ) and conv and
+ * residual in one pass (the activations never leave the registers). Layers of 8, 12 or 16
+ * run sample by sample in groups of 4 rows, each a 4-row x 1-sample LDM tile (q15_dsp.h's
+ * vn_q15_mac4 and vn_q15_bias4: one LDM loads a tap's input words, one each input word's four
+ * row weights, inline asm with fixed registers on the M7), the activations kept on the stack
+ * for the groups' residuals. Other wide ones run groups of 4 rows (the last of 2 when CQ is
+ * 2 mod 4: no padding to 4) over the sub-block and store the activations (int16 pairs) for a
+ * second pass, the residual. GCC-scheduled tiles of up to 4 rows take two samples (each
  * weight word loaded feeds both samples' SMLADs), taller ones one; each input word loaded
  * feeds every row's.
  *
@@ -284,7 +288,7 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     }                                                                                  \
   } while (0)
 
-/* One tile (S samples) of a layer of CQ <= 8 channels: conv, activation,
+/* One tile (S samples) of a layer of CQ <= 6 channels: conv, activation,
  * folded head and (RES) the residual from the activations still in registers. tt: the taps
  * at the pair, xw, y, next: at the pair. */
 VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, const int act, const int shift, const int RES,
@@ -371,7 +375,7 @@ VN_NAM_INLINE void vn_nam_layer_groups(const int CQ, const int K, const int act,
   }
 }
 
-/* A layer of CQ <= 8 channels over m samples: t the K taps' first columns (the last tap is
+/* A layer of CQ <= 6 channels over m samples: t the K taps' first columns (the last tap is
  * the layer input), xw the sub-block's input words, next the next layer's input (RES), y the
  * folded head's accumulators. */
 VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, const int shift, const int RES,
@@ -400,7 +404,7 @@ VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, 
   }
 }
 
-/* The conv pass of a layer of CQ > 8 channels, row group g (R rows from row 4g): the
+/* The conv pass of a layer of CQ > 6 channels, row group g (R rows from row 4g): the
  * activations into p (CQ / 2 words per sample), their folded head terms into y. Only the
  * sample index is carried from one pair to the next: the layer's table and the tap pointers
  * are read again for each (opaque), so the tile's eight accumulators keep the registers. */
@@ -444,7 +448,7 @@ VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, con
   }
 }
 
-/* The residual pass of a layer of CQ > 8 channels, row group g: next = sat16((res_b +
+/* The residual pass of a layer of CQ > 6 channels, row group g: next = sat16((res_b +
  * res_w . p + h * 2^VN_NAM_RES_SHIFT) >> VN_NAM_RES_SHIFT), h the layer input (CQ int16 per
  * sample). */
 VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam_layer_t *L, const int g,
@@ -472,8 +476,9 @@ VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam
 #undef VN_NAM_P
 }
 
-/* A layer of CQ > 8 channels over m samples (arguments as vn_nam_layer_fused; p: scratch of
- * CQ / 2 words per sample). The residual pass runs when the layer has one. */
+/* A layer of CQ > 6 channels over m samples (arguments as vn_nam_layer_fused; p: scratch of
+ * CQ / 2 words per sample, unused by the 8-, 12- and 16-channel layers, which run
+ * vn_nam_layer_groups). The residual runs when the layer has one. */
 VN_NAM_INLINE void vn_nam_layer_split(const int CQ, const int K, const int act, const int shift, const vn_nam_layer_t *L,
                                       const int16_t *const *t, const uint32_t *xw, uint32_t *p, int16_t *next,
                                       int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
