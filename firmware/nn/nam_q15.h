@@ -10,10 +10,14 @@
  * them (DTCM on the F767). One copy of the code serves every layer of that width: the hot
  * path fits the 16 KB ITCM.
  *
- * Tiles: layers of CQ <= 8 channels run all their rows at once (R = CQ) and conv and
- * residual in one pass (the activations never leave the registers); wider ones run groups
- * of 4 rows (the last of 2 when CQ is 2 mod 4: no padding to 4) and store the activations
- * (int16 pairs) for a second pass, the residual. Tiles of up to 4 rows take two samples (each
+ * Tiles: layers of CQ <= 6 channels run all their rows at once (R = CQ) and conv and
+ * residual in one pass (the activations never leave the registers). Layers of 8, 12 or 16
+ * run sample by sample in groups of 4 rows, each a 4-row x 1-sample LDM tile (q15_dsp.h's
+ * vn_q15_mac4 and vn_q15_bias4: one LDM loads a tap's input words, one each input word's four
+ * row weights, inline asm with fixed registers on the M7), the activations kept on the stack
+ * for the groups' residuals. Other wide ones run groups of 4 rows (the last of 2 when CQ is
+ * 2 mod 4: no padding to 4) over the sub-block and store the activations (int16 pairs) for a
+ * second pass, the residual. GCC-scheduled tiles of up to 4 rows take two samples (each
  * weight word loaded feeds both samples' SMLADs), taller ones one; each input word loaded
  * feeds every row's.
  *
@@ -30,6 +34,7 @@
 
 #include "firmware/nn/activations.h"
 #include "firmware/nn/q15.h"
+#include "firmware/nn/q15_dsp.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,14 +126,18 @@ VN_NAM_INLINE uint32_t vn_nam_pack(const int32_t lo, const int32_t hi) {
 /* acc + lo(h) * up, acc + hi(h) * up (up < 2^15): one SMLABB / SMLATB on the M7. */
 VN_NAM_INLINE int32_t vn_nam_mac_lo(const uint32_t h, const int32_t up, const int32_t acc) {
 #if VN_Q15_USE_SMLAD
-  return __smlabb((int32_t)h, up, acc);
+  int32_t r; /* asm: GCC rewrote the intrinsic as SXTH + MLA */
+  __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(h), "r"(up), "r"(acc));
+  return r;
 #else
   return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)(h & 0xFFFFu) * up));
 #endif
 }
 VN_NAM_INLINE int32_t vn_nam_mac_hi(const uint32_t h, const int32_t up, const int32_t acc) {
 #if VN_Q15_USE_SMLAD
-  return __smlatb((int32_t)h, up, acc);
+  int32_t r;
+  __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(h), "r"(up), "r"(acc));
+  return r;
 #else
   return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)(h >> 16) * up));
 #endif
@@ -157,6 +166,53 @@ VN_NAM_INLINE void vn_nam_mac_rows(const int R, const int S, const int16_t *w, c
   if (R > 6) {
     vn_nam_mac_2rows(S, w + 12, u, &a[0][6], &a[1][6]);
   }
+}
+
+/* a0..a3 += a 4-row group's weights *wp ([N input words][4 rows][2]) times the N words at x
+ * (4-byte aligned), *wp advanced past them: q15_dsp.h's vn_q15_mac4, one LDM for each input
+ * chunk of up to 4 words and one for each word's four row weights (a word left over after the
+ * chunks of 4 and 2: plain loads). */
+VN_NAM_INLINE void vn_nam_mac4_words(const int N, const int16_t **wp, const int16_t *x, int32_t *a0, int32_t *a1,
+                                     int32_t *a2, int32_t *a3) {
+  int n = 0;
+#pragma GCC unroll 8
+  for (; n + 4 <= N; n += 4) {
+    vn_q15_mac4(wp, x + 2 * n, 4u, a0, a1, a2, a3);
+  }
+  if (N - n >= 2) {
+    vn_q15_mac4(wp, x + 2 * n, 2u, a0, a1, a2, a3);
+    n += 2;
+  }
+  if (N - n == 1) {
+    const uint32_t u = vn_q15_word(x + 2 * n);
+    uint32_t w0, w1, w2, w3;
+    vn_q15_words2(*wp, &w0, &w1);
+    vn_q15_words2(*wp + 4, &w2, &w3);
+    *a0 = vn_q15_smlad(w0, u, *a0);
+    *a1 = vn_q15_smlad(w1, u, *a1);
+    *a2 = vn_q15_smlad(w2, u, *a2);
+    *a3 = vn_q15_smlad(w3, u, *a3);
+    *wp += 8;
+  }
+}
+
+/* The conv of a 4-row x 1-sample tile of a split layer (as vn_nam_conv_tile with R = 4, S =
+ * 1): the biases with one LDM, each tap's CQ / 2 input words and their row weights with LDMs
+ * (vn_nam_mac4_words), the mixer's word last. */
+VN_NAM_INLINE void vn_nam_conv_tile4(const int CQ, const int K, const int16_t *w, const int32_t *b,
+                                     const int16_t *const *tt, const uint32_t *xw, int32_t a[2][8]) {
+  const int16_t *bp = (const int16_t *)(const void *)b;
+  int32_t a0, a1, a2, a3;
+  vn_q15_bias4(&bp, &a0, &a1, &a2, &a3);
+#pragma GCC unroll 8
+  for (int k = 0; k < K; ++k) {
+    vn_nam_mac4_words(CQ / 2, &w, tt[k], &a0, &a1, &a2, &a3);
+  }
+  vn_nam_mac4_words(1, &w, (const int16_t *)(const void *)xw, &a0, &a1, &a2, &a3);
+  a[0][0] = a0;
+  a[0][1] = a1;
+  a[0][2] = a2;
+  a[0][3] = a3;
 }
 
 /* The conv of a tile, R rows x S samples: a[s][r] = b[r] + the K taps' columns s (tt[k]: CQ
@@ -232,7 +288,7 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     }                                                                                  \
   } while (0)
 
-/* One tile (S samples) of a layer of CQ <= 8 channels: conv, activation,
+/* One tile (S samples) of a layer of CQ <= 6 channels: conv, activation,
  * folded head and (RES) the residual from the activations still in registers. tt: the taps
  * at the pair, xw, y, next: at the pair. */
 VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, const int act, const int shift, const int RES,
@@ -251,7 +307,75 @@ VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, con
   }
 }
 
-/* A layer of CQ <= 8 channels over m samples: t the K taps' first columns (the last tap is
+/* The residual of a 4-row x 1-sample tile of a split layer (as VN_NAM_RESIDUAL_TILE with R =
+ * 4, S = 1): the biases with one LDM, h's identity path, the activation words p (CQ / 2) and
+ * their row weights w with LDMs; h, o: the group's first row of the sample. */
+VN_NAM_INLINE void vn_nam_residual_tile4(const int CQ, const int16_t *w, const int32_t *b, const uint32_t *p,
+                                         const int16_t *h, int16_t *o) {
+  const int16_t *bp = (const int16_t *)(const void *)b;
+  int32_t a0, a1, a2, a3;
+  vn_q15_bias4(&bp, &a0, &a1, &a2, &a3);
+  uint32_t h0, h1;
+  vn_q15_words2(h, &h0, &h1);
+  a0 = vn_nam_mac_lo(h0, 1 << VN_NAM_RES_SHIFT, a0);
+  a1 = vn_nam_mac_hi(h0, 1 << VN_NAM_RES_SHIFT, a1);
+  a2 = vn_nam_mac_lo(h1, 1 << VN_NAM_RES_SHIFT, a2);
+  a3 = vn_nam_mac_hi(h1, 1 << VN_NAM_RES_SHIFT, a3);
+  vn_nam_mac4_words(CQ / 2, &w, (const int16_t *)(const void *)p, &a0, &a1, &a2, &a3);
+  vn_q15_store_word(o, vn_nam_pack(vn_nam_sat16(a0 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a1 >> VN_NAM_RES_SHIFT)));
+  vn_q15_store_word(o + 2, vn_nam_pack(vn_nam_sat16(a2 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a3 >> VN_NAM_RES_SHIFT)));
+}
+
+/* One sample j of a layer of CQ = 8 or 12 or 16 channels, all its 4-row groups in turn: the
+ * conv and activation of each (vn_nam_conv_tile4: LDM tiles), the activation words kept in pw
+ * (on the stack), the folded head's term added once, then (RES) each group's residual
+ * (vn_nam_residual_tile4) from pw: one pass over the samples, no scratch buffer. */
+VN_NAM_INLINE void vn_nam_group_step(const int CQ, const int K, const int act, const int shift, const int RES,
+                                     const vn_nam_layer_t *L, const int16_t *const *t, const uint32_t *xw,
+                                     int16_t *next, int32_t *y, const uint32_t j, const int16_t *tanh_mid) {
+  uint32_t pw[8];
+  int32_t acc = y[j];
+  const int16_t *tt[8]; /* the sample's taps, once for every group */
+#pragma GCC unroll 8
+  for (int k = 0; k < K; ++k) {
+    tt[k] = t[k] + j * (uint32_t)CQ;
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < CQ / 4; ++g) {
+    int32_t a[2][8];
+    uint32_t pg[2][4];
+    vn_nam_conv_tile4(CQ, K, L->conv_w + g * (K * CQ / 2 + 1) * 8, L->conv_b + 4 * g, tt, xw + j, a);
+    vn_nam_activate_tile(4, 1, act, shift, L, tanh_mid, L->fold_w + 4 * g, a, pg, &acc);
+    pw[2 * g] = pg[0][0];
+    pw[2 * g + 1] = pg[0][1];
+  }
+  y[j] = acc;
+  if (RES) {
+#pragma GCC unroll 4
+    for (int g = 0; g < CQ / 4; ++g) {
+      vn_nam_residual_tile4(CQ, L->res_w + g * (CQ / 2) * 8, L->res_b + 4 * g, pw, t[K - 1] + j * (uint32_t)CQ + 4 * g,
+                            next + j * (uint32_t)CQ + 4 * g);
+    }
+  }
+}
+
+/* A layer of CQ = 8, 12 or 16 channels over m samples, sample by sample (vn_nam_group_step);
+ * the layer's table and tap pointers read again for each sample (opaque), so the LDM tiles'
+ * fixed registers are not fought over. */
+VN_NAM_INLINE void vn_nam_layer_groups(const int CQ, const int K, const int act, const int shift, const int RES,
+                                       const vn_nam_layer_t *L, const int16_t *const *t, const uint32_t *xw,
+                                       int16_t *next, int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
+#pragma GCC unroll 1
+  for (uint32_t j = 0; j < m; ++j) {
+    const vn_nam_layer_t *LL = L;
+    const int16_t *const *tl = t;
+    VN_Q15_OPAQUE(LL);
+    VN_Q15_OPAQUE(tl);
+    vn_nam_group_step(CQ, K, act, shift, RES, LL, tl, xw, next, y, j, tanh_mid);
+  }
+}
+
+/* A layer of CQ <= 6 channels over m samples: t the K taps' first columns (the last tap is
  * the layer input), xw the sub-block's input words, next the next layer's input (RES), y the
  * folded head's accumulators. */
 VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, const int shift, const int RES,
@@ -280,7 +404,7 @@ VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, 
   }
 }
 
-/* The conv pass of a layer of CQ > 8 channels, row group g (R rows from row 4g): the
+/* The conv pass of a layer of CQ > 6 channels, row group g (R rows from row 4g): the
  * activations into p (CQ / 2 words per sample), their folded head terms into y. Only the
  * sample index is carried from one pair to the next: the layer's table and the tap pointers
  * are read again for each (opaque), so the tile's eight accumulators keep the registers. */
@@ -324,7 +448,7 @@ VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, con
   }
 }
 
-/* The residual pass of a layer of CQ > 8 channels, row group g: next = sat16((res_b +
+/* The residual pass of a layer of CQ > 6 channels, row group g: next = sat16((res_b +
  * res_w . p + h * 2^VN_NAM_RES_SHIFT) >> VN_NAM_RES_SHIFT), h the layer input (CQ int16 per
  * sample). */
 VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam_layer_t *L, const int g,
@@ -352,11 +476,20 @@ VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam
 #undef VN_NAM_P
 }
 
-/* A layer of CQ > 8 channels over m samples (arguments as vn_nam_layer_fused; p: scratch of
- * CQ / 2 words per sample). The residual pass runs when the layer has one. */
+/* A layer of CQ > 6 channels over m samples (arguments as vn_nam_layer_fused; p: scratch of
+ * CQ / 2 words per sample, unused by the 8-, 12- and 16-channel layers, which run
+ * vn_nam_layer_groups). The residual runs when the layer has one. */
 VN_NAM_INLINE void vn_nam_layer_split(const int CQ, const int K, const int act, const int shift, const vn_nam_layer_t *L,
                                       const int16_t *const *t, const uint32_t *xw, uint32_t *p, int16_t *next,
                                       int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
+  if (CQ % 4 == 0 && CQ <= 16) {
+    if (L->res_w) {
+      vn_nam_layer_groups(CQ, K, act, shift, 1, L, t, xw, next, y, m, tanh_mid);
+    } else {
+      vn_nam_layer_groups(CQ, K, act, shift, 0, L, t, xw, next, y, m, tanh_mid);
+    }
+    return;
+  }
 #pragma GCC unroll 1
   for (int g = 0; g < CQ / 4; ++g) {
     vn_nam_conv_group(4, CQ, K, act, shift, L, g, t, xw, p, y, m, tanh_mid);

@@ -42,7 +42,8 @@ from valvenet.export.engines.q15_engine import Q15Generator
 HEADER = "firmware/nn/nam_q15.h"
 ACTIVATION_ENUM = {"tanh": "VN_NAM_TANH", "hardtanh": "VN_NAM_HARDTANH", "relu": "VN_NAM_RELU",
                    "softsign": "VN_NAM_SOFTSIGN", "fasttanh": "VN_NAM_FASTTANH", "leakyrelu": "VN_NAM_LEAKYRELU"}
-FUSED_MAX = 8  # padded channels up to which conv and residual run in one pass, all rows at once
+FUSED_MAX = 6  # padded channels up to which conv and residual run in one pass, all rows at once
+# (8, 12 and 16: sample by sample in 4-row LDM tiles; nam_q15.h vn_nam_layer_groups)
 RES_SHIFT = 14  # nam_q15.h's VN_NAM_RES_SHIFT: the residual's accumulator has 14 bits more than h
 
 
