@@ -112,17 +112,6 @@ VN_NAM_INLINE int32_t vn_nam_sat16(const int32_t v) {
 #endif
 }
 
-/* Two int16 (lo, hi) as one word, lo in the low half: one PKHBT (GCC writes two). */
-VN_NAM_INLINE uint32_t vn_nam_pack(const int32_t lo, const int32_t hi) {
-#if VN_Q15_USE_SMLAD
-  uint32_t r;
-  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
-  return r;
-#else
-  return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
-#endif
-}
-
 /* acc + lo(h) * up, acc + hi(h) * up (up < 2^15): one SMLABB / SMLATB on the M7. */
 VN_NAM_INLINE int32_t vn_nam_mac_lo(const uint32_t h, const int32_t up, const int32_t acc) {
 #if VN_Q15_USE_SMLAD
@@ -253,7 +242,7 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     int32_t acc = y[s];
 #pragma GCC unroll 4
     for (int q = 0; q < R / 2; ++q) {
-      pw[s][q] = vn_nam_pack(vn_nam_activate(act, shift, a[s][2 * q], L, tanh_mid),
+      pw[s][q] = vn_q15_pack_bottom(vn_nam_activate(act, shift, a[s][2 * q], L, tanh_mid),
                              vn_nam_activate(act, shift, a[s][2 * q + 1], L, tanh_mid));
       acc = vn_q15_smlad(vn_q15_word(fw + 2 * q), pw[s][q], acc);
     }
@@ -281,7 +270,7 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     }                                                                                  \
     _Pragma("GCC unroll 2") for (int s_ = 0; s_ < (S); ++s_) {                         \
       _Pragma("GCC unroll 4") for (int q_ = 0; q_ < (R) / 2; ++q_) {                   \
-        const uint32_t v_ = vn_nam_pack(vn_nam_sat16(ra_[s_][2 * q_] >> (shift)),        \
+        const uint32_t v_ = vn_q15_pack_bottom(vn_nam_sat16(ra_[s_][2 * q_] >> (shift)),        \
                                         vn_nam_sat16(ra_[s_][2 * q_ + 1] >> (shift)));   \
         memcpy((o) + s_ * (CQ) + 2 * q_, &v_, sizeof v_);                               \
       }                                                                                \
@@ -322,8 +311,8 @@ VN_NAM_INLINE void vn_nam_residual_tile4(const int CQ, const int16_t *w, const i
   a2 = vn_nam_mac_lo(h1, 1 << VN_NAM_RES_SHIFT, a2);
   a3 = vn_nam_mac_hi(h1, 1 << VN_NAM_RES_SHIFT, a3);
   vn_nam_mac4_words(CQ / 2, &w, (const int16_t *)(const void *)p, &a0, &a1, &a2, &a3);
-  vn_q15_store_word(o, vn_nam_pack(vn_nam_sat16(a0 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a1 >> VN_NAM_RES_SHIFT)));
-  vn_q15_store_word(o + 2, vn_nam_pack(vn_nam_sat16(a2 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a3 >> VN_NAM_RES_SHIFT)));
+  vn_q15_store_word(o, vn_q15_pack_bottom(vn_nam_sat16(a0 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a1 >> VN_NAM_RES_SHIFT)));
+  vn_q15_store_word(o + 2, vn_q15_pack_bottom(vn_nam_sat16(a2 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a3 >> VN_NAM_RES_SHIFT)));
 }
 
 /* One sample j of a layer of CQ = 8 or 12 or 16 channels, all its 4-row groups in turn: the
