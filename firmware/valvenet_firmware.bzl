@@ -40,7 +40,7 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
     image whose models together would not fit the TCMs).
     autostart: None, or (sample rate, block) to start the codec stream at boot (the pedal).
     max_budget_share: None, or the share of the real-time budget (1.0: all of it) a .nam
-    capture's estimated cost may take; a capture over it fails the build."""
+    capture's estimated cycles plus the pedal's chain may take; a capture over it fails the build."""
     if board not in BOARDS:
         fail("unknown board %r; boards: %s" % (board, ", ".join(BOARDS.keys())))
     libraries = []

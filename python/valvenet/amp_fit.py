@@ -16,14 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from valvenet.export.cost import CHAIN_PER_SAMPLE  # the chain beyond the model, one figure for both rules
 from valvenet.models.model_file import load
 
 BUDGET_48K = 216_000_000 / 48_000  # cycles per sample at 216 MHz
 LIMIT = 0.75
-# The pedal's chain beyond the model, per sample at 48 kHz: docs/pedal.md measures 1,110
-# instructions (the 256-tap float cabinet FIR about 1,057 of them, plus gain, gate and the
-# stream's bookkeeping); counted as 1,110 cycles until the board's DWT measures the chain.
-CHAIN_PER_SAMPLE = 1110
 PRECISIONS = ("float32", "int16")
 
 

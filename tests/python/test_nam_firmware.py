@@ -53,7 +53,8 @@ def test_a_capture_over_the_budget_is_refused_with_its_cost_and_the_way_out(
     assert nam_model(["--capture", str(source), "--out", str(out), "--max-budget-share", "1.0",
                       "--benchmarks", str(benchmarks)]) == 1
     err = capsys.readouterr().err
-    assert str(source) in err and "too big for real time" in err and "instructions per sample" in err
+    assert str(source) in err and "too big for real time" in err and "cycles per sample" in err
+    assert "for the pedal's chain" in err
     assert "valvenet distill --teacher nam-standard.nam" in err and not out.exists()
     # Without the check (an image that keeps no time, QEMU's) the same capture converts.
     assert nam_model(["--capture", str(source), "--out", str(out)]) == 0 and out.exists()
@@ -67,6 +68,8 @@ def test_the_estimate_of_a_measured_model_is_its_measurement(benchmarks: Path) -
             assert guess.basis == row["model"]
             assert guess.instructions == pytest.approx(row["worst_block48"], rel=1e-9)
             assert guess.budget_share(48_000) == pytest.approx(row["worst_block48"] / 4500, rel=1e-9)
+            assert guess.cycles == pytest.approx(row["est_cycles_worst"], rel=1e-9)
+            assert guess.realtime_share(48_000) == pytest.approx((row["est_cycles_worst"] + 1110) / 4500, rel=1e-9)
 
 
 def test_nam_standard_is_estimated_far_over_the_48_khz_budget(benchmarks: Path) -> None:

@@ -65,8 +65,8 @@ def vnet_model_library(name, model, copts = [], full_recompute = False, precisio
 
 def nam_model_file(name, capture, precision = "float32", max_budget_share = None):
     """name.vnet from a Neural Amp Modeler capture (`valvenet import nam`). With
-    max_budget_share (e.g. 1.0), a capture whose estimated cost (python/valvenet/export/cost.py,
-    from the measured docs/benchmarks.json) is over that share of the F767's real-time budget
+    max_budget_share (e.g. 1.0), a capture whose estimated cycles plus the pedal's chain (python/valvenet/export/cost.py,
+    from the measured docs/benchmarks.json) are over that share of the F767's real-time budget
     fails the build with its estimate and the advice to distill it."""
     check = ""
     srcs = [capture]

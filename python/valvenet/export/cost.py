@@ -26,6 +26,10 @@ from valvenet import paths
 from valvenet.models import config as model_config
 
 F767_CLOCK_HZ = 216_000_000
+# The pedal's chain beyond the model, per sample at 48 kHz: docs/pedal.md measures 1,110
+# instructions (the 256-tap float cabinet FIR about 1,057 of them, plus gain, gate and the
+# stream's bookkeeping); counted as 1,110 cycles until the board's DWT measures the chain.
+CHAIN_PER_SAMPLE = 1110
 BENCHMARKS = "docs/benchmarks.json"
 
 
@@ -37,9 +41,15 @@ class Estimate:
     macs: int
     per_mac: float
     basis: str  # the measured model the instructions per MAC come from
+    cycles: float = 0.0  # estimated Cortex-M7 cycles per sample (the basis's cycles per MAC)
 
     def budget_share(self, sample_rate: int) -> float:
         return self.instructions / (F767_CLOCK_HZ / sample_rate)
+
+    def realtime_share(self, sample_rate: int) -> float:
+        """The pedal's share of the budget: the model's estimated cycles plus the chain's (the
+        amp's fit rule, amp_fit.py, counts the same)."""
+        return (self.cycles + CHAIN_PER_SAMPLE) / (F767_CLOCK_HZ / sample_rate)
 
 
 def load_benchmarks(path: str | Path) -> list[dict[str, Any]]:
@@ -57,7 +67,9 @@ def estimate(config: dict[str, Any], precision: str, benchmarks: list[dict[str, 
         raise ValueError(f"no {precision} {config['kind']} model in the benchmarks to estimate from")
     nearest = min(rows, key=lambda r: abs(math.log(r["macs_per_sample"] / macs)))
     per_mac = float(nearest.get("worst_block48", nearest["per_sample"])) / nearest["macs_per_sample"]
-    return Estimate(macs * per_mac, macs, per_mac, str(nearest["model"]))
+    # Cycles from the cycle model's worst block where the benchmark traced it, else instructions.
+    cycles_per_mac = float(nearest.get("est_cycles_worst") or per_mac * nearest["macs_per_sample"]) / nearest["macs_per_sample"]
+    return Estimate(macs * per_mac, macs, per_mac, str(nearest["model"]), macs * cycles_per_mac)
 
 
 def benchmarks_beside_package() -> list[dict[str, Any]]:

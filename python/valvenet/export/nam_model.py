@@ -1,8 +1,8 @@
 """Bazel tool: a Neural Amp Modeler capture as a model file for firmware (valvenet_firmware).
 
 `valvenet import nam`, then, with --max-budget-share, the real-time check: a capture whose
-estimated cost (export/cost.py, from the measured docs/benchmarks.json) is over that share of
-the F767's budget at its sample rate is refused, with the estimate and the advice to distill
+estimated cycles (export/cost.py, from the measured docs/benchmarks.json) plus the pedal's
+chain are over that share of the F767's budget at its sample rate is refused, with the estimate and the advice to distill
 it into a model that fits. The image is not built: a pedal that cannot keep up with the audio
 would only click.
 """
@@ -21,14 +21,15 @@ from valvenet.models.model_file import ModelFile, save
 def check_budget(capture: Path, model: ModelFile, precision: str, benchmarks: Path, max_share: float) -> str | None:
     """None when the model fits max_share of the budget; else the refusal, one paragraph."""
     guess = cost.estimate(model.config, precision, cost.load_benchmarks(benchmarks))
-    share = guess.budget_share(model.sample_rate)
+    share = guess.realtime_share(model.sample_rate)
     if share <= max_share:
         return None
     budget = cost.F767_CLOCK_HZ / model.sample_rate
-    return (f"{capture}: too big for real time on the F767: estimated {guess.instructions:,.0f} instructions per "
-            f"sample ({guess.macs:,} MACs x {guess.per_mac:.2f} instructions per MAC as measured for "
-            f"{guess.basis}, {benchmarks.name}) = {100 * share:.0f} % of the budget at {model.sample_rate} Hz "
-            f"({budget:,.0f} per sample at 216 MHz; this image allows {100 * max_share:.0f} %). "
+    return (f"{capture}: too big for real time on the F767: estimated {guess.cycles:,.0f} cycles per sample "
+            f"for the model ({guess.macs:,} MACs, {guess.instructions:,.0f} instructions per sample, scaled from "
+            f"the worst block measured for {guess.basis} in {benchmarks.name}) + {cost.CHAIN_PER_SAMPLE:,} for "
+            f"the pedal's chain = {100 * share:.0f} % of the budget at {model.sample_rate} Hz "
+            f"({budget:,.0f} cycles per sample at 216 MHz; this image allows {100 * max_share:.0f} %). "
             f"Distill it into a model that fits and build from the student: "
             f"valvenet distill --teacher {capture.name} --model nam-nano --out RUN")
 
