@@ -42,10 +42,10 @@ static double sigmoid_ref(float x) {
 #define TINY_BITS 0x39800000u /* 2^-12 */
 #define TINY_STRIDE 256u
 
-/* Every float in [2^-12, 20] (1.4e8 values) and a sample below: error bound, exact oddness and
- * |result| <= 1. Oddness makes this cover [-20, 20]. */
-static void tanh_fast_error_bound_and_oddness_over_every_float(void **state) {
-  (void)state;
+/* Every float in [2^-12, 20] (1.4e8 values) and a sample below: f's error against tanh, exact
+ * oddness (the negative half gives exactly the negated results) and |result| <= 1. Oddness
+ * makes this cover [-20, 20]. */
+static void check_odd_tanh_over_every_float(float (*f)(float), const char *name, double bound) {
   const uint32_t last = bits_from_float(20.0f);
   double max_error = 0.0;
   float worst_x = 0.0f;
@@ -57,31 +57,29 @@ static void tanh_fast_error_bound_and_oddness_over_every_float(void **state) {
       step = 1u;
     }
     const float x = float_from_bits(bits);
-    const float y = vn_tanh_fast(x);
+    const float y = f(x);
     const double error = fabs((double)y - tanh_ref(x));
     if (!(error <= max_error)) { /* also catches a NaN error */
       max_error = error;
       worst_x = x;
     }
-    /* Bitwise oddness: the negative half gives exactly the negated results. */
-    if (bits_from_float(vn_tanh_fast(-x)) != (bits_from_float(y) ^ 0x80000000u)) {
+    if (bits_from_float(f(-x)) != (bits_from_float(y) ^ 0x80000000u)) {
       ++odd_failures;
     }
     if (!(fabsf(y) <= 1.0f)) {
       ++range_failures;
     }
   }
-  print_message("vn_tanh_fast: max abs error %.4g at x = %.9g (bound %.3g)\n", max_error,
-                (double)worst_x, VN_TANH_FAST_MAX_ABS_ERROR);
-  assert_true(max_error <= VN_TANH_FAST_MAX_ABS_ERROR);
+  print_message("%s: max abs error %.4g at x = %.9g (bound %.3g)\n", name, max_error, (double)worst_x, bound);
+  assert_true(max_error <= bound);
   assert_int_equal(odd_failures, 0);
   assert_int_equal(range_failures, 0);
 }
 
-/* Every 8th bit pattern of [2^-12, 20], both signs (3.6e7 values): sigmoid is not odd in float
- * arithmetic (1 - s(x) and s(-x) round differently), so both halves are swept. */
-static void sigmoid_fast_error_bound_over_dense_float_grid(void **state) {
-  (void)state;
+/* Every 8th bit pattern of [2^-12, 20], both signs (3.6e7 values): f's error against the
+ * sigmoid and 0 <= result <= 1. A sigmoid is not odd in float arithmetic (1 - s(x) and s(-x)
+ * round differently), so both halves are swept. */
+static void check_sigmoid_over_dense_float_grid(float (*f)(float), const char *name, double bound) {
   const uint32_t last = bits_from_float(20.0f);
   double max_error = 0.0;
   float worst_x = 0.0f;
@@ -90,7 +88,7 @@ static void sigmoid_fast_error_bound_over_dense_float_grid(void **state) {
   for (uint32_t bits = 0; bits <= last; bits += (bits >= TINY_BITS) ? 8u : TINY_STRIDE) {
     for (int sign = 0; sign < 2; ++sign) {
       const float x = sign ? -float_from_bits(bits) : float_from_bits(bits);
-      const float y = vn_sigmoid_fast(x);
+      const float y = f(x);
       const double error = fabs((double)y - sigmoid_ref(x));
       if (!(error <= max_error)) {
         max_error = error;
@@ -102,12 +100,21 @@ static void sigmoid_fast_error_bound_over_dense_float_grid(void **state) {
       ++count;
     }
   }
-  print_message("vn_sigmoid_fast: max abs error %.4g at x = %.9g over %llu points (bound %.3g)\n",
-                max_error, (double)worst_x, (unsigned long long)count,
-                VN_SIGMOID_FAST_MAX_ABS_ERROR);
+  print_message("%s: max abs error %.4g at x = %.9g over %llu points (bound %.3g)\n", name, max_error,
+                (double)worst_x, (unsigned long long)count, bound);
   assert_true(count >= 10000000u);
-  assert_true(max_error <= VN_SIGMOID_FAST_MAX_ABS_ERROR);
+  assert_true(max_error <= bound);
   assert_int_equal(range_failures, 0);
+}
+
+static void tanh_fast_error_bound_and_oddness_over_every_float(void **state) {
+  (void)state;
+  check_odd_tanh_over_every_float(vn_tanh_fast, "vn_tanh_fast", VN_TANH_FAST_MAX_ABS_ERROR);
+}
+
+static void sigmoid_fast_error_bound_over_dense_float_grid(void **state) {
+  (void)state;
+  check_sigmoid_over_dense_float_grid(vn_sigmoid_fast, "vn_sigmoid_fast", VN_SIGMOID_FAST_MAX_ABS_ERROR);
 }
 
 /* Large inputs give exactly +-1 (tanh) and exactly 0 / 1 (sigmoid), from the clamp point on. */
@@ -158,66 +165,17 @@ static void exact_versions_match_double_reference(void **state) {
   assert_true(vn_sigmoid_exact(INFINITY) == 1.0f);
 }
 
-/* The float32 engine's spline tanh, every float in [2^-12, 20] and a sample below: error bound,
- * exact oddness and |result| <= 1. Oddness makes this cover [-20, 20]. */
+/* The spline tanh (the float32 engine's): error bound, exact oddness, range. */
 static void tanh_spline_error_bound_and_oddness_over_every_float(void **state) {
   (void)state;
-  const uint32_t last = bits_from_float(20.0f);
-  double max_error = 0.0;
-  float worst_x = 0.0f;
-  uint32_t odd_failures = 0;
-  uint32_t range_failures = 0;
-  uint32_t step = TINY_STRIDE;
-  for (uint32_t bits = 0; bits <= last; bits += step) {
-    if (bits >= TINY_BITS) {
-      step = 1u;
-    }
-    const float x = float_from_bits(bits);
-    const float y = vn_tanh_spline(x);
-    const double error = fabs((double)y - tanh_ref(x));
-    if (!(error <= max_error)) {
-      max_error = error;
-      worst_x = x;
-    }
-    if (bits_from_float(vn_tanh_spline(-x)) != (bits_from_float(y) ^ 0x80000000u)) {
-      ++odd_failures;
-    }
-    if (!(fabsf(y) <= 1.0f)) {
-      ++range_failures;
-    }
-  }
-  print_message("vn_tanh_spline: max abs error %.4g at x = %.9g (bound %.3g)\n", max_error,
-                (double)worst_x, VN_TANH_SPLINE_MAX_ABS_ERROR);
-  assert_true(max_error <= VN_TANH_SPLINE_MAX_ABS_ERROR);
-  assert_int_equal(odd_failures, 0);
-  assert_int_equal(range_failures, 0);
+  check_odd_tanh_over_every_float(vn_tanh_spline, "vn_tanh_spline", VN_TANH_SPLINE_MAX_ABS_ERROR);
 }
 
-/* The spline's sigmoid, every 8th bit pattern of [2^-12, 20], both signs. */
+/* The spline's sigmoid: half the spline's error plus one rounding. */
 static void sigmoid_spline_error_bound_over_dense_float_grid(void **state) {
   (void)state;
-  const uint32_t last = bits_from_float(20.0f);
-  double max_error = 0.0;
-  float worst_x = 0.0f;
-  uint32_t range_failures = 0;
-  for (uint32_t bits = 0; bits <= last; bits += (bits >= TINY_BITS) ? 8u : TINY_STRIDE) {
-    for (int sign = 0; sign < 2; ++sign) {
-      const float x = sign ? -float_from_bits(bits) : float_from_bits(bits);
-      const float y = vn_sigmoid_spline(x);
-      const double error = fabs((double)y - sigmoid_ref(x));
-      if (!(error <= max_error)) {
-        max_error = error;
-        worst_x = x;
-      }
-      if (!(y >= 0.0f && y <= 1.0f)) {
-        ++range_failures;
-      }
-    }
-  }
-  print_message("vn_sigmoid_spline: max abs error %.4g at x = %.9g (bound %.3g)\n", max_error,
-                (double)worst_x, VN_TANH_SPLINE_MAX_ABS_ERROR / 2.0 + 6.0e-8);
-  assert_true(max_error <= VN_TANH_SPLINE_MAX_ABS_ERROR / 2.0 + 6.0e-8);
-  assert_int_equal(range_failures, 0);
+  check_sigmoid_over_dense_float_grid(vn_sigmoid_spline, "vn_sigmoid_spline",
+                                      VN_TANH_SPLINE_MAX_ABS_ERROR / 2.0 + 6.0e-8);
 }
 
 /* At and beyond +-8, and at +-inf: exactly +-1 (sigmoid: 0 and 1); 0 gives 0; NaN a finite
