@@ -35,6 +35,7 @@
 #include "firmware/nn/activations.h"
 #include "firmware/nn/q15.h"
 #include "firmware/nn/q15_dsp.h"
+#include "firmware/nn/nam_q15_m7.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,8 +62,8 @@ typedef struct {
 #define VN_NAM_INLINE static inline __attribute__((always_inline))
 
 /* The residual's accumulator has VN_NAM_RES_SHIFT fractional bits more than the array's h (one
- * format for every h of an array): h enters it times 2^VN_NAM_RES_SHIFT, and h_next =
- * sat16(acc >> VN_NAM_RES_SHIFT), the rounding in the bias. */
+ * format for every h of an array): h_next = sat16(h + sat16(acc >> VN_NAM_RES_SHIFT)), the
+ * rounding in the bias, h added exactly two channels a word (QADD16). */
 #define VN_NAM_RES_SHIFT 14
 
 /* Samples per tile: 2-row tiles take two (the weights loaded once for both), taller ones one
@@ -112,24 +113,11 @@ VN_NAM_INLINE int32_t vn_nam_sat16(const int32_t v) {
 #endif
 }
 
-/* acc + lo(h) * up, acc + hi(h) * up (up < 2^15): one SMLABB / SMLATB on the M7. */
-VN_NAM_INLINE int32_t vn_nam_mac_lo(const uint32_t h, const int32_t up, const int32_t acc) {
-#if VN_Q15_USE_SMLAD
-  int32_t r; /* asm: GCC rewrote the intrinsic as SXTH + MLA */
-  __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(h), "r"(up), "r"(acc));
-  return r;
-#else
-  return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)(h & 0xFFFFu) * up));
-#endif
-}
-VN_NAM_INLINE int32_t vn_nam_mac_hi(const uint32_t h, const int32_t up, const int32_t acc) {
-#if VN_Q15_USE_SMLAD
-  int32_t r;
-  __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(h), "r"(up), "r"(acc));
-  return r;
-#else
-  return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)(uint16_t)(h >> 16) * up));
-#endif
+/* Two channels of a residual: sat16(h + sat16(a >> VN_NAM_RES_SHIFT)) for the word h's low
+ * (accumulator a0) and high (a1) halves: two SSATs, a PKHBT and a QADD16 on the M7. */
+VN_NAM_INLINE uint32_t vn_nam_residual_word(const int32_t a0, const int32_t a1, const uint32_t h) {
+  return vn_q15_add2_sat(vn_q15_pack_bottom(vn_nam_sat16(a0 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a1 >> VN_NAM_RES_SHIFT)),
+                         h);
 }
 
 /* R rows (2 to 8) of the weights w times the input words u[s] of S samples: a[s][r] +=. */
@@ -250,18 +238,15 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
   }
 }
 
-/* The residual of a tile from its activations' words u(s, q) (CQ / 2 per sample): a[s][r] =
- * b[r] + the group's weights w ([CQ / 2 pairs][R rows][2]) . u + h[s][r] * up, stored to
- * o[s][r] as sat16(a >> shift) (h, o: CQ int16 per sample, from the group's first row). */
-#define VN_NAM_RESIDUAL_TILE(R, S, CQ, w, b, U, h, up, shift, o)                        \
+/* The residual of a tile from its activations' words u(s, q) (CQ / 2 per sample): o[s][r] =
+ * sat16(h[s][r] + sat16((b[r] + the group's weights w ([CQ / 2 pairs][R rows][2]) . u) >>
+ * VN_NAM_RES_SHIFT)), two channels a word (QADD16; h, o: CQ int16 per sample, from the
+ * group's first row). */
+#define VN_NAM_RESIDUAL_TILE(R, S, CQ, w, b, U, h, o)                                   \
   do {                                                                                 \
     int32_t ra_[2][8];                                                                 \
     _Pragma("GCC unroll 2") for (int s_ = 0; s_ < (S); ++s_) {                         \
-      _Pragma("GCC unroll 4") for (int q_ = 0; q_ < (R) / 2; ++q_) {                   \
-        const uint32_t hw_ = vn_q15_word((h) + s_ * (CQ) + 2 * q_);                     \
-        ra_[s_][2 * q_] = vn_nam_mac_lo(hw_, (up), (b)[2 * q_]);                        \
-        ra_[s_][2 * q_ + 1] = vn_nam_mac_hi(hw_, (up), (b)[2 * q_ + 1]);                \
-      }                                                                                \
+      _Pragma("GCC unroll 8") for (int r_ = 0; r_ < (R); ++r_) { ra_[s_][r_] = (b)[r_]; } \
     }                                                                                  \
     _Pragma("GCC unroll 8") for (int q_ = 0; q_ < (CQ) / 2; ++q_) {                    \
       uint32_t u_[2];                                                                  \
@@ -270,9 +255,9 @@ VN_NAM_INLINE void vn_nam_activate_tile(const int R, const int S, const int act,
     }                                                                                  \
     _Pragma("GCC unroll 2") for (int s_ = 0; s_ < (S); ++s_) {                         \
       _Pragma("GCC unroll 4") for (int q_ = 0; q_ < (R) / 2; ++q_) {                   \
-        const uint32_t v_ = vn_q15_pack_bottom(vn_nam_sat16(ra_[s_][2 * q_] >> (shift)),        \
-                                        vn_nam_sat16(ra_[s_][2 * q_ + 1] >> (shift)));   \
-        memcpy((o) + s_ * (CQ) + 2 * q_, &v_, sizeof v_);                               \
+        vn_q15_store_word((o) + s_ * (CQ) + 2 * q_,                                     \
+                          vn_nam_residual_word(ra_[s_][2 * q_], ra_[s_][2 * q_ + 1],      \
+                                               vn_q15_word((h) + s_ * (CQ) + 2 * q_)));   \
       }                                                                                \
     }                                                                                  \
   } while (0)
@@ -290,29 +275,24 @@ VN_NAM_INLINE void vn_nam_fused_step(const int S, const int CQ, const int K, con
   vn_nam_activate_tile(CQ, S, act, shift, L, tanh_mid, L->fold_w, a, pw, y);
   if (RES) {
 #define VN_NAM_PW(s, q) pw[s][q]
-    VN_NAM_RESIDUAL_TILE(CQ, S, CQ, rw, L->res_b, VN_NAM_PW, tt[K - 1], 1 << VN_NAM_RES_SHIFT, VN_NAM_RES_SHIFT,
-                         next);
+    VN_NAM_RESIDUAL_TILE(CQ, S, CQ, rw, L->res_b, VN_NAM_PW, tt[K - 1], next);
 #undef VN_NAM_PW
   }
 }
 
 /* The residual of a 4-row x 1-sample tile of a split layer (as VN_NAM_RESIDUAL_TILE with R =
- * 4, S = 1): the biases with one LDM, h's identity path, the activation words p (CQ / 2) and
- * their row weights w with LDMs; h, o: the group's first row of the sample. */
+ * 4, S = 1): the biases with one LDM, the activation words p (CQ / 2) and their row weights w
+ * with LDMs, h added two channels a word; h, o: the group's first row of the sample. */
 VN_NAM_INLINE void vn_nam_residual_tile4(const int CQ, const int16_t *w, const int32_t *b, const uint32_t *p,
                                          const int16_t *h, int16_t *o) {
   const int16_t *bp = (const int16_t *)(const void *)b;
   int32_t a0, a1, a2, a3;
   vn_q15_bias4(&bp, &a0, &a1, &a2, &a3);
+  vn_nam_mac4_words(CQ / 2, &w, (const int16_t *)(const void *)p, &a0, &a1, &a2, &a3);
   uint32_t h0, h1;
   vn_q15_words2(h, &h0, &h1);
-  a0 = vn_nam_mac_lo(h0, 1 << VN_NAM_RES_SHIFT, a0);
-  a1 = vn_nam_mac_hi(h0, 1 << VN_NAM_RES_SHIFT, a1);
-  a2 = vn_nam_mac_lo(h1, 1 << VN_NAM_RES_SHIFT, a2);
-  a3 = vn_nam_mac_hi(h1, 1 << VN_NAM_RES_SHIFT, a3);
-  vn_nam_mac4_words(CQ / 2, &w, (const int16_t *)(const void *)p, &a0, &a1, &a2, &a3);
-  vn_q15_store_word(o, vn_q15_pack_bottom(vn_nam_sat16(a0 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a1 >> VN_NAM_RES_SHIFT)));
-  vn_q15_store_word(o + 2, vn_q15_pack_bottom(vn_nam_sat16(a2 >> VN_NAM_RES_SHIFT), vn_nam_sat16(a3 >> VN_NAM_RES_SHIFT)));
+  vn_q15_store_word(o, vn_nam_residual_word(a0, a1, h0));
+  vn_q15_store_word(o + 2, vn_nam_residual_word(a2, a3, h1));
 }
 
 /* One sample j of a layer of CQ = 8 or 12 or 16 channels, all its 4-row groups in turn: the
@@ -354,6 +334,14 @@ VN_NAM_INLINE void vn_nam_group_step(const int CQ, const int K, const int act, c
 VN_NAM_INLINE void vn_nam_layer_groups(const int CQ, const int K, const int act, const int shift, const int RES,
                                        const vn_nam_layer_t *L, const int16_t *const *t, const uint32_t *xw,
                                        int16_t *next, int32_t *y, const uint32_t m, const int16_t *tanh_mid) {
+#if VN_Q15_USE_SMLAD
+  if (act == VN_NAM_TANH && K == 3 && CQ == 8 && m > 0u) {
+    const vn_nam_m7_frame_t f = {t[0], t[1], t[2], xw, next, y, L->conv_w, L->conv_b, L->res_w, L->res_b,
+                                 L->fold_w, tanh_mid, m};
+    vn_nam_m7_tanh8(RES, shift, &f); /* nam_q15_m7.h: the same bits as the loop below */
+    return;
+  }
+#endif
 #pragma GCC unroll 1
   for (uint32_t j = 0; j < m; ++j) {
     const vn_nam_layer_t *LL = L;
@@ -377,6 +365,18 @@ VN_NAM_INLINE void vn_nam_layer_fused(const int CQ, const int K, const int act, 
     tt[k] = t[k];
   }
   uint32_t j = 0;
+#if VN_Q15_USE_SMLAD
+  if (act == VN_NAM_TANH && K == 3 && (CQ == 2 || CQ == 4) && m >= 2u) {
+    const vn_nam_m7_frame_t f = {tt[0], tt[1], tt[2], xw, next, y, L->conv_w, L->conv_b, L->res_w, L->res_b,
+                                 L->fold_w, tanh_mid, m / 2u};
+    vn_nam_m7_tanh_pairs(CQ, RES, shift, &f); /* nam_q15_m7.h: the same bits as the loop below */
+    j = m & ~1u;
+#pragma GCC unroll 8
+    for (int k = 0; k < K; ++k) {
+      tt[k] += j * (uint32_t)CQ;
+    }
+  }
+#endif
 #pragma GCC unroll 1
   for (; j + (uint32_t)S <= m; j += (uint32_t)S) {
     const int16_t *w = L->conv_w, *rw = L->res_w;
@@ -437,14 +437,12 @@ VN_NAM_INLINE void vn_nam_conv_group(const int R, const int CQ, const int K, con
   }
 }
 
-/* The residual pass of a layer of CQ > 6 channels, row group g: next = sat16((res_b +
- * res_w . p + h * 2^VN_NAM_RES_SHIFT) >> VN_NAM_RES_SHIFT), h the layer input (CQ int16 per
- * sample). */
+/* The residual pass of a layer of CQ > 6 channels, row group g: next = sat16(h +
+ * sat16((res_b + res_w . p) >> VN_NAM_RES_SHIFT)), h the layer input (CQ int16 per sample). */
 VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam_layer_t *L, const int g,
                                          const uint32_t *p, const int16_t *h, int16_t *next, const uint32_t m) {
   const int16_t *const w0 = L->res_w + g * (CQ / 2) * 8;
   const int32_t *b = L->res_b + 4 * g;
-  const int32_t up = 1 << VN_NAM_RES_SHIFT, shift = VN_NAM_RES_SHIFT;
   h += 4 * g;
   next += 4 * g;
   const int S = VN_NAM_SAMPLES(R);
@@ -454,13 +452,13 @@ VN_NAM_INLINE void vn_nam_residual_group(const int R, const int CQ, const vn_nam
   for (; j + (uint32_t)S <= m; j += (uint32_t)S) {
     const int16_t *w = w0;
     VN_Q15_OPAQUE(w);
-    VN_NAM_RESIDUAL_TILE(R, S, CQ, w, b, VN_NAM_P, h, up, shift, next);
+    VN_NAM_RESIDUAL_TILE(R, S, CQ, w, b, VN_NAM_P, h, next);
     p += S * (CQ / 2);
     h += S * CQ;
     next += S * CQ;
   }
   if (S > 1 && j < m) {
-    VN_NAM_RESIDUAL_TILE(R, 1, CQ, w0, b, VN_NAM_P, h, up, shift, next);
+    VN_NAM_RESIDUAL_TILE(R, 1, CQ, w0, b, VN_NAM_P, h, next);
   }
 #undef VN_NAM_P
 }

@@ -201,6 +201,19 @@ class ValveNetTarget(PedalKeywords):
         """SELECT a model of the image by index; returns its INFO."""
         return vars(self._require_client().select(int(index)))
 
+    def select_model_named(self, name: str) -> dict[str, object]:
+        """SELECT the image's model whose INFO name is `name` (e.g. nam-feather+int16 in the
+        benchmark image's zoo); returns its INFO."""
+        listing = self.send_command("models")
+        count = re.search(r"count=(\d+)", listing)
+        if count is None:
+            raise AssertionError(f"models: {listing}")
+        for index in range(int(count.group(1))):
+            info = self.select_model(index)
+            if info["name"] == name:
+                return info
+        raise AssertionError(f"the image holds no model named {name}")
+
     def model_file_info(self, path: str, precision: str = "float32") -> dict[str, object]:
         """What INFO must say for a model file: the same fields the generated C carries (an
         int16 engine's name carries "+int16", valvenet.models.model_file.INT16_SUFFIX)."""

@@ -1,5 +1,5 @@
 """The NAM WaveNet's int16 engine, layer-major (NamBlocks): `process` cuts its input into
-sub-blocks of BLOCK samples and runs each layer over the whole sub-block before the next; the
+sub-blocks of SUB_BLOCK samples and runs each layer over the whole sub-block before the next; the
 kernels are firmware/nn/nam_q15.h's, generic over the channel count (one instantiation per
 width, the weights and formats in a vn_nam_layer_t per layer), so the hot code stays small.
 
@@ -9,8 +9,8 @@ Arithmetic, per layer array a, layer l, sample t (x: the raw input, Q f_x):
   z     = b_conv + W_conv . (the k dilated taps of h_l) + w_mix x      (int32, one format)
   p_l   = activation(z): tanh from the gate's table (index = SSAT(z >> s), its rounding in the
           bias; Q15), the others in float, to Q f_p (requantised, as before)
-  h_l+1 = sat16((b_res + W_res . p_l + h_l * 2^14) >> 14)  (the residual's identity path
-          folded into its product: one rounding, in the bias)
+  h_l+1 = sat16(h_l + sat16((b_res + W_res . p_l) >> 14))  (one rounding, in the bias; h
+          added exactly, two channels a word: QADD16 on the M7)
   y     = head_scale * 2^-A (b_y + sum over every array and layer of v_a . p_a,l)
 The head is folded like the gated WaveNet's skips: array a's head sum reaches y through the
 linear maps of its own head and every later array's (their heads are 1x1 products; the next
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import BLOCK, CodegenError, c_float, even, int_array, pow2
+from valvenet.export.c_text import CodegenError, c_float, even, int_array, pow2
 from valvenet.export.engines.q15_arith import ACC_LIMIT, GATE_TANH, quantise_columns
 from valvenet.export.engines.q15_engine import Q15Generator
 
@@ -45,6 +45,10 @@ ACTIVATION_ENUM = {"tanh": "VN_NAM_TANH", "hardtanh": "VN_NAM_HARDTANH", "relu":
 FUSED_MAX = 6  # padded channels up to which conv and residual run in one pass, all rows at once
 # (8, 12 and 16: sample by sample in 4-row LDM tiles; nam_q15.h vn_nam_layer_groups)
 RES_SHIFT = 14  # nam_q15.h's VN_NAM_RES_SHIFT: the residual's accumulator has 14 bits more than h
+# Samples per sub-block: the pedal's 1 ms block at 48 kHz. Each layer's setup (its taps, the
+# ring mirror, the tile loop's entry) is paid once per sub-block: 48 rather than the float
+# engines' 16 cut ~50 instructions per sample (nano), for 64 more ring columns per layer.
+SUB_BLOCK = 48
 
 
 def quantise_at(weight: np.ndarray, bias: np.ndarray, f_cols: list[int],
@@ -151,9 +155,9 @@ class NamBlocks:
         self.act_shift.append(acc_c - GATE_TANH[0] if array["activation"] == "tanh" else 0)
         fields = []
         for i, d in enumerate(array["dilations"]):
-            cap = (array["kernel_size"] - 1) * d + BLOCK
+            cap = (array["kernel_size"] - 1) * d + SUB_BLOCK
             field = {"ring": f"{self.ring_total}u", "dilation": f"{d}u", "capacity": f"{cap}u"}
-            self.ring_total += (cap + BLOCK) * cq
+            self.ring_total += (cap + SUB_BLOCK) * cq
             self.conv(a, i, convs[i], acc_c, f_ps[i], field)
             self.residual(a, i, residuals[i], f_h, field)
             fields.append(field)
@@ -194,7 +198,8 @@ class NamBlocks:
 
     def residual_weights(self, a: int, i: int, f_h: int, f_p: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Layer i's residual at accumulator format f_h + RES_SHIFT, h in and out at f_h bits
-        (its identity path: h * 2^RES_SHIFT, a virtual column in the overflow bound; the
+        (h * 2^RES_SHIFT kept as a virtual column in the overflow bound: conservative now that
+        h is added after the shift, and it keeps the formats of existing models; the
         output's rounding in the bias); None where the weights do not fit that format. A
         layer without residual (the last one) gives empty arrays."""
         t, array, cq = self.gen.model.tensors, self.arrays[a], self.cqs[a]
@@ -309,7 +314,7 @@ class NamBlocks:
     int16_t *next = last ? out : s->ring + L[1].ring + s->pos[{p0 + 1}u + l] * {cq}u;
     {call}
     if (!last) {{
-      vn_q15_ring_mirror(s->ring + L[1].ring, s->pos[{p0 + 1}u + l], m, L[1].capacity, {BLOCK}u, {cq}u);
+      vn_q15_ring_mirror(s->ring + L[1].ring, s->pos[{p0 + 1}u + l], m, L[1].capacity, {SUB_BLOCK}u, {cq}u);
     }}
     s->pos[{p0}u + l] = pos + m >= L->capacity ? pos + m - L->capacity : pos + m;
   }}
@@ -318,7 +323,7 @@ class NamBlocks:
 
     def text(self, in_gain: str, out_gain: str) -> tuple[str, str]:
         """(the model's tables, kernels and block function, the body of process)."""
-        gen, sym, B = self.gen, self.sym, BLOCK
+        gen, sym, B = self.gen, self.sym, SUB_BLOCK
         gen.state += [f"int16_t ring[{self.ring_total}] __attribute__((aligned(8)));", f"uint32_t pos[{self.layer_count}];"]
         kernels, names = self.kernels()
         functions = self.tables + kernels + [self.array_function(a, names) for a in range(len(self.arrays))]
