@@ -20,13 +20,17 @@
  *     per sample, and gives the same output whatever the block size, because every sample
  *     runs exactly the same code on exactly the same data.
  *
- * Every process call is sample by sample inside, so outputs are bit-identical for any split of
- * the input into blocks (1, 7, 48, 4096, ...). in and out may be the same array (in place).
+ * Four samples at a time where the ring does not wrap among them (else one): each output's
+ * sum is computed exactly as alone (the same fmaf chain, in the same order), so outputs are
+ * bit-identical for any split of the input into blocks (1, 7, 48, 4096, ...), and each tap
+ * and input sample loaded feeds four outputs. in and out may be the same array (in place).
  *
- * Cost, 256 taps, measured in QEMU mps2-an500 with -icount (instructions, not cycles):
- * vn_fir_f32_process 1057 instructions per sample (about 4 per tap: two VLDR, one VFMA, loop
- * share). The output is bit-identical on the host and on the M7 (fmaf in a fixed order),
- * checked by running the same inputs through both and comparing output hashes.
+ * Cost, 256 taps, measured in QEMU mps2-an500 with -icount (instructions, not cycles): one
+ * output at a time cost 1,057 instructions per sample (about 4 per tap: two VLDR, one VFMA,
+ * loop share); four at a time the inner loop is 16 VFMA and 8 VLDR per 4 taps (docs/pedal.md
+ * has the pedal's load with it). The output is bit-identical on the host and on the M7 (fmaf
+ * in a fixed order), checked by running the same inputs through both and comparing output
+ * hashes.
  */
 #ifndef VALVENET_FIRMWARE_NN_CABINET_H_
 #define VALVENET_FIRMWARE_NN_CABINET_H_
@@ -56,7 +60,7 @@ void vn_fir_f32_reset(vn_fir_f32_t *fir);
 
 /* Filters n samples. The sum per sample runs in float with fmaf (one VFMA.F32 on the M7, the
  * same rounding on any IEEE host) over four interleaved partial sums, tap k going to sum
- * k mod 4, which also hides the FMA latency on the M7. */
+ * k mod 4, which also hides the FMA latency on the M7; four samples share each load. */
 void vn_fir_f32_process(vn_fir_f32_t *fir, const float *in, float *out, uint32_t n);
 
 #ifdef __cplusplus

@@ -26,10 +26,10 @@ from valvenet import paths
 from valvenet.models import config as model_config
 
 F767_CLOCK_HZ = 216_000_000
-# The pedal's chain beyond the model, per sample at 48 kHz: docs/pedal.md measures 1,110
-# instructions (the 256-tap float cabinet FIR about 1,057 of them, plus gain, gate and the
-# stream's bookkeeping); counted as 1,110 cycles until the board's DWT measures the chain.
-CHAIN_PER_SAMPLE = 1110
+# The pedal's chain beyond the model, per sample at 48 kHz: docs/pedal.md measures 562-621
+# instructions (the 256-tap float cabinet FIR, four outputs per pass, most of it; gain, gate
+# and the stream's bookkeeping); counted as 580 cycles until the board's DWT measures the chain.
+CHAIN_PER_SAMPLE = 580
 BENCHMARKS = "docs/benchmarks.json"
 
 
