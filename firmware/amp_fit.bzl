@@ -2,17 +2,17 @@
 (tools/bench_docs.sh) from the benchmark (docs/benchmarks.json) and the trained models' test
 ESR; do not edit. The rule (python/valvenet/amp_fit.py, docs/pedal.md): the most accurate
 candidate whose worst block of 48 (estimated Cortex-M7 cycles per sample) plus the pedal's chain
-(1,110 per sample) stays under 75% of the 48 kHz budget (4,500 cycles)."""
+(580 per sample) stays under 75% of the 48 kHz budget (4,500 cycles)."""
 
 # (model file, precision, preset, test ESR pre-emphasised, model's worst block per sample,
 #  with the chain, share of the 48 kHz budget, under 75%)
 AMP_FIT = [
-    ("//models:trained/crunch-wavenet-10x8.vnet", "int16", "wavenet-10x8", 0.00558, 5623, 6733, 1.496, False),  # estimated cycles
-    ("//models:trained/crunch-wavenet-10x8.vnet", "float32", "wavenet-10x8", 0.00558, 8708, 9818, 2.182, False),  # estimated cycles
-    ("//models:trained/crunch-nam-nano.vnet", "int16", "nam-nano", 0.01176, 1416, 2526, 0.561, True),  # estimated cycles
-    ("//models:trained/crunch-nam-nano.vnet", "float32", "nam-nano", 0.01176, 2279, 3389, 0.753, False),  # estimated cycles
-    ("//models:trained/crunch-lstm-12.vnet", "int16", "lstm-12", 0.21328, 1116, 2226, 0.495, True),  # estimated cycles
-    ("//models:trained/crunch-lstm-12.vnet", "float32", "lstm-12", 0.21328, 3311, 4421, 0.982, False),  # estimated cycles
+    ("//models:trained/crunch-wavenet-10x8.vnet", "int16", "wavenet-10x8", 0.00558, 5623, 6203, 1.379, False),  # estimated cycles
+    ("//models:trained/crunch-wavenet-10x8.vnet", "float32", "wavenet-10x8", 0.00558, 8708, 9288, 2.064, False),  # estimated cycles
+    ("//models:trained/crunch-nam-nano.vnet", "int16", "nam-nano", 0.01176, 1387, 1967, 0.437, True),  # estimated cycles
+    ("//models:trained/crunch-nam-nano.vnet", "float32", "nam-nano", 0.01176, 2279, 2859, 0.635, True),  # estimated cycles
+    ("//models:trained/crunch-lstm-12.vnet", "int16", "lstm-12", 0.21328, 1116, 1696, 0.377, True),  # estimated cycles
+    ("//models:trained/crunch-lstm-12.vnet", "float32", "lstm-12", 0.21328, 3311, 3891, 0.865, False),  # estimated cycles
 ]
 
 # fits
