@@ -106,24 +106,35 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
         **kwargs
     )
 
-def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cabinet.wav", precision = "float32"):
+def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cabinet.wav", precision = None):
     """amp_<board> images for every board from an untracked model file in this package (or,
     without one, a Neural Amp Modeler capture `capture`), with the cabinet IR `cabinet` beside
     it if there is one (else the default IR); the NUCLEO image starts the pedal at boot (codec,
     48 kHz, 32-frame blocks) and refuses a capture over the real-time budget (the QEMU image,
     which counts instructions and keeps no time, takes any). No targets while neither file is
-    there (so a fresh clone builds and tests as it is)."""
-    if not native.glob([model]):
+    there (so a fresh clone builds and tests as it is).
+
+    precision: the engine; by default float32 for a model file and int16 for a capture (the
+    F767's real-time engine: a feather-class capture fits its budget only in int16). The QEMU
+    image of a capture carries it in both, int16 first (the pedal's model), float32 second
+    (to compare with the oracle)."""
+    is_capture = not native.glob([model])
+    if is_capture:
         if not native.glob([capture]):
             return
         model = capture
+    if precision == None:
+        precision = "int16" if is_capture else "float32"
     ir = ":" + cabinet if native.glob([cabinet]) else DEFAULT_CABINET
     for board in BOARDS:
+        models = [(":" + model, precision)]
+        if is_capture and board != "nucleo_f767zi":
+            models += [(":" + model, p) for p in ("int16", "float32") if p != precision]
         valvenet_firmware(
             name = "amp_" + board,
             autostart = PEDAL_AUTOSTART if board == "nucleo_f767zi" else None,
             board = board,
             cabinet = ir,
-            models = [(":" + model, precision)],
+            models = models,
             max_budget_share = REALTIME_BUDGET_SHARE if board == "nucleo_f767zi" else None,
         )

@@ -32,6 +32,7 @@ TRUNCATION_WAIT_S = 60.0
 MESSAGE_NAMES = {getattr(protocol, name): name for name in
                  ("INFO", "RESET", "PROCESS", "BENCH", "STATS", "SELFTEST", "SELECT")}
 from valvenet.export.c_host import Q15Engine
+from valvenet.export.nam import read_nam
 from valvenet.models.model_file import INT16_SUFFIX, load as load_model
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
@@ -251,6 +252,11 @@ class ValveNetTarget(PedalKeywords):
     def oracle_output(self, model_path: str, audio: np.ndarray) -> np.ndarray:
         """The numpy oracle's output for the audio from a reset state."""
         return Oracle(load_model(Path(model_path))).process_all(np.asarray(audio, np.float64))
+
+    def capture_oracle_output(self, capture_path: str, audio: np.ndarray) -> np.ndarray:
+        """The numpy oracle of a Neural Amp Modeler capture (.nam, read as `valvenet import
+        nam` does) for the audio from a reset state."""
+        return Oracle(read_nam(Path(capture_path))).process_all(np.asarray(audio, np.float64))
 
     def host_int16_output(self, model_path: str, audio: np.ndarray) -> np.ndarray:
         """The int16 engine compiled for this machine (portable C path, the model file's

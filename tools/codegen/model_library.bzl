@@ -7,7 +7,8 @@ in a cc_library that depends on the engine (//firmware/nn). `full_recompute = Tr
 the full receptive-field recompute baseline of the same model instead, `precision = "int16"`
 the int16 fixed-point engine (python/valvenet/export/engines/). random_model_file() makes a
 model file with seeded random weights for a preset (benchmarks, engine tests);
-nam_model_file() one from a Neural Amp Modeler capture (.nam), with the real-time check.
+nam_model_file() one from a Neural Amp Modeler capture (.nam), with the real-time check;
+nam_capture_file() a .nam from a model file (the project's own capture fixtures).
 
 Every C file is written by a Python tool in //python/valvenet/export (one module per generated
 thing); these macros only pass it names and numbers, and hold no C text.
@@ -64,17 +65,15 @@ def vnet_model_library(name, model, copts = [], full_recompute = False, precisio
     )
 
 def nam_model_file(name, capture, precision = "float32", max_budget_share = None):
-    """name.vnet from a Neural Amp Modeler capture (`valvenet import nam`). With
+    """name.vnet from a Neural Amp Modeler capture (`valvenet import nam`; for int16, with int16
+    scales calibrated on the synthetic guitar, a capture carrying none). With
     max_budget_share (e.g. 1.0), a capture whose estimated cycles plus the pedal's chain (python/valvenet/export/cost.py,
     from the measured docs/benchmarks.json) are over that share of the F767's real-time budget
     fails the build with its estimate and the advice to distill it."""
-    check = ""
+    check = " --precision %s" % precision
     srcs = [capture]
     if max_budget_share != None:
-        check = " --precision %s --max-budget-share %s --benchmarks $(location //:docs/benchmarks.json)" % (
-            precision,
-            max_budget_share,
-        )
+        check += " --max-budget-share %s --benchmarks $(location //:docs/benchmarks.json)" % max_budget_share
         srcs.append("//:docs/benchmarks.json")
     native.genrule(
         name = name,
@@ -82,6 +81,17 @@ def nam_model_file(name, capture, precision = "float32", max_budget_share = None
         outs = [name + ".vnet"],
         cmd = "$(location %snam_model) --capture $(location %s) --out $@%s" % (_EXPORT, capture, check),
         tools = [_EXPORT + "nam_model"],
+    )
+
+def nam_capture_file(name, model):
+    """name.nam: a model file (kind nam_wavenet or lstm) as a Neural Amp Modeler capture
+    (`valvenet export nam`), e.g. a seeded random_model_file as a test fixture."""
+    native.genrule(
+        name = name,
+        srcs = [model],
+        outs = [name + ".nam"],
+        cmd = "$(location %sexport_nam) $(location %s) --out $@ > /dev/null" % (_EXPORT, model),
+        tools = [_EXPORT + "export_nam"],
     )
 
 def random_model_file(name, preset, seed = 0, sample_rate = 48000):
