@@ -13,6 +13,11 @@ Why the choices (docs/distill.md has the measurements):
   target sample the student is scored on is the teacher's exact output with full history.
 - --pool N renders N windows once and reuses them (a fixed data set, like a recording), the
   default renders new windows every epoch; the comparison is in docs/distill.md.
+- A recurrent student (LSTM, GRU) trains as `train` trains one: stateful truncated
+  back-propagation over long sequences (stateful_training.py), so its state learns what it
+  must carry. Its targets are the teacher's output over the whole training material, rendered
+  once (the sources joined with gaps of silence longer than the teacher's receptive field, so
+  every target sample is the teacher's exact output for what the student hears).
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ import numpy as np
 from valvenet import __version__, atomic
 from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder, sample_windows
 from valvenet.models import config as model_config
-from valvenet.train import (MAX_STEPS_PER_EPOCH, Run, context_length, default_segment, predict_windowed,
-                            stop_reason, unsettled_note, update_schedule)
+from valvenet.train import (MAX_STEPS_PER_EPOCH, Run, compile_model, context_length, default_batch,
+                            default_learning_rate, default_segment, is_recurrent, predict_windowed, stop_reason,
+                            unsettled_note, update_schedule)
 
 TEACHER_SUFFIXES = (".nam", ".vnet")
 
@@ -50,10 +56,10 @@ class DistillOptions:
     max_minutes: float = 30.0
     max_epochs: int = 1000
     segment: int = 0  # scored samples per window; 0: by model kind (train.default_segment)
-    batch_size: int = 16
+    batch_size: int = 0  # 0: by model kind (train.default_batch: 16 windows, 64 RNN sequences)
     steps_per_epoch: int = MAX_STEPS_PER_EPOCH
     pool: int = 0  # 0: fresh windows every epoch; N: N windows rendered once and reused
-    learning_rate: float = 4e-3
+    learning_rate: float = 0.0  # 0: by model kind (train.default_learning_rate)
     lr_patience: int = 3
     patience: int = 8
     min_learning_rate: float = 1e-5
@@ -117,15 +123,6 @@ def render_batch(teacher: Teacher, material: Material, count: int, length: int,
     return x[:, teacher.context:, :], teacher.windows(x, batch_size=16)
 
 
-def _compile(model: Any, options: DistillOptions, context: int) -> None:
-    import keras
-
-    from valvenet.losses import keras_loss
-
-    optimizer = keras.optimizers.Adam(learning_rate=options.learning_rate)
-    model.compile(optimizer=optimizer, loss=keras_loss(context, options.pre_emphasis), jit_compile=False)
-
-
 def _validation(model: Any, material: Material, target: np.ndarray, context: int, coefficient: float) -> dict[str, float]:
     from valvenet.losses import scores
 
@@ -148,13 +145,33 @@ def _epoch_data(pool: tuple[np.ndarray, np.ndarray] | None, teacher: Teacher, ma
     return pool[0][index], pool[1][index]
 
 
+def recurrent_epochs(student: Any, teacher: Teacher, material: Material, options: DistillOptions,
+                     context: int) -> Any:
+    """A recurrent student's stateful epochs (stateful_training.EpochRunner) over the teacher's
+    output for the whole training material, rendered once: the sources joined by gaps of
+    silence a receptive field long (the teacher's output runs on into each gap, so every target
+    is exact), the student's input level and forget gates initialised as `train` does."""
+    from types import SimpleNamespace
+
+    from valvenet import stateful_training
+
+    gap = np.zeros(teacher.context + 1, np.float32)
+    x = np.concatenate([part for source in material.train for part in (source, gap)]).astype(np.float32)
+    y = teacher.signal(x)
+    stateful_training.initialise(student, x)
+    steps = max(1, min(options.steps_per_epoch, x.size // (options.batch_size * options.segment)))
+    return stateful_training.EpochRunner(student, SimpleNamespace(input=x, target=y), options, context, steps)
+
+
 def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOptions, context: int,
-         val_target: np.ndarray, run: Run) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The epoch loop: render (or draw from the pool), fit, validate, keep the best weights."""
+         val_target: np.ndarray, run: Run, recurrent: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The epoch loop: render (or draw from the pool), fit, validate, keep the best weights.
+    `recurrent`: a recurrent student's stateful epochs (recurrent_epochs), which replace the
+    windows and `fit`."""
     length = context + options.segment
     count = options.steps_per_epoch * options.batch_size
     pool = render_batch(teacher, material, options.pool, length, np.random.default_rng([options.seed, 0])) \
-        if options.pool else None
+        if options.pool and recurrent is None else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0, "minutes": 0.0,
              "learning_rate": options.learning_rate}
     val = _validation(student, material, val_target, context, options.pre_emphasis)
@@ -168,15 +185,20 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         epoch = state["epoch"] + 1
         rng = np.random.default_rng([options.seed, epoch])
         tick = time.monotonic()
-        x, y = _epoch_data(pool, teacher, material, count, length, rng)
-        rendered = time.monotonic() - tick
-        history = student.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0)
-        throughput = x.size / (time.monotonic() - tick)
+        if recurrent is not None:
+            loss, throughput, _ = recurrent.epoch(epoch, lambda _loss: None)
+            rendered = 0.0
+        else:
+            x, y = _epoch_data(pool, teacher, material, count, length, rng)
+            rendered = time.monotonic() - tick
+            loss = float(student.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False,
+                                     verbose=0).history["loss"][-1])
+            throughput = x.size / (time.monotonic() - tick)
         val = _validation(student, material, val_target, context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
         update_schedule(state, val["esr_preemph"], options, student, run)
         _log_row(run, {"epoch": epoch, "minutes": round(state["minutes"], 3),
-                       "train_loss": float(history.history["loss"][-1]), "val_esr": val["esr"],
+                       "train_loss": loss, "val_esr": val["esr"],
                        "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
                        "samples_per_second": round(throughput), "teacher_seconds": round(rendered, 1)}, rows)
         print(f"epoch {epoch}: validation ESR {100 * val['esr_preemph']:.2f} % pre-emphasised "
@@ -198,6 +220,8 @@ def distill(options: DistillOptions) -> Path:
     name, config = model_config.resolve(options.model)
     teacher_file = load_teacher(Path(options.teacher))
     options.segment = options.segment or default_segment(config)
+    options.batch_size = options.batch_size or default_batch(config)
+    options.learning_rate = options.learning_rate or default_learning_rate(config)
     context = context_length(config)
     teacher_context = context_length(teacher_file.config)
     sources = gather_sources(options, teacher_file.sample_rate)
@@ -208,11 +232,15 @@ def distill(options: DistillOptions) -> Path:
     atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
     from valvenet.models import keras_models
 
+    from valvenet import stateful_training
+
     teacher = Teacher(teacher_file)
     student = keras_models.build(config, seed=options.seed)
-    _compile(student, options, context)
+    recurrent = is_recurrent(config)
+    compile_model(student, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
     val_target = teacher.signal(material.val)
-    state, rows = _fit(student, teacher, material, options, context, val_target, run)
+    epochs = recurrent_epochs(student, teacher, material, options, context) if recurrent else None
+    state, rows = _fit(student, teacher, material, options, context, val_target, run, epochs)
     return _finish(run, student, name, config, options, teacher, material, state, rows)
 
 
@@ -266,11 +294,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time budget (default %(default)s); the result then depends on the machine's speed")
     parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs)
     parser.add_argument("--segment", type=int, default=defaults.segment, help="scored samples per window")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="windows (RNN: sequences) per batch (default: by model kind, 16 or 64)")
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
     parser.add_argument("--pool", type=int, default=defaults.pool,
                         help="render this many windows once and reuse them (default: new windows every epoch)")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help="Adam's initial rate (default: by model kind, 4e-3 or 8e-3)")
     parser.add_argument("--pre-emphasis", type=float, default=defaults.pre_emphasis)
     parser.add_argument("--patience", type=int, default=defaults.patience)
     parser.add_argument("--no-report", dest="report", action="store_false")

@@ -144,8 +144,9 @@ def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: i
                            min_train=segment_samples, min_eval=max(receptive_field, MIN_EVAL_SAMPLES))
 
 
-def _compile(model: Any, options: TrainOptions, context: int, clip: float | None = None) -> None:
-    """Adam and the loss; `clip`: the gradients' largest global norm (None: not clipped)."""
+def compile_model(model: Any, options: Any, context: int, clip: float | None = None) -> None:
+    """Adam and the loss (`options`: its learning_rate and pre_emphasis, as TrainOptions and
+    distill's options have them); `clip`: the gradients' largest global norm (None: not clipped)."""
     import keras
 
     from valvenet.losses import keras_loss
@@ -224,7 +225,7 @@ def train(options: TrainOptions) -> Path:
 
     model = keras_models.build(config, seed=options.seed)
     recurrent = is_recurrent(config)
-    _compile(model, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
+    compile_model(model, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0,
              "learning_rate": options.learning_rate, "minutes": 0.0, "samples": 0}
     if options.resume:

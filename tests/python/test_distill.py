@@ -27,6 +27,7 @@ RATE = 48_000
 TEACHER = nam_wavenet((4, 2), [[1, 2, 4, 8], [16, 32]], head_scale=0.5)
 STUDENT = TEACHER
 ESR_CUT = 4.0  # the student's held-out ESR against the teacher must fall by at least this factor
+RNN_ESR_CUT = 2.0  # the same for a short LSTM student (a different kind, fewer steps)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,19 @@ def test_a_short_distillation_cuts_the_students_esr_against_its_teacher(material
     assert training["cost"]["macs_per_sample"] > 0
     for name in ("report.html", "curves.png", "log.csv", "excerpt-model.wav", "options.json"):
         assert (tmp_path / "run" / name).stat().st_size > 0
+
+
+def test_a_recurrent_student_distils_statefully(material: dict[str, Path], tmp_path: Path) -> None:
+    """An LSTM student trains on sequences of the teacher's output with its state carried from
+    window to window (stateful_training, RNN batch by default) and learns the teacher."""
+    options = DistillOptions(teacher=str(material["teacher"]), model="lstm-8", out=str(tmp_path / "run"),
+                             di=[str(material["di"])], builtin_seconds=8.0, seed=1, max_epochs=12,
+                             steps_per_epoch=8, segment=256, report=False)
+    model = load(distill(options))
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    training = model.metadata["training"]
+    assert training["batch_size"] == 64  # train.default_batch for an RNN: the stateful path's sequences
+    assert training["best_val_esr_preemph"] * RNN_ESR_CUT <= log["log"][0]["val_esr_preemph"]
 
 
 def _bad(material: dict[str, Path], tmp_path: Path, case: str) -> tuple[list[str], str]:
