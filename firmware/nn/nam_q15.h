@@ -21,6 +21,9 @@
  * weight word loaded feeds both samples' SMLADs), taller ones one; each input word loaded
  * feeds every row's.
  *
+ * On the M7, tanh layers of kernel 3 with 2, 4 or 8 channels (NAM's nano and feather) run
+ * nam_q15_m7.h's hand-scheduled loops instead of these kernels, with the same bits.
+ *
  * Each sample's integer arithmetic is the same whichever tile or sub-block it falls in
  * (integer sums are exact in any order; the float activations are per element), so the
  * output does not depend on the block size, and the portable path (q15.h) gives the same

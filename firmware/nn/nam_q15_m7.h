@@ -7,14 +7,15 @@
  * Why assembly: a 4-channel 2-sample tile needs eight accumulators, two weight and two input
  * registers, the weight pointer and a tap pointer: all fourteen registers. GCC spilled
  * accumulators and reloaded the tap pointers around every tap (227 instructions per tile,
- * measured); these loops keep the accumulators in registers and the layer's pointers in a
- * small frame on the stack (12 KB of ITCM is plenty for ~1 KB of code). The 2-channel loop
- * keeps its three tap pointers and the input pointer in registers too.
+ * measured; the loop: 187); these loops keep the accumulators in registers and the layer's
+ * pointers in a small frame on the stack (each loop ~0.5-1 KB of code: nano's whole pedal hot
+ * path is 5.4 KB of the 16 KB ITCM, feather's 7.2 KB). The 2-channel loop keeps its three tap
+ * pointers and the input pointer in registers too.
  *
- * The arithmetic is the portable kernel's (nam_q15.h vn_nam_fused_step with S = 2): the same
- * SMLAD sums (exact modulo 2^32 in any order), the same table index (SSAT of the sum shifted),
- * the same identity (SMLABB / SMLATB by 2^14) and the same rounding of the residual, so the
- * output is bit-identical to the host build's; the QEMU suites check it.
+ * The arithmetic is the portable kernels' (nam_q15.h vn_nam_fused_step with S = 2,
+ * vn_nam_group_step): the same SMLAD sums (exact modulo 2^32 in any order), the same table
+ * index (SSAT of the sum shifted), the same residual (sat16(h + sat16(acc >> 14)), QADD16), so
+ * the output is bit-identical to the host build's; //tests/robot:zoo_int16_qemu checks it.
  *
  * A loop runs `tiles` tiles (two samples each; one for 8 channels); the caller does an odd
  * last sample in C.
@@ -25,6 +26,7 @@
 #ifndef VALVENET_FIRMWARE_NN_NAM_Q15_M7_H_
 #define VALVENET_FIRMWARE_NN_NAM_Q15_M7_H_
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "firmware/nn/q15.h"
@@ -51,6 +53,10 @@ typedef struct {
 } vn_nam_m7_frame_t;
 
 #if VN_Q15_USE_SMLAD
+
+_Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame_t, conv_w) == 24 &&
+                   offsetof(vn_nam_m7_frame_t, tm) == 44 && sizeof(vn_nam_m7_frame_t) == 52,
+               "the loops address the frame's fields by these byte offsets");
 
 /* Copies the frame (13 words at r0) below sp: [sp, #0..48]. */
 #define VN_NAM_M7_ENTER                 \
