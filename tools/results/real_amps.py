@@ -34,21 +34,36 @@ from valvenet.distill import DistillOptions, Teacher, distill, load_teacher
 from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis
 from valvenet.models import config as model_config
 from valvenet.models.model_file import load
-from valvenet.export.cost import benchmarks_beside_package as benchmarks, describe as cost
+from valvenet.export.cost import CHAIN_PER_SAMPLE, benchmarks_beside_package as benchmarks, describe as cost
+from valvenet.export.cost import estimate as estimate_cost
 
 HELD_OUT = ("celestial", "fast-thrash", "jazz-hop")
 STUDENTS = ("nam-nano", "nam-feather")
 FIT_SHARE = 0.75
 
 
+def f767_share(config: dict[str, Any]) -> float | None:
+    """The pedal's share of the 48 kHz budget with this model in the int16 engine: its
+    estimated Cortex-M7 cycles (the cycle model's worst block of the nearest benchmarked model
+    of its kind, scaled by MACs) plus the chain's CHAIN_PER_SAMPLE (export/cost.py, the amp fit
+    rule's figure); None where no int16 model of its kind was benchmarked."""
+    try:
+        return estimate_cost(config, "int16", benchmarks()).realtime_share(48_000)
+    except ValueError:
+        return None
+
+
 def best_fit(exclude: tuple[str, ...]) -> str:
-    """The benchmarked float32 preset with the most instructions per sample within FIT_SHARE of
-    the 48 kHz budget (more computation, more capacity), other than `exclude`."""
-    fitting = [r for r in benchmarks() if r["model"] in model_config.PRESETS and r["model"] not in exclude
-               and r["budget_share"]["48 kHz"] <= FIT_SHARE]
+    """The benchmarked preset with the most estimated cycles (more computation, more capacity)
+    whose int16 engine plus the pedal's chain stays within FIT_SHARE of the 48 kHz budget,
+    other than `exclude`."""
+    fitting = [r for r in benchmarks() if r.get("precision") == "int16" and r.get("est_cycles_worst")
+               and r["model"].removesuffix("+int16") in model_config.PRESETS
+               and r["model"].removesuffix("+int16") not in exclude
+               and (r["est_cycles_worst"] + CHAIN_PER_SAMPLE) / 4500 <= FIT_SHARE]
     if not fitting:
         raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
-    return max(fitting, key=lambda r: r["per_sample"])["model"]
+    return max(fitting, key=lambda r: r["est_cycles_worst"])["model"].removesuffix("+int16")
 
 
 def split_di(real: Path, work: Path) -> tuple[Path, list[Path]]:
@@ -105,6 +120,7 @@ def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args:
     print(f"{capture.stem} {preset}: held-out ESR {100 * scored['esr_preemph']:.2f} % pre-emphasised", file=sys.stderr)
     return {"capture": capture.stem, "student": preset, "parameters": student.parameter_count(),
             **{k: training["cost"][k] for k in ("instructions_per_sample", "budget_share_48k", "source")},
+            "f767_share_int16": f767_share(student.config),
             "minutes": training["minutes"], "epochs": training["epochs"], "stopped": training["stopped"],
             "settled": not training["note"], **scored}
 
@@ -114,7 +130,8 @@ def as_is_row(capture: Path) -> dict[str, Any]:
     arrays = model.config["layer_arrays"]
     shape = " + ".join(f"{a['channels']} ch x {len(a['dilations'])}" for a in arrays)
     figures = cost(capture.stem, model.config)
-    return {"capture": capture.stem, "architecture": shape, "parameters": model.parameter_count(), **figures}
+    return {"capture": capture.stem, "architecture": shape, "parameters": model.parameter_count(), **figures,
+            "f767_share_int16": f767_share(model.config)}
 
 
 def _pct(value: float | None) -> str:
@@ -122,22 +139,24 @@ def _pct(value: float | None) -> str:
 
 
 def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    lines = ["| capture | student | parameters | instructions/sample | 48 kHz share | minutes (epochs) | "
-             "held-out ESR raw | held-out ESR pre-emph | per DI (pre-emph) |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| capture | student | parameters | float32 instructions/sample | float32 48 kHz share | "
+             "F767 pedal share (int16 + chain) | minutes (epochs) | held-out ESR raw | held-out ESR pre-emph | "
+             "per DI (pre-emph) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in students:
         per = ", ".join(f"{k} {100 * v:.2f} %" for k, v in r["per_file_preemph"].items())
         lines.append(f"| {r['capture']} | {r['student']} | {r['parameters']:,} | {r['instructions_per_sample']:,.0f} | "
-                     f"{_pct(r['budget_share_48k'])} | {r['minutes']:.1f} ({r['epochs']}) | {_pct(r['esr'])} | "
-                     f"{_pct(r['esr_preemph'])} | {per} |")
+                     f"{_pct(r['budget_share_48k'])} | {_pct(r.get('f767_share_int16'))} | "
+                     f"{r['minutes']:.1f} ({r['epochs']}) | {_pct(r['esr'])} | {_pct(r['esr_preemph'])} | {per} |")
     lines += ["", "Captures as they are:", "",
-              "| capture | shape (channels x layers per array) | parameters | instructions/sample | 48 kHz share | fits | source |",
-              "|---|---|---:|---:|---:|---|---|"]
+              "| capture | shape (channels x layers per array) | parameters | float32 instructions/sample | "
+              "float32 48 kHz share | F767 pedal share (int16 + chain) | fits (int16) | source |",
+              "|---|---|---:|---:|---:|---:|---|---|"]
     for r in as_is:
-        share = r["budget_share_48k"]
+        share = r.get("f767_share_int16")
         fits = "?" if share is None else ("yes" if share <= 1 else "no")
         per_sample = "?" if r["instructions_per_sample"] is None else f"{r['instructions_per_sample']:,.0f}"
-        lines.append(f"| {r['capture']} | {r['architecture']} | {r['parameters']:,} | {per_sample} | {_pct(share)} | "
-                     f"{fits} | {r['source']} |")
+        lines.append(f"| {r['capture']} | {r['architecture']} | {r['parameters']:,} | {per_sample} | "
+                     f"{_pct(r['budget_share_48k'])} | {_pct(share)} | {fits} | {r['source']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -146,14 +165,20 @@ def header(args: argparse.Namespace, command: str, presets: list[str]) -> str:
     smoke = ("**Smoke run**: every student distilled for only {:g} minutes, to show the script works; the "
              "table is not the result the issue asks for until the full run (`--minutes 30`) is done.\n\n"
              .format(args.minutes)) if args.minutes < 30 else ""
-    return (f"# Real amps on the F767: captures distilled into real-time students\n\n{smoke}"
+    partial = ("**Partial run**: only the students and captures named in the command below; the full table "
+               "has nam-nano, nam-feather and the best preset that fits 75 % of the budget for every capture.\n\n"
+               if args.students or args.captures else "")
+    return (f"# Real amps on the F767: captures distilled into real-time students\n\n{smoke}{partial}"
             f"Written by `PYTHONPATH=python .venv/bin/python {command}` (REALDATA: ../shared/realdata, see its "
             f"README). Teachers: the Neural Amp Modeler captures in REALDATA/captures. Students: "
             f"{', '.join(presets)}, each distilled (`valvenet distill`, docs/distill.md) on the built-in "
             f"performance plus the real DIs except {', '.join(HELD_OUT)}, which are held out; ESR is the student "
             f"against its teacher on those three whole files. Instructions per sample: the float32 engine's, "
             f"measured in QEMU (docs/benchmarks.json) or estimated from MACs where the shape was not benchmarked; "
-            f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample.\n\n")
+            f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample. The F767 pedal share: the int16 "
+            f"engine's estimated Cortex-M7 cycles (the cycle model's worst block, scaled by MACs from the nearest "
+            f"benchmarked model of the kind) plus the pedal's chain ({CHAIN_PER_SAMPLE:,} per sample), over 4,500; "
+            f"the pedal keeps its load under 75 %.\n\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("real", type=Path, help="the realdata folder (captures/, di/)")
     parser.add_argument("--minutes", type=float, default=30.0, help="distillation time per student")
     parser.add_argument("--best", help="the third student (default: the best benchmarked preset that fits)")
+    parser.add_argument("--students", nargs="*", help="presets to distill (default: nam-nano, nam-feather and --best)")
     parser.add_argument("--captures", nargs="*", help="capture names to distill (default: all in REAL/captures; all are reported as they are)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--builtin-seconds", type=float, default=DistillOptions("", "", "").builtin_seconds,
@@ -172,23 +198,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     every_capture = sorted((args.real / "captures").glob("*.nam"))
     captures = [c for c in every_capture if not args.captures or c.stem in args.captures]
-    presets = [*STUDENTS, args.best or best_fit(STUDENTS)]
+    presets = args.students or [*STUDENTS, args.best or best_fit(STUDENTS)]
+    as_is = [as_is_row(c) for c in every_capture]
+    command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
+        f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
+        (f" --best {args.best}" if args.best else "") + (f" --students {' '.join(args.students)}" if args.students else "") + \
+        (f" --captures {' '.join(args.captures)}" if args.captures else "")
+    students: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
         work = args.work or Path(tmp)
         train_di, held_files = split_di(args.real, work)
-        students = []
         for capture in captures:
             held = HeldOut(Teacher(load_teacher(capture)), held_files)
-            students += [student_row(capture, p, train_di, held, args, work) for p in presets]
-    as_is = [as_is_row(c) for c in every_capture]
-    command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
-        f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + (f" --best {args.best}" if args.best else "")
+            for preset in presets:
+                students.append(student_row(capture, preset, train_di, held, args, work))
+                write(args, command, presets, students, as_is)  # each row as it comes: a long run keeps what it did
+    print(write(args, command, presets, students, as_is))
+    return 0
+
+
+def write(args: argparse.Namespace, command: str, presets: list[str], students: list[dict[str, Any]],
+          as_is: list[dict[str, Any]]) -> str:
+    """Writes OUT.json and OUT.md with the rows so far; returns the page."""
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     page = header(args, command, presets) + markdown(students, as_is, args)
     atomic.write_text(args.out.with_suffix(".md"), page)
-    print(page)
-    return 0
+    return page
 
 
 if __name__ == "__main__":
