@@ -99,29 +99,35 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
 #define VN_NAM_M7_INDEX(r) "ssat " r ", #12, " r ", asr %[sh]\n\t"
 #define VN_NAM_M7_LOOKUP(r) "ldrsh " r ", [r12, " r ", lsl #1]\n\t"
 #define VN_NAM_M7_OUT(r) "ssat " r ", #16, " r ", asr #14\n\t"
+/* The tanh of four accumulators a0..a3 (the table's middle at r12) as two activation words,
+ * in a0 (rows a0, a1) and a2 (rows a2, a3). */
+#define VN_NAM_M7_TANH4(a0, a1, a2, a3)                                                       \
+  VN_NAM_M7_INDEX(a0) VN_NAM_M7_INDEX(a1) VN_NAM_M7_INDEX(a2) VN_NAM_M7_INDEX(a3)             \
+  VN_NAM_M7_LOOKUP(a0) VN_NAM_M7_LOOKUP(a1) VN_NAM_M7_LOOKUP(a2) VN_NAM_M7_LOOKUP(a3)         \
+  "pkhbt " a0 ", " a0 ", " a1 ", lsl #16\n\t"                                                \
+  "pkhbt " a2 ", " a2 ", " a3 ", lsl #16\n\t"
+/* Four residual accumulators a0..a3 shifted and saturated to int16, packed into a0 and a2. */
+#define VN_NAM_M7_PACK_OUT(a0, a1, a2, a3)                                                    \
+  VN_NAM_M7_OUT(a0) VN_NAM_M7_OUT(a1) VN_NAM_M7_OUT(a2) VN_NAM_M7_OUT(a3)                     \
+  "pkhbt " a0 ", " a0 ", " a1 ", lsl #16\n\t"                                                \
+  "pkhbt " a2 ", " a2 ", " a3 ", lsl #16\n\t"
+/* Two rows (accumulators a, b) of a residual times one activation word p: their weights at
+ * [r12, #off]. */
+#define VN_NAM_M7_RES_ROWS2(off, a, b, p)        \
+  "ldrd r10, r11, [r12, #" #off "]\n\t"         \
+  "smlad " a ", r10, " p ", " a "\n\t"          \
+  "smlad " b ", r11, " p ", " b "\n\t"
 
 /* Residual of one 4-channel sample: accumulators a0..a3 (registers, the bias already in
  * them), its activation words p0, p1, res_w at r12; the result (two words, in a0 and a2) is
  * h + sat16(acc >> 14) two channels a word (QADD16), h at [t2 + hoff]. */
-#define VN_NAM_M7_RES4(a0, a1, a2, a3, p0, p1, hoff) \
-  "ldrd r10, r11, [r12]\n\t"                         \
-  "smlad " a0 ", r10, " p0 ", " a0 "\n\t"            \
-  "smlad " a1 ", r11, " p0 ", " a1 "\n\t"            \
-  "ldrd r10, r11, [r12, #8]\n\t"                     \
-  "smlad " a2 ", r10, " p0 ", " a2 "\n\t"            \
-  "smlad " a3 ", r11, " p0 ", " a3 "\n\t"            \
-  "ldrd r10, r11, [r12, #16]\n\t"                    \
-  "smlad " a0 ", r10, " p1 ", " a0 "\n\t"            \
-  "smlad " a1 ", r11, " p1 ", " a1 "\n\t"            \
-  "ldrd r10, r11, [r12, #24]\n\t"                    \
-  "smlad " a2 ", r10, " p1 ", " a2 "\n\t"            \
-  "smlad " a3 ", r11, " p1 ", " a3 "\n\t"            \
-  VN_NAM_M7_OUT(a0) VN_NAM_M7_OUT(a1) VN_NAM_M7_OUT(a2) VN_NAM_M7_OUT(a3) \
-  "pkhbt " a0 ", " a0 ", " a1 ", lsl #16\n\t"        \
-  "pkhbt " a2 ", " a2 ", " a3 ", lsl #16\n\t"        \
-  "ldr lr, [sp, #8]\n\t"                             \
-  "ldrd r10, r11, [lr, #" #hoff "]\n\t"              \
-  "qadd16 " a0 ", " a0 ", r10\n\t"                   \
+#define VN_NAM_M7_RES4(a0, a1, a2, a3, p0, p1, hoff)                                           \
+  VN_NAM_M7_RES_ROWS2(0, a0, a1, p0) VN_NAM_M7_RES_ROWS2(8, a2, a3, p0)                          \
+  VN_NAM_M7_RES_ROWS2(16, a0, a1, p1) VN_NAM_M7_RES_ROWS2(24, a2, a3, p1)                        \
+  VN_NAM_M7_PACK_OUT(a0, a1, a2, a3)                                                           \
+  "ldr lr, [sp, #8]\n\t"                                                                       \
+  "ldrd r10, r11, [lr, #" #hoff "]\n\t"                                                        \
+  "qadd16 " a0 ", " a0 ", r10\n\t"                                                             \
   "qadd16 " a2 ", " a2 ", r11\n\t"
 
 /* The conv, activation and folded head of a 4-channel tile; after it the activation words
@@ -135,15 +141,7 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
   "ldr lr, [sp, #12]\n\t"                                                               \
   "ldrd r10, r11, [lr], #8\n\t"                                                         \
   "str lr, [sp, #12]\n\t" VN_NAM_M7_ROWS4                                               \
-  "ldr r12, [sp, #44]\n\t"                                                              \
-  VN_NAM_M7_INDEX("r0") VN_NAM_M7_INDEX("r1") VN_NAM_M7_INDEX("r2") VN_NAM_M7_INDEX("r3") \
-  VN_NAM_M7_INDEX("r4") VN_NAM_M7_INDEX("r5") VN_NAM_M7_INDEX("r6") VN_NAM_M7_INDEX("r7") \
-  VN_NAM_M7_LOOKUP("r0") VN_NAM_M7_LOOKUP("r1") VN_NAM_M7_LOOKUP("r2") VN_NAM_M7_LOOKUP("r3") \
-  VN_NAM_M7_LOOKUP("r4") VN_NAM_M7_LOOKUP("r5") VN_NAM_M7_LOOKUP("r6") VN_NAM_M7_LOOKUP("r7") \
-  "pkhbt r0, r0, r1, lsl #16\n\t"                                                       \
-  "pkhbt r2, r2, r3, lsl #16\n\t"                                                       \
-  "pkhbt r4, r4, r5, lsl #16\n\t"                                                       \
-  "pkhbt r6, r6, r7, lsl #16\n\t"                                                       \
+  "ldr r12, [sp, #44]\n\t" VN_NAM_M7_TANH4("r0", "r1", "r2", "r3") VN_NAM_M7_TANH4("r4", "r5", "r6", "r7") \
   "ldr r12, [sp, #40]\n\t"                                                              \
   "ldrd r8, r9, [r12]\n\t"                                                              \
   "ldr lr, [sp, #20]\n\t"                                                               \
@@ -191,11 +189,7 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
   "ldrd r2, r3, [r12]\n\t"                                                                \
   "ldr r12, [sp, #24]\n\t" VN_NAM_M7_TAP2("r5") VN_NAM_M7_TAP2("r6") VN_NAM_M7_TAP2("r7") \
   "ldrd r10, r11, [lr], #8\n\t" VN_NAM_M7_ROWS2                                           \
-  "ldr r12, [sp, #44]\n\t"                                                                \
-  VN_NAM_M7_INDEX("r0") VN_NAM_M7_INDEX("r1") VN_NAM_M7_INDEX("r2") VN_NAM_M7_INDEX("r3") \
-  VN_NAM_M7_LOOKUP("r0") VN_NAM_M7_LOOKUP("r1") VN_NAM_M7_LOOKUP("r2") VN_NAM_M7_LOOKUP("r3") \
-  "pkhbt r0, r0, r1, lsl #16\n\t"                                                         \
-  "pkhbt r2, r2, r3, lsl #16\n\t"                                                         \
+  "ldr r12, [sp, #44]\n\t" VN_NAM_M7_TANH4("r0", "r1", "r2", "r3")                          \
   "ldr r12, [sp, #40]\n\t"                                                                \
   "ldr r8, [r12]\n\t"                                                                     \
   "ldr r12, [sp, #20]\n\t"                                                                \
@@ -215,9 +209,7 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
   "smlad r3, r11, r0, r3\n\t"               \
   "smlad r4, r10, r2, r4\n\t"               \
   "smlad r8, r11, r2, r8\n\t"               \
-  VN_NAM_M7_OUT("r1") VN_NAM_M7_OUT("r3") VN_NAM_M7_OUT("r4") VN_NAM_M7_OUT("r8") \
-  "pkhbt r1, r1, r3, lsl #16\n\t"           \
-  "pkhbt r4, r4, r8, lsl #16\n\t"           \
+  VN_NAM_M7_PACK_OUT("r1", "r3", "r4", "r8") \
   "ldrd r10, r11, [r7, #-8]\n\t"            \
   "qadd16 r1, r1, r10\n\t"                  \
   "qadd16 r4, r4, r11\n\t"                  \
@@ -245,12 +237,7 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
   "ldmia lr!, {r4, r5, r6, r7}\n\t"                                                  \
   "str lr, [sp, #" #off "]\n\t" VN_NAM_M7_MAC4("r4") VN_NAM_M7_MAC4("r5") VN_NAM_M7_MAC4("r6") \
       VN_NAM_M7_MAC4("r7")
-#define VN_NAM_M7_ACT4                                                                \
-  "ldr r12, [sp, #44]\n\t"                                                            \
-  VN_NAM_M7_INDEX("r0") VN_NAM_M7_INDEX("r1") VN_NAM_M7_INDEX("r2") VN_NAM_M7_INDEX("r3") \
-  VN_NAM_M7_LOOKUP("r0") VN_NAM_M7_LOOKUP("r1") VN_NAM_M7_LOOKUP("r2") VN_NAM_M7_LOOKUP("r3") \
-  "pkhbt r0, r0, r1, lsl #16\n\t"                                                     \
-  "pkhbt r2, r2, r3, lsl #16\n\t"
+#define VN_NAM_M7_ACT4 "ldr r12, [sp, #44]\n\t" VN_NAM_M7_TANH4("r0", "r1", "r2", "r3")
 
 #define VN_NAM_M7_CONV8                                              \
   "1:\n\t"                                                           \
@@ -284,9 +271,7 @@ _Static_assert(offsetof(vn_nam_m7_frame_t, xw) == 12 && offsetof(vn_nam_m7_frame
 /* The residual of an 8-channel sample, group by group (res_b and res_w of group 1 follow
  * group 0's), h the sample before the advanced t2. */
 #define VN_NAM_M7_RES8_OUT(hoff, ooff)                                                 \
-  VN_NAM_M7_OUT("r0") VN_NAM_M7_OUT("r1") VN_NAM_M7_OUT("r2") VN_NAM_M7_OUT("r3")       \
-  "pkhbt r0, r0, r1, lsl #16\n\t"                                                     \
-  "pkhbt r2, r2, r3, lsl #16\n\t"                                                     \
+  VN_NAM_M7_PACK_OUT("r0", "r1", "r2", "r3")                                           \
   "ldr lr, [sp, #8]\n\t"                                                              \
   "ldrd r8, r9, [lr, #" #hoff "]\n\t"                                                 \
   "qadd16 r0, r0, r8\n\t"                                                             \
