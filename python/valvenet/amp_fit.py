@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from valvenet.export.cost import CHAIN_PER_SAMPLE  # the chain beyond the model, one figure for both rules
+from valvenet.export.cost import CHAIN_PER_SAMPLE, F767_CLOCK_HZ  # one chain figure and clock for both rules
 from valvenet.models.model_file import load
 
-BUDGET_48K = 216_000_000 / 48_000  # cycles per sample at 216 MHz
+BUDGET_48K = F767_CLOCK_HZ / 48_000  # cycles per sample at 216 MHz
 LIMIT = 0.75
 PRECISIONS = ("float32", "int16")
 

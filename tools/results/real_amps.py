@@ -57,13 +57,13 @@ def best_fit(exclude: tuple[str, ...]) -> str:
     """The benchmarked preset with the most estimated cycles (more computation, more capacity)
     whose int16 engine plus the pedal's chain stays within FIT_SHARE of the 48 kHz budget,
     other than `exclude`."""
-    fitting = [r for r in benchmarks() if r.get("precision") == "int16" and r.get("est_cycles_worst")
-               and r["model"].removesuffix("+int16") in model_config.PRESETS
-               and r["model"].removesuffix("+int16") not in exclude
-               and (r["est_cycles_worst"] + CHAIN_PER_SAMPLE) / 4500 <= FIT_SHARE]
+    measured = [r["model"].removesuffix("+int16") for r in benchmarks() if r.get("precision") == "int16"]
+    shares = {name: f767_share(model_config.PRESETS[name]) for name in measured
+              if name in model_config.PRESETS and name not in exclude}
+    fitting = [name for name, share in shares.items() if share is not None and share <= FIT_SHARE]
     if not fitting:
         raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
-    return max(fitting, key=lambda r: r["est_cycles_worst"])["model"].removesuffix("+int16")
+    return max(fitting, key=lambda name: shares[name])
 
 
 def split_di(real: Path, work: Path) -> tuple[Path, list[Path]]:

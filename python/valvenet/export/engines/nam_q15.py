@@ -47,7 +47,7 @@ FUSED_MAX = 6  # padded channels up to which conv and residual run in one pass, 
 RES_SHIFT = 14  # nam_q15.h's VN_NAM_RES_SHIFT: the residual's accumulator has 14 bits more than h
 # Samples per sub-block: the pedal's 1 ms block at 48 kHz. Each layer's setup (its taps, the
 # ring mirror, the tile loop's entry) is paid once per sub-block: 48 rather than the float
-# engines' 16 cut ~50 instructions per sample (nano), for 64 more ring columns per layer.
+# engines' 16 cut ~100 instructions per sample (nano), for 64 more ring columns per layer.
 SUB_BLOCK = 48
 
 
