@@ -31,18 +31,17 @@ from valvenet.device.protocol import Client
 from valvenet.device.targets import open_transport
 from valvenet.export.nam import read_nam
 from valvenet.models.oracle import Oracle
+from valvenet.report import loudest_excerpt
 
 
 def loudest_seconds(path: Path, seconds: float) -> np.ndarray:
-    """The loudest `seconds` of a mono 48 kHz WAV (energy over windows on a 10 ms grid)."""
+    """The loudest `seconds` of a mono 48 kHz WAV (report.loudest_excerpt, as the training
+    report picks its excerpts)."""
     audio, rate = sf.read(path, dtype="float32", always_2d=True)
     if rate != 48_000:
         raise SystemExit(f"{path}: {rate} Hz; the capture runs at 48 kHz")
-    audio, count = audio[:, 0], int(seconds * rate)
-    energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
-    starts = np.arange(0, max(audio.size - count, 0) + 1, rate // 100)
-    best = int(starts[np.argmax(energy[np.minimum(starts + count, audio.size)] - energy[starts])])
-    return audio[best:best + count]
+    start, stop = loudest_excerpt(audio[:, 0], rate, seconds)
+    return audio[start:stop, 0]
 
 
 def main(argv: list[str] | None = None) -> int:
