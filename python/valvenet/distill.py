@@ -151,16 +151,15 @@ def recurrent_epochs(student: Any, teacher: Teacher, material: Material, options
     output for the whole training material, rendered once: the sources joined by gaps of
     silence a receptive field long (the teacher's output runs on into each gap, so every target
     is exact), the student's input level and forget gates initialised as `train` does."""
-    from types import SimpleNamespace
-
     from valvenet import stateful_training
+    from valvenet.training_data import Clip
 
     gap = np.zeros(teacher.context + 1, np.float32)
     x = np.concatenate([part for source in material.train for part in (source, gap)]).astype(np.float32)
     y = teacher.signal(x)
     stateful_training.initialise(student, x)
     steps = max(1, min(options.steps_per_epoch, x.size // (options.batch_size * options.segment)))
-    return stateful_training.EpochRunner(student, SimpleNamespace(input=x, target=y), options, context, steps)
+    return stateful_training.EpochRunner(student, [Clip(x[:, None], y, {})], options, context, steps)
 
 
 def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOptions, context: int,

@@ -2,7 +2,10 @@
 
 The oracle (not Keras) is the reference, so the figure printed is what the firmware is held
 to. The model's receptive field (its warm-up) at the start of the split is not scored. The data
-are the train/val/test folders or one dry/amp pair, split as `valvenet train` splits it.
+are the train/val/test folders or one dry/amp pair, split as `valvenet train` splits it, or
+recordings at several knob settings (a sweep or a knob folder, datasets/knob_data.py): a
+conditioned model is then scored at every setting, its knobs set as the clip was recorded,
+and the whole split's ESR is the sum of the errors over the sum of the targets' energy.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from typing import Any
 import numpy as np
 
 from valvenet.models.model_file import ModelFile, load
-from valvenet.losses import DEFAULT_PRE_EMPHASIS, scores
+from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis, scores
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 
 
-def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
+def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,
+                  oracle: Oracle | None = None) -> dict[str, Any]:
     """Scores of the model on an AudioPair, plus the prediction itself; a DatasetError for a
-    pair at another rate or too short to score (all within the model's warm-up)."""
+    pair at another rate or too short to score (all within the model's warm-up). `oracle`: one
+    with its knobs set (default: a fresh one, knobs at their defaults)."""
     from valvenet.datasets.loaders import DatasetError
 
     if pair.sample_rate != model.sample_rate:
@@ -32,8 +37,40 @@ def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_
     if pair.num_samples <= skip:
         raise DatasetError(f"{pair.input_path}: too short to score: {pair.num_samples} samples, the model's "
                            f"warm-up (receptive field) alone is {skip + 1}")
-    prediction = Oracle(model).process_all(pair.input)
+    prediction = (oracle or Oracle(model)).process_all(pair.input)
     return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
+
+
+def evaluate_knobs(model: ModelFile, split: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,
+                   trained: list[dict[str, float]] | None = None) -> dict[str, Any]:
+    """Scores of a conditioned model on a KnobSplit: over the whole split and per setting
+    (`trained`: the training settings, to mark which settings the model never heard), plus
+    each clip's prediction."""
+    sums, per_setting, predictions = np.zeros(4), [], []
+    for clip in split.clips:
+        oracle = Oracle(model)
+        oracle.set_knobs(clip.settings)
+        result = evaluate_pair(model, clip.pair, coefficient, oracle)
+        skip = model_config.receptive_field(model.config) - 1
+        t, p = np.asarray(clip.pair.target, np.float64), result["prediction"]
+        et, ep = pre_emphasis(t, coefficient), pre_emphasis(p, coefficient)
+        sums += (np.sum((t - p)[skip:] ** 2), np.sum(t[skip:] ** 2), np.sum((et - ep)[skip:] ** 2),
+                 np.sum(et[skip:] ** 2))
+        row = {"settings": clip.settings, "esr": result["esr"], "esr_preemph": result["esr_preemph"]}
+        if trained is not None:
+            row["trained"] = clip.settings in trained
+        per_setting.append(row)
+        predictions.append(result["prediction"])
+    return {"esr": float(sums[0] / sums[1]), "esr_preemph": float(sums[2] / sums[3]),
+            "dc": _dc(split, predictions),
+            "per_setting": per_setting, "predictions": predictions}
+
+
+def _dc(split: Any, predictions: list[np.ndarray]) -> float:
+    """The DC error over every clip together."""
+    from valvenet.losses import dc_error
+
+    return float(dc_error(np.concatenate([c.pair.target for c in split.clips]), np.concatenate(predictions)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,10 +90,34 @@ def run(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     if args.input or args.target or not (args.data and args.name):
-        pair = training_splits(args.data, args.name, args.input, args.target, args.channel)[0][args.split]
+        splits = training_splits(args.data, args.name, args.input, args.target, args.channel)[0]
+        pair = splits[args.split]
     else:
         pair = load_split(Path(args.data), args.name, args.split, args.channel)
+    if hasattr(pair, "clips"):
+        return _run_knobs(model, args, splits)
     result = evaluate_pair(model, pair, args.pre_emphasis)
     print(json.dumps({"model": model.name, "split": args.split, "samples": int(np.size(pair.input)),
                       "esr": result["esr"], "esr_preemph": result["esr_preemph"], "dc": result["dc"]}))
+    return 0
+
+
+def _run_knobs(model: ModelFile, args: argparse.Namespace, splits: dict[str, Any]) -> int:
+    """`valvenet eval` on recordings at several knob settings: one JSON line for the split, one
+    per setting (`trained`: whether the training split has that setting)."""
+    from valvenet.datasets.loaders import DatasetError
+    from valvenet.models import knobs
+
+    split = splits[args.split]
+    wanted, have = list(split.clips[0].settings), knobs.knob_names(model.config)
+    if sorted(wanted) != sorted(have):
+        raise DatasetError(f"{args.model}: the model's knobs ({', '.join(have) or 'none'}) are not the data's "
+                           f"({', '.join(wanted)}, {args.data})")
+    trained = [c.settings for c in splits["train"].clips]
+    result = evaluate_knobs(model, split, args.pre_emphasis, trained)
+    print(json.dumps({"model": model.name, "split": args.split, "settings": len(split.clips),
+                      "esr": result["esr"], "esr_preemph": result["esr_preemph"], "dc": result["dc"]}))
+    for row in result["per_setting"]:
+        print(json.dumps({"setting": row["settings"], "trained": row["trained"], "esr": row["esr"],
+                          "esr_preemph": row["esr_preemph"]}))
     return 0

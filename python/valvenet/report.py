@@ -159,6 +159,55 @@ def recurrent_section(diagnostics: dict[str, Any] | None) -> str:
             f"mean</th><th>spread (std)</th></tr>{rows}</table><p>{html.escape('; '.join(facts))}</p>")
 
 
+def plot_knob_esr(rows: list[dict[str, Any]], path: Path) -> None:
+    """Test ESR (pre-emphasised) over the knob settings: for one knob against its value, for two
+    or more over the first two knobs' plane, each setting annotated; settings never trained on
+    drawn as open markers."""
+    plt = _pyplot()
+    names = list(rows[0]["settings"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for trained, marker, label in ((True, "o", "trained setting"), (False, "D", "between the trained ones")):
+        chosen = [r for r in rows if r.get("trained", True) == trained]
+        if not chosen:
+            continue
+        esr = [100 * r["esr_preemph"] for r in chosen]
+        if len(names) == 1:
+            ax.plot([r["settings"][names[0]] for r in chosen], esr, marker, mfc="none" if not trained else None,
+                    label=label)
+        else:
+            xs, ys = [r["settings"][names[0]] for r in chosen], [r["settings"][names[1]] for r in chosen]
+            points = ax.scatter(xs, ys, c=esr, marker=marker, s=160, cmap="viridis", edgecolors="black",
+                                vmin=0, vmax=max(100 * r["esr_preemph"] for r in rows), label=label)
+            for x, y, value in zip(xs, ys, esr):
+                ax.annotate(f"{value:.1f}", (x, y), textcoords="offset points", xytext=(0, 10), ha="center",
+                            fontsize=8)
+    if len(names) == 1:
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("test ESR, pre-emphasised (%)")
+    else:
+        fig.colorbar(points, ax=ax, label="test ESR, pre-emphasised (%)")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+    ax.set_title("Test ESR over the knobs")
+    ax.grid(True, alpha=0.3)
+    ax.margins(0.12)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
+    _save(fig, path)
+
+
+def knob_section(out: Path, rows: list[dict[str, Any]] | None) -> str:
+    """The report's ESR-over-knobs plot and table (empty for a model without knobs)."""
+    if not rows:
+        return ""
+    plot_knob_esr(rows, out / "knobs.png")
+    lines = "".join(f"<tr><td>{html.escape(', '.join(f'{k}={v:g}' for k, v in r['settings'].items()))}</td>"
+                    f"<td>{'yes' if r.get('trained', True) else 'no'}</td><td>{100 * r['esr_preemph']:.2f} %</td>"
+                    f"<td>{100 * r['esr']:.2f} %</td></tr>" for r in rows)
+    return ("<h2>ESR over the knobs (test split)</h2><img src='knobs.png' alt='ESR over the knobs'>"
+            "<table><tr><th>setting</th><th>trained on</th><th>ESR pre-emph</th><th>ESR raw</th></tr>"
+            f"{lines}</table>")
+
+
 def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str, float]], prediction: np.ndarray) -> Path:
     """Write PNGs, the excerpts' WAVs and report.html into `out`; return the HTML path."""
     rate = test.sample_rate
@@ -187,7 +236,7 @@ def write_training_report(out: Path, model: Any, test: Any, rows: list[dict[str,
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ValveNet run: {html.escape(model.name)}</title>"
             f"</head><body><h1>ValveNet training report: {html.escape(model.name)}</h1>{warning}<table>{table}</table>"
             f"<p>{html.escape(ESR_SCALE)}</p>{audio_section(excerpts, seconds)}{images}"
-            f"{recurrent_section(t.get('recurrent'))}</body></html>")
+            f"{knob_section(out, t['test'].get('per_setting'))}{recurrent_section(t.get('recurrent'))}</body></html>")
     path = out / "report.html"
     atomic.write_text(path, page)
     return path

@@ -80,8 +80,12 @@ def read_log(run: Run) -> list[dict[str, float]]:
 def data_hashes(splits: dict[str, Any]) -> dict[str, str]:
     import hashlib
 
-    hashes = {}
-    for split, pair in splits.items():
-        for role, path in (("input", pair.input_path), ("target", pair.target_path)):
-            hashes[f"{split}/{Path(path).name}"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    hashes: dict[str, str] = {}
+    known: dict[Path, str] = {}  # a knob dataset's clips share their input file
+    for split, data in splits.items():
+        for pair in [c.pair for c in data.clips] if hasattr(data, "clips") else [data]:
+            for path in (Path(pair.input_path), Path(pair.target_path)):
+                if path not in known:
+                    known[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+                hashes[f"{split}/{path.name}"] = known[path]
     return hashes

@@ -44,14 +44,6 @@ class Plan:
         return self.warmup + self.windows * self.segment
 
 
-def sample_sequences(x: np.ndarray, y: np.ndarray, plan: Plan, rng: np.random.Generator
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """`plan.batch` random aligned sequences of `plan.length` samples, shaped (batch, length, 1)."""
-    starts = rng.integers(0, x.size - plan.length + 1, size=plan.batch)
-    index = starts[:, None] + np.arange(plan.length)[None, :]
-    return x[index][..., None].astype(np.float32), y[index][..., None].astype(np.float32)
-
-
 def initialise(model: Any, train_input: np.ndarray) -> None:
     """Scale the input kernel to the training input's level and set the forget-gate bias
     (keras_models.initialise_recurrent says why)."""
@@ -107,10 +99,11 @@ class EpochRunner:
     """A recurrent model's epochs: `sequences` seeded batches of sequences, each `plan.windows`
     weight updates (`updates` in all)."""
 
-    def __init__(self, model: Any, train: Any, options: Any, warmup: int, steps: int) -> None:
+    def __init__(self, model: Any, train: list[Any], options: Any, warmup: int, steps: int) -> None:
+        """`train`: the training clips (training_data.Clip); each sequence lies in one clip."""
         from valvenet.losses import keras_loss
 
-        room = (train.input.size - warmup) // options.segment  # windows that fit in the split
+        room = (max(c.y.size for c in train) - warmup) // options.segment  # windows that fit in a clip
         windows = max(1, min(WINDOWS_PER_SEQUENCE, room, steps))
         self.plan = Plan(options.batch_size, warmup, options.segment, windows)
         self.sequences = max(1, math.ceil(steps / windows))
@@ -120,10 +113,12 @@ class EpochRunner:
 
     def epoch(self, number: int, on_update: Callable[[float], None]) -> tuple[float, float, int]:
         """Train one epoch; returns (mean loss, input samples per second, input samples)."""
+        from valvenet.training_data import sample_windows
+
         rng = np.random.default_rng([self.seed, number])
         losses, samples, started = [], 0, time.monotonic()
         for _ in range(self.sequences):
-            x, y = sample_sequences(self.train.input, self.train.target, self.plan, rng)
+            x, y = sample_windows(self.train, self.plan.batch, self.plan.length, rng)
             losses += self.trainer.sequence(x, y, self.plan, on_update)
-            samples += x.size
+            samples += y.size
         return float(np.mean(losses)), samples / (time.monotonic() - started), samples

@@ -13,7 +13,10 @@ Why it is built this way:
 - Validation ESR each epoch on the whole validation split, cut into context-carrying
   windows and run as one batch (fast even for RNNs).
 - A checkpoint after every epoch (weights, optimizer state, progress) makes --resume exact.
-- Data: the train/val/test folders, or one dry/amp pair (`datasets/splits.py`).
+- Data: the train/val/test folders, or one dry/amp pair (`datasets/splits.py`), or recordings
+  at several knob settings (`datasets/knob_data.py`): the model is then conditioned on those
+  knobs (models/knobs.py), each segment drawn from one setting with its knob values as extra
+  input channels (`training_data.py`), and the test split scored setting by setting.
 """
 
 from __future__ import annotations
@@ -109,29 +112,16 @@ def steps_per_epoch(options: TrainOptions, train_samples: int) -> int:
     return options.steps_per_epoch or min(one_pass, MAX_STEPS_PER_EPOCH)
 
 
-def sample_segments(x: np.ndarray, y: np.ndarray, count: int, length: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """`count` random aligned windows of `length` samples, shaped (count, length, 1)."""
-    starts = rng.integers(0, x.size - length + 1, size=count)
-    index = starts[:, None] + np.arange(length)[None, :]
-    return x[index][..., None].astype(np.float32), y[index][..., None].astype(np.float32)
-
-
-def windows_with_context(x: np.ndarray, context: int, hop: int) -> np.ndarray:
-    """Cut x into windows of context + hop samples whose scored parts tile x exactly."""
-    padded = np.concatenate([np.zeros(context, dtype=np.float32), x.astype(np.float32)])
-    count = math.ceil(x.size / hop)
-    padded = np.concatenate([padded, np.zeros(count * hop - x.size, dtype=np.float32)])
-    index = np.arange(count)[:, None] * hop + np.arange(context + hop)[None, :]
-    return padded[index][..., None]
-
-
 def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000, batch_size: int = 8) -> np.ndarray:
-    """Model output for all of x, via context-carrying windows, `batch_size` windows a batch
-    (0: all at once, for RNNs, whose time steps cost the same for any batch)."""
-    windows = windows_with_context(x, context, hop)
+    """Model output for all of x (audio (N,), or (N, 1 + knobs) for a conditioned model), via
+    context-carrying windows, `batch_size` windows a batch (0: all at once, for RNNs, whose
+    time steps cost the same for any batch)."""
+    from valvenet.training_data import windows_with_context
+
+    x = np.asarray(x, np.float32)
+    windows = windows_with_context(x[:, None] if x.ndim == 1 else x, context, hop)
     out = model.predict(windows, batch_size=batch_size or len(windows), verbose=0)[:, context:, 0]
-    return out.reshape(-1)[: x.size]
+    return out.reshape(-1)[: x.shape[0]]
 
 
 def _load_splits(options: TrainOptions, segment_samples: int, receptive_field: int) -> tuple[dict[str, Any], str]:
@@ -156,23 +146,32 @@ def compile_model(model: Any, options: Any, context: int, clip: float | None = N
     optimizer.build(model.trainable_variables)
 
 
-def _validation_esr(model: Any, pair: Any, context: int, coefficient: float) -> dict[str, float]:
-    from valvenet.losses import scores
+def _validation_esr(model: Any, data: list[Any], context: int, coefficient: float) -> dict[str, float]:
+    """ESR over every clip of the validation split (training_data.Clip): the sum of the errors
+    over the sum of the targets' energy, raw and pre-emphasised."""
+    from valvenet.losses import pre_emphasis
 
     recurrent = any(layer.name == "rnn" for layer in model.layers)
-    prediction = predict_windowed(model, pair.input, context, batch_size=0 if recurrent else 8)
-    return scores(pair.target, prediction, skip=0, coefficient=coefficient)
+    sums = np.zeros(4)
+    for clip in data:
+        p = predict_windowed(model, clip.x, context, batch_size=0 if recurrent else 8).astype(np.float64)
+        t = clip.y.astype(np.float64)
+        et, ep = pre_emphasis(t, coefficient), pre_emphasis(p, coefficient)
+        sums += (np.sum((t - p) ** 2), np.sum(t ** 2), np.sum((et - ep) ** 2), np.sum(et ** 2))
+    return {"esr": float(sums[0] / sums[1]), "esr_preemph": float(sums[2] / sums[3])}
 
 
-def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: int,
+def _epoch(model: Any, train: list[Any], options: TrainOptions, context: int, epoch: int,
            on_batch: Any) -> tuple[float, float, int]:
-    """One epoch of random segments; returns (mean loss, input samples per second, input
-    samples). `on_batch(loss)` is called after every batch."""
+    """One epoch of random segments of the training clips; returns (mean loss, input samples
+    per second, input samples). `on_batch(loss)` is called after every batch."""
     import keras
 
-    steps = steps_per_epoch(options, train.input.size)
+    from valvenet.training_data import sample_windows
+
+    steps = steps_per_epoch(options, sum(c.y.size for c in train))
     rng = np.random.default_rng([options.seed, epoch])
-    x, y = sample_segments(train.input, train.target, steps * options.batch_size, context + options.segment, rng)
+    x, y = sample_windows(train, steps * options.batch_size, context + options.segment, rng)
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
@@ -181,7 +180,7 @@ def _epoch(model: Any, train: Any, options: TrainOptions, context: int, epoch: i
     started = time.monotonic()
     history = model.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Progress()])
     seconds = time.monotonic() - started
-    return float(history.history["loss"][-1]), x.size / seconds, x.size
+    return float(history.history["loss"][-1]), y.size / seconds, y.size
 
 
 def stop_reason(state: dict[str, Any], options: TrainOptions) -> str:
@@ -214,6 +213,11 @@ def train(options: TrainOptions) -> Path:
     options.learning_rate = options.learning_rate or default_learning_rate(config)
     context = context_length(config)
     splits, how = _load_splits(options, context + options.segment, model_config.receptive_field(config))
+    if hasattr(splits["train"], "clips"):
+        from valvenet.datasets.knob_data import knob_ranges
+        from valvenet.models.knobs import with_knobs
+
+        config = with_knobs(config, knob_ranges(splits))
     run = Run(Path(options.out))
     print(f"data: {how}", file=sys.stderr)  # after every check: an error stays one line
     atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
@@ -222,6 +226,9 @@ def train(options: TrainOptions) -> Path:
     from valvenet import stateful_training
     from valvenet.models import keras_models
     from valvenet.progress import Progress
+    from valvenet.training_data import clips
+
+    data = {split: clips(splits[split], config) for split in ("train", "val")}
 
     model = keras_models.build(config, seed=options.seed)
     recurrent = is_recurrent(config)
@@ -231,21 +238,21 @@ def train(options: TrainOptions) -> Path:
     if options.resume:
         state = restore_checkpoint(run, model)
     elif recurrent:
-        stateful_training.initialise(model, splits["train"].input)
+        stateful_training.initialise(model, np.concatenate([c.x[:, 0] for c in data["train"]]))
     model.optimizer.learning_rate.assign(state["learning_rate"])
 
     if not options.resume:
         # Epoch 0: the untrained model's validation ESR, the baseline training must beat.
-        val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
+        val = _validation_esr(model, data["val"], context, options.pre_emphasis)
         append_log(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
                           "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
                           "samples_per_second": 0})
     if recurrent:
-        epoch_runner = stateful_training.EpochRunner(model, splits["train"], options, context,
-                                                     steps_per_epoch(options, splits["train"].input.size))
+        epoch_runner = stateful_training.EpochRunner(model, data["train"], options, context,
+                                                     steps_per_epoch(options, splits["train"].num_samples))
         steps = epoch_runner.updates
     else:
-        steps = steps_per_epoch(options, splits["train"].input.size)
+        steps = steps_per_epoch(options, splits["train"].num_samples)
     progress = Progress(name, steps, options.max_epochs, options.max_minutes, first_epoch=state["epoch"] + 1)
     started = time.monotonic() - 60 * state["minutes"]
     while state["epoch"] < options.max_epochs:
@@ -253,8 +260,8 @@ def train(options: TrainOptions) -> Path:
         if recurrent:
             loss, throughput, samples = epoch_runner.epoch(epoch, progress.batch)
         else:
-            loss, throughput, samples = _epoch(model, splits["train"], options, context, epoch, progress.batch)
-        val = _validation_esr(model, splits["val"], context, options.pre_emphasis)
+            loss, throughput, samples = _epoch(model, data["train"], options, context, epoch, progress.batch)
+        val = _validation_esr(model, data["val"], context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60
         state["samples"] += samples
         update_schedule(state, val["esr_preemph"], options, model, run)
@@ -296,7 +303,6 @@ def update_schedule(state: dict[str, Any], val_esr: float, options: Schedule, mo
 
 def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: TrainOptions,
             splits: dict[str, Any], state: dict[str, Any], context: int) -> Path:
-    from valvenet.evaluate import evaluate_pair
     from valvenet.models import calibrate
     from valvenet.models.model_file import ModelFile, save
     from valvenet.models import keras_models
@@ -330,21 +336,43 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
         from valvenet.recurrent_diagnostics import diagnose
 
         weights = keras_models.export_weights(model)
-        metadata["training"]["recurrent"] = diagnose(config, weights, splits["val"].input, splits["val"].sample_rate)
+        metadata["training"]["recurrent"] = diagnose(config, weights, _audio(splits["val"]), splits["val"].sample_rate)
     # The int16 engine's scales, calibrated on the training input (see models/calibrate.py).
     model_file = calibrate.with_scales(ModelFile(config, keras_models.export_weights(model), metadata),
-                                       splits["train"].input)
+                                       _audio(splits["train"]))
     metadata = model_file.metadata
-    test = evaluate_pair(model_file, splits["test"], options.pre_emphasis)
-    metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc")}
+    test, shown = _test(model_file, splits, options.pre_emphasis)
+    metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc", "per_setting") if k in test}
     save(model_file, run.model_file)
     log = {"options": asdict(options), "log": rows, "test": metadata["training"]["test"], "training": metadata["training"]}
     atomic.write_text(run.log_json, json.dumps(strict_json(log), indent=2, sort_keys=True, allow_nan=False))
     if options.report:
         from valvenet.report import write_training_report
 
-        write_training_report(run.out, model_file, splits["test"], rows, test["prediction"])
+        write_training_report(run.out, model_file, shown, rows, test["prediction"])
     return run.model_file
+
+
+def _audio(split: Any) -> np.ndarray:
+    """A split's dry audio: the pair's input, or a knob split's clips one after another."""
+    return split.audio if hasattr(split, "clips") else split.input
+
+
+def _test(model_file: Any, splits: dict[str, Any], coefficient: float) -> tuple[dict[str, Any], Any]:
+    """The test split's scores (per setting too, for knob data) and the pair the report shows
+    with its prediction in `prediction`: for knob data, the setting nearest the knobs' defaults
+    among those never trained on."""
+    from valvenet.evaluate import evaluate_knobs, evaluate_pair
+
+    test = splits["test"]
+    if not hasattr(test, "clips"):
+        return evaluate_pair(model_file, test, coefficient), test
+    trained = [c.settings for c in splits["train"].clips]
+    result = evaluate_knobs(model_file, test, coefficient, trained)
+    defaults = {k["name"]: k["default"] for k in model_file.config["knobs"]}
+    unheard = [i for i, row in enumerate(result["per_setting"]) if not row["trained"]] or list(range(len(test.clips)))
+    index = min(unheard, key=lambda i: sum((test.clips[i].settings[n] - v) ** 2 for n, v in defaults.items()))
+    return {**result, "prediction": result["predictions"][index]}, test.clips[index].pair
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

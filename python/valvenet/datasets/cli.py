@@ -1,6 +1,6 @@
 """`valvenet dataset`: build the built-in dataset.
 
-    valvenet dataset build --out DIR [--preset NAME ...] [--seconds-scale F] [--seed N] [--cab [IR]]
+    valvenet dataset build --out DIR [--preset NAME ... | --sweep SPEC] [--seconds-scale F] [--seed N] [--cab [IR]]
 
 The heavy lifting is in valvenet.synth; this module only turns options into a BuildOptions (its
 SynthError becomes one readable line and exit status 2 in valvenet.cli).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def _add_build(subparsers: argparse._SubParsersAction) -> None:
-    from valvenet.synth import amp, builder, cab
+    from valvenet.synth import amp, builder, cab, sweep
 
     build = subparsers.add_parser(
         "build",
@@ -28,6 +28,12 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         "--preset", action="append", dest="presets", choices=sorted(amp.PRESETS), metavar="NAME",
         help=f"amp preset, repeatable (default: {' '.join(builder.DEFAULT_PRESETS)}; "
         f"choices: {', '.join(sorted(amp.PRESETS))})",
+    )  # fmt: skip
+    build.add_argument(
+        "--sweep", metavar="SPEC",
+        help="instead of presets, a knob sweep of the crunch circuit: NAME=LO..HI:COUNT[,...] with knobs "
+        f"{' and '.join(sweep.KNOBS)} in 0..1 (e.g. gain=0..1:5,tone=0..1:3); clips are named by setting "
+        "and meta.json's knobs table gives their values; val and test add the settings between the grid's",
     )  # fmt: skip
     build.add_argument(
         "--seconds-scale", type=float, default=1.0, metavar="F",
@@ -49,15 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from valvenet.synth import BuildOptions, build_dataset
+    from valvenet.synth import BuildOptions, SynthError, build_dataset
     from valvenet.synth.builder import DEFAULT_PRESETS
 
+    if args.sweep is not None and args.presets:
+        raise SynthError("--preset and --sweep exclude each other: a sweep's clips are named by their knob settings")
     opts = BuildOptions(
         out=args.out,
         presets=tuple(args.presets or DEFAULT_PRESETS),
         seconds_scale=args.seconds_scale,
         seed=args.seed,
         cab=args.cab,
+        sweep=args.sweep,
     )
     meta = build_dataset(opts)
     print(f"wrote {len(meta['files'])} files and meta.json to {args.out}")

@@ -43,10 +43,32 @@ def training_splits(data: str = "", name: str = "", input_path: str = "", target
         splits, how = _from_pair(Path(input_path), Path(target_path), channel)
     elif data and name:
         splits, how = load_dataset(Path(data), name, channel), f"{data}: {name} in train/val/test folders"
+    elif data:
+        return _knob_splits(Path(data), channel, min_train, min_eval)
     else:
-        raise DatasetError("no data: give --input DRY.wav --target AMP.wav, or --data DIR --name NAME")
+        raise DatasetError("no data: give --input DRY.wav --target AMP.wav, or --data DIR --name NAME "
+                           "(or --data DIR alone for recordings at several knob settings)")
     check_lengths(splits, min_train, min_eval)
     return splits, how
+
+
+def _knob_splits(data: Path, channel: int | None, min_train: int, min_eval: int) -> tuple[dict, str]:
+    """A knob sweep or a user's knob folder (datasets/knob_data.py): KnobSplits, not pairs."""
+    from valvenet.datasets import knob_data
+
+    if knob_data.is_sweep(data):
+        splits = knob_data.load_sweep(data, channel)
+        how = f"{data}: a knob sweep"
+    elif knob_data.is_knob_folder(data):
+        splits = knob_data.load_knob_folder(data, channel)
+        how = f"{data}: input.wav and target-<setting>.wav files, validation and test the last 10 % of each"
+    else:
+        raise DatasetError(f"{data}: --data without --name must be a knob sweep (meta.json with a knobs table) "
+                           "or a folder of input.wav and target-<setting>.wav; give --name NAME for a "
+                           "train/val/test dataset")
+    knob_data.check_lengths(splits, min_train, min_eval)
+    settings = len(splits["train"].clips)
+    return splits, f"{how}, {settings} training settings of {', '.join(splits['train'].clips[0].settings)}"
 
 
 def check_lengths(splits: dict[str, AudioPair], min_train: int, min_eval: int) -> None:

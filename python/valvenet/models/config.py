@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from valvenet.models import kinds
+from valvenet.models import kinds, knobs
 from valvenet.models.config_rules import ConfigError, require
 from valvenet.models.gated_wavenet import gated_wavenet
 from valvenet.models.nam_wavenet import nam_wavenet
@@ -36,7 +36,9 @@ PRESETS: dict[str, dict[str, Any]] = {name: preset for spec in kinds.REGISTRY.va
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Check a config and return it; raises ConfigError naming the bad field."""
     require(isinstance(config, dict), "a model config must be a JSON object")
-    kinds.spec(config.get("kind")).validate(config)
+    spec = kinds.spec(config.get("kind"))
+    knobs.validate(config)  # first: the kinds size their inputs by the knobs
+    spec.validate(config)
     return config
 
 

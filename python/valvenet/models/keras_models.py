@@ -22,7 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from valvenet.models import kinds, recurrent  # noqa: E402
+from valvenet.models import kinds, knobs, recurrent  # noqa: E402
 from valvenet.models.nam_wavenet import FAST_TANH, LEAKY_RELU_SLOPE, conv_outputs  # noqa: E402
 
 
@@ -92,6 +92,21 @@ class InitialState(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="valvenet")
+class AudioChannel(layers.Layer):
+    """The audio of a conditioned model's input (channel 0; the knobs follow it)."""
+
+    def call(self, x):  # type: ignore[no-untyped-def]
+        return x[..., :1]
+
+
+def _inputs(config: dict[str, Any], length: int | None) -> tuple[Any, Any]:
+    """The model's input (the audio, then one channel per knob) and its audio channel."""
+    count = knobs.knob_count(config)
+    x = keras.Input(shape=(length, 1 + count), name="audio")
+    return x, (AudioChannel(name="audio_channel")(x) if count else x)
+
+
+@keras.saving.register_keras_serializable(package="valvenet")
 class Scale(layers.Layer):
     """Multiplies by a fixed constant (NAM's head_scale)."""
 
@@ -134,8 +149,8 @@ def build_gated_wavenet(config: dict[str, Any], length: int | None = None,
 
 def build_nam_wavenet(config: dict[str, Any], length: int | None = None, max_concat_inputs: int | None = None
                       ) -> keras.Model:
-    x = keras.Input(shape=(length, 1), name="audio")
-    y, head = x, None
+    x, audio = _inputs(config, length)
+    y, head = audio, None
     for a, array in enumerate(config["layer_arrays"]):
         c, k = array["channels"], array["kernel_size"]
         h = _conv(c, 1, f"array{a}.rechannel", bias=False)(y)
@@ -158,11 +173,11 @@ def _recurrent(rnn_layer: type[layers.Layer], config: dict[str, Any], length: in
 
     The layer also returns its final state (unused here), so that `stateful_twin` can call the
     same layer with a carried state."""
-    x = keras.Input(shape=(length, 1), name="audio")
+    x, audio = _inputs(config, length)
     h = rnn_layer(config["hidden"], return_sequences=True, return_state=True, name="rnn")(x)[0]
     y = layers.Dense(1, name="dense")(h)
     if config.get("skip", True):
-        y = layers.Add(name="skip")([y, x])
+        y = layers.Add(name="skip")([y, audio])
     return keras.Model(x, y, name=config["kind"])
 
 
@@ -176,12 +191,13 @@ def stateful_twin(model: keras.Model) -> keras.Model:
     state with the audio and returns the final state with the output: [audio, *state] ->
     [y, *state]. Training carries the state from one segment of a sequence to the next."""
     rnn, hidden = model.get_layer("rnn"), model.get_layer("rnn").units
-    x = keras.Input(shape=(None, 1), name="audio")
+    x = keras.Input(shape=(None, model.input_shape[-1]), name="audio")
     initial = [keras.Input(shape=(hidden,), name=f"state{i}") for i in range(state_count(model))]
     h, *final = rnn(x, initial_state=initial if len(initial) > 1 else initial[0])
     y = model.get_layer("dense")(h)
     if any(layer.name == "skip" for layer in model.layers):
-        y = model.get_layer("skip")([y, x])
+        audio = model.get_layer("audio_channel")(x) if model.input_shape[-1] > 1 else x
+        y = model.get_layer("skip")([y, audio])
     return keras.Model([x, *initial], [y, *final], name=f"{model.name}_stateful")
 
 
@@ -198,7 +214,8 @@ def initialise_recurrent(model: keras.Model, input_scale: float, forget_bias: fl
       alone makes the first gradients thousands of times too large."""
     rnn = model.get_layer("rnn")
     kernel, recurrent, bias = rnn.get_weights()
-    kernel = kernel * input_scale
+    kernel = kernel.copy()
+    kernel[0] *= input_scale  # the audio's row; knob inputs are 0..1 already
     if isinstance(rnn, layers.LSTM):
         bias = bias.copy()
         bias[rnn.units:2 * rnn.units] = forget_bias
@@ -211,7 +228,7 @@ def build_lstm(config: dict[str, Any], length: int | None = None, max_concat_inp
                ) -> keras.Model:
     if config.get("layers", 1) == 1 and not config.get("initial_state", False):
         return _recurrent(layers.LSTM, config, length)
-    x = keras.Input(shape=(length, 1), name="audio")
+    x, audio = _inputs(config, length)
     h = x
     for layer in range(config.get("layers", 1)):
         prefix = recurrent.layer_prefix(layer)
@@ -221,7 +238,7 @@ def build_lstm(config: dict[str, Any], length: int | None = None, max_concat_inp
         h = layers.LSTM(config["hidden"], return_sequences=True, name=prefix)(h, initial_state=state)
     y = layers.Dense(1, name="dense")(h)
     if config.get("skip", True):
-        y = layers.Add(name="skip")([y, x])
+        y = layers.Add(name="skip")([y, audio])
     return keras.Model(x, y, name=config["kind"])
 
 
@@ -232,7 +249,8 @@ def build_gru(config: dict[str, Any], length: int | None = None, max_concat_inpu
 
 def build(config: dict[str, Any], seed: int = 0, length: int | None = None,
           max_concat_inputs: int | None = None) -> keras.Model:
-    """A Keras model for the config (time-major input (batch, time, 1)), seeded weights.
+    """A Keras model for the config (time-major input (batch, time, 1 + knobs): the audio, then
+    each knob's normalised value, models/knobs.py), seeded weights.
 
     `length` fixes the time axis (None: any length); the TFLite export needs it fixed.
     `max_concat_inputs` splits a gated WaveNet's skip concatenation into nested groups of at

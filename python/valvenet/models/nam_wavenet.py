@@ -68,7 +68,9 @@ def validate(config: dict[str, Any]) -> None:
         check_dilations(array.get("dilations"), f"layer_arrays[{i}].dilations")
         require(array.get("activation") in ACTIVATIONS,
                 f"layer_arrays[{i}].activation must be one of {', '.join(ACTIVATIONS)}")
-        require(array["condition_size"] == 1, f"layer_arrays[{i}].condition_size must be 1 (mono input)")
+        conditions = 1 + len(config.get("knobs", []))
+        require(array["condition_size"] == conditions,
+                f"layer_arrays[{i}].condition_size must be {conditions} (the audio and {conditions - 1} knobs)")
         require(isinstance(array.get("gated", False), bool), f"layer_arrays[{i}].gated must be true or false")
         expected_input = 1 if i == 0 else arrays[i - 1]["channels"]
         require(array["input_size"] == expected_input, f"layer_arrays[{i}].input_size must be {expected_input}")

@@ -24,6 +24,10 @@ Names, per kind ("x" is the input after the input gain, for every kind):
   output), "a{a}.p{l}" the activation output, "a{a}.s" the head sum (the head's input);
   "y" the output before the output gain.
 - LSTM: "c" the cell state, once per sample. GRU: nothing beyond "x".
+
+Knobs (models/knobs.py): `Oracle.set_knobs({"gain": 0.7})` sets a conditioned model's knob
+inputs for the blocks that follow (constant within a block, as on the pedal); the cores hold the
+normalised vector in `knobs` and prepend the audio to it where the model's input is read.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from valvenet.models import kinds, recurrent
+from valvenet.models import kinds, knobs, recurrent
 from valvenet.models.nam_wavenet import FAST_TANH, LEAKY_RELU_SLOPE
 from valvenet.models.model_file import ModelFile
 
@@ -95,6 +99,11 @@ def _dense(tensors: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.nd
     return weight, None if bias is None else bias.astype(np.float64)
 
 
+def _with_knobs(x: np.ndarray, knob_values: np.ndarray) -> np.ndarray:
+    """(N,) audio -> (N, 1 + K): the audio, then the block's knob inputs on every row."""
+    return np.column_stack([x, np.broadcast_to(knob_values, (x.shape[0], knob_values.size))])
+
+
 def _apply(weight_bias: tuple[np.ndarray, np.ndarray | None], x: np.ndarray) -> np.ndarray:
     weight, bias = weight_bias
     return x @ weight if bias is None else x @ weight + bias
@@ -153,6 +162,7 @@ class NamWaveNet:
                 "head": _dense(tensors, f"array{a}.head"),
             })
         self.head_scale = float(config["head_scale"])
+        self.knobs = knobs.knob_vector(config)
 
     def reset(self) -> None:
         for array in self.arrays:
@@ -160,8 +170,8 @@ class NamWaveNet:
                 conv.reset()
 
     def process(self, x: np.ndarray, observe: Observer = _ignore) -> np.ndarray:
-        condition = x[:, None]
-        y, head = condition, None
+        condition = _with_knobs(x, self.knobs)
+        y, head = x[:, None], None
         for a, array in enumerate(self.arrays):
             h = y @ array["rechannel"]
             for i, (conv, mixer, residual) in enumerate(array["layers"]):
@@ -191,7 +201,8 @@ class Recurrent:
     def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
         self.hidden = config["hidden"]
         self.skip = config.get("skip", True)
-        self.kernel = tensors["rnn.kernel"].astype(np.float64)[0]
+        self.kernel = tensors["rnn.kernel"].astype(np.float64)  # (1 + knobs, gates x hidden)
+        self.knobs = knobs.knob_vector(config)
         self.recurrent = tensors["rnn.recurrent_kernel"].astype(np.float64)
         self.bias = tensors["rnn.bias"].astype(np.float64)
         self.dense = _dense(tensors, "dense")
@@ -230,8 +241,9 @@ class Lstm(Recurrent):
 
     def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
+        inputs = _with_knobs(x, self.knobs)
         for t in range(x.shape[0]):
-            below = x[t:t + 1]
+            below = inputs[t]
             for layer, (kernel, recurrent_kernel, bias) in enumerate(self.stack):
                 h, c = self.states[layer]
                 z = below @ kernel + bias + h @ recurrent_kernel
@@ -251,7 +263,7 @@ class Gru(Recurrent):
 
     def _steps(self, x: np.ndarray, observe: Observer) -> np.ndarray:
         n, out = self.hidden, np.empty((x.shape[0], self.hidden))
-        inputs = x[:, None] * self.kernel + self.bias[0]
+        inputs = _with_knobs(x, self.knobs) @ self.kernel + self.bias[0]
         h = self.h
         for t in range(x.shape[0]):
             inner = h @ self.recurrent + self.bias[1]
@@ -277,9 +289,20 @@ class Oracle:
         self.core = kinds.spec(model.config["kind"]).oracle.load()(model.config, model.tensors)
         self.input_gain = float(model.metadata.get("input_gain", 1.0))
         self.output_gain = float(model.metadata.get("output_gain", 1.0))
+        self.knob_settings: dict[str, float] = {}  # the knobs set so far (the others at their defaults)
 
     def reset(self) -> None:
+        """Zero history and the knobs at their defaults: a fresh model, as the C engines' reset."""
         self.core.reset()
+        self.knob_settings = {}
+        self.core.knobs = knobs.knob_vector(self.model.config)
+
+    def set_knobs(self, settings: dict[str, float]) -> None:
+        """Knob values (name -> value in the knob's units) for the blocks that follow; knobs not
+        named keep their value. ValueError for a knob the model does not have."""
+        merged = {**self.knob_settings, **settings}
+        self.core.knobs = knobs.knob_vector(self.model.config, merged)
+        self.knob_settings = merged
 
     def process(self, block: np.ndarray) -> np.ndarray:
         x = np.asarray(block, dtype=np.float64).reshape(-1)

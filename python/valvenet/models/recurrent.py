@@ -54,9 +54,10 @@ def layer_prefix(layer: int) -> str:
     return "rnn" if layer == 0 else f"rnn{layer}"
 
 
-def _shapes(hidden: int, gates: int, bias: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+def _shapes(hidden: int, gates: int, bias: tuple[int, ...], inputs: int) -> dict[str, tuple[int, ...]]:
+    """`inputs`: the audio and the knobs (models/knobs.py), the first layer's input."""
     return {
-        "rnn.kernel": (1, gates * hidden),
+        "rnn.kernel": (inputs, gates * hidden),
         "rnn.recurrent_kernel": (hidden, gates * hidden),
         "rnn.bias": bias,
         "dense.weight": (hidden, 1),
@@ -66,7 +67,7 @@ def _shapes(hidden: int, gates: int, bias: tuple[int, ...]) -> dict[str, tuple[i
 
 def lstm_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     h = config["hidden"]
-    shapes = _shapes(h, LSTM_GATES, (LSTM_GATES * h,))
+    shapes = _shapes(h, LSTM_GATES, (LSTM_GATES * h,), 1 + len(config.get("knobs", [])))
     for layer in range(1, config.get("layers", 1)):
         p = layer_prefix(layer)
         shapes |= {f"{p}.kernel": (h, LSTM_GATES * h), f"{p}.recurrent_kernel": (h, LSTM_GATES * h),
@@ -80,7 +81,7 @@ def lstm_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
 def gru_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """Keras's GRU with reset_after keeps two bias rows: the input's and the recurrent product's."""
     h = config["hidden"]
-    return _shapes(h, GRU_GATES, (2, GRU_GATES * h))
+    return _shapes(h, GRU_GATES, (2, GRU_GATES * h), 1 + len(config.get("knobs", [])))
 
 
 def receptive_field(config: dict[str, Any]) -> int:

@@ -7,7 +7,13 @@ Layout (the Automated-GuitarAmpModelling / CoreAudioML convention, so existing l
     DIR/meta.json                          everything needed to trust and reproduce the files
 
 NAME is the preset (`crunch`), with `-cab` appended when a cabinet IR is applied. Each split has
-its own seed derived from --seed, so no phrase repeats across splits. The build is
+its own seed derived from --seed, so no phrase repeats across splits.
+
+A knob sweep (`--sweep gain=0..1:5,tone=0..1:3`, see sweep.py) replaces the presets: NAME is the
+setting (`gain=0.25,tone=0.5`), every training-grid setting in train, those plus the settings
+between them in val and test (shorter: SWEEP_EVAL_SECONDS per setting, as every setting is
+validated every epoch). The settings of a split share one dry performance (re-amping: the input
+files are hard links to one file), and meta.json's `knobs` table gives each clip's knob values. The build is
 reproducible: the same options and tools give byte-identical WAVs and meta.json (no
 timestamps; the WAV writer adds no dated chunks).
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -26,12 +33,13 @@ import scipy.io.wavfile
 from tqdm import tqdm
 
 from valvenet import atomic
-from valvenet.synth import amp, cab, midi, performance, render
+from valvenet.synth import amp, cab, midi, performance, render, sweep
 from valvenet.synth.errors import SynthError
 
 FORMAT = "valvenet-dataset"
 FORMAT_VERSION = 1
 SPLIT_SECONDS: dict[str, float] = {"train": 180.0, "val": 30.0, "test": 30.0}
+SWEEP_EVAL_SECONDS = 6.0  # val and test, per setting, of a knob sweep
 DEFAULT_PRESETS: tuple[str, ...] = ("clean", "crunch", "highgain")
 MIN_SPLIT_SECONDS = 0.5
 
@@ -48,6 +56,7 @@ class BuildOptions:
     seconds_scale: float = 1.0
     seed: int = 0
     cab: str | None = None
+    sweep: str | None = None  # knob sweep spec (sweep.py); replaces the presets
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -56,9 +65,17 @@ def split_seed(seed: int, split: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def split_samples(split: str, seconds_scale: float, rate: int) -> int:
-    """A split's length in samples: its default length times --seconds-scale."""
-    return int(round(SPLIT_SECONDS[split] * seconds_scale * rate))
+def split_seconds(opts: BuildOptions) -> dict[str, float]:
+    """Each split's length in seconds (before --seconds-scale): a sweep's val and test clips
+    are SWEEP_EVAL_SECONDS per setting."""
+    if opts.sweep is None:
+        return dict(SPLIT_SECONDS)
+    return {"train": SPLIT_SECONDS["train"], "val": SWEEP_EVAL_SECONDS, "test": SWEEP_EVAL_SECONDS}
+
+
+def split_samples(split: str, seconds_scale: float, rate: int, seconds: dict[str, float] | None = None) -> int:
+    """A split's length in samples: its default length (or `seconds[split]`) times --seconds-scale."""
+    return int(round((seconds or SPLIT_SECONDS)[split] * seconds_scale * rate))
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
@@ -103,7 +120,7 @@ def tool_versions(with_cab: bool) -> dict[str, str]:
 def dry_guitar(split: str, opts: BuildOptions, rate: int, tmp: Path) -> tuple[np.ndarray, dict]:
     """The split's performance, rendered and normalised; plus what meta.json says about it."""
     seed = split_seed(opts.seed, split)
-    samples = split_samples(split, opts.seconds_scale, rate)
+    samples = split_samples(split, opts.seconds_scale, rate, split_seconds(opts))
     perf = performance.generate_performance(seed, samples / rate)
     midi_path = tmp / f"{split}.mid"
     midi.write_midi(perf, midi_path)
@@ -134,17 +151,55 @@ def process_split(split: str, dry: np.ndarray, opts: BuildOptions, ctx: dict, ba
     return files
 
 
+def process_sweep_split(split: str, dry: np.ndarray, opts: BuildOptions, ctx: dict, bar: tqdm) -> dict[str, dict]:
+    """Runs the amp at every setting of a split over its dry guitar; the input files of the
+    split are hard links to its first (the same bytes, stored once)."""
+    files, first_input = {}, None
+    for settings in ctx["settings"][split]:
+        name = sweep.format_setting(settings) + ("-cab" if ctx["ir"] is not None else "")
+        bar.set_description(f"{split}: {name}")
+        target = amp.run_amp(dry, sweep.controls_at(settings), ctx["rate"], ctx["host"])
+        if ctx["ir"] is not None:
+            target = cab.apply_cab(target, ctx["ir"])
+        input_path = opts.out / split / f"{name}-input.wav"
+        if first_input is None:
+            write_wav(input_path, dry, ctx["rate"])
+            first_input = input_path
+        else:
+            input_path.unlink(missing_ok=True)
+            os.link(first_input, input_path)
+        target_path = opts.out / split / f"{name}-target.wav"
+        write_wav(target_path, target, ctx["rate"])
+        for path, audio in ((input_path, dry), (target_path, target)):
+            key, entry = _file_entry(opts.out, path, audio)
+            files[key] = entry
+        ctx["clips"][split][name] = settings
+    bar.update(1)
+    return files
+
+
+def sweep_settings(spec: str) -> dict[str, list[dict[str, float]]]:
+    """Each split's knob settings: the grid's combinations for train; those and the settings
+    between them for val and test."""
+    grid = sweep.parse_sweep(spec)
+    train = sweep.training_settings(grid)
+    scored = train + sweep.between_settings(grid)
+    return {"train": train, "val": scored, "test": scored}
+
+
 def validate(opts: BuildOptions) -> None:
     """Rejects options that would give an empty or ambiguous dataset, before any work."""
     if opts.out.exists() and not opts.out.is_dir():
         raise SynthError(f"{opts.out}: exists and is not a folder (--out names the dataset's folder)")
+    if opts.sweep is not None:
+        sweep_settings(opts.sweep)
     for preset in opts.presets:
         amp.preset_controls(preset)
     if len(set(opts.presets)) != len(opts.presets):
         raise SynthError("a preset is named twice")
     if not opts.seconds_scale > 0:
         raise SynthError("--seconds-scale must be positive")
-    shortest = min(SPLIT_SECONDS.values()) * opts.seconds_scale
+    shortest = min(split_seconds(opts).values()) * opts.seconds_scale
     if shortest < MIN_SPLIT_SECONDS:
         raise SynthError(
             f"--seconds-scale {opts.seconds_scale} makes a split {shortest:.2f} s long (min {MIN_SPLIT_SECONDS} s)"
@@ -213,13 +268,35 @@ def build_dataset(opts: BuildOptions, progress: bool = True) -> dict:
     meta = base_meta(opts, rate, ir_path)
     meta["splits"], meta["files"] = {}, {}
     opts.out.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=1 + len(SPLIT_SECONDS) * (1 + len(opts.presets)), unit="step", disable=not progress) as bar:
-        meta["presets"] = preset_meta(opts, rate, host, bar)
+    if opts.sweep is not None:
+        ctx["settings"] = sweep_settings(opts.sweep)
+        ctx["clips"] = {split: {} for split in SPLIT_SECONDS}
+    steps = 1 if opts.sweep is not None else len(opts.presets)
+    with tqdm(total=1 + len(SPLIT_SECONDS) * (1 + steps), unit="step", disable=not progress) as bar:
+        if opts.sweep is None:
+            meta["presets"] = preset_meta(opts, rate, host, bar)
+        else:
+            meta["knobs"] = knob_meta(opts.sweep, ctx["settings"], rate, host, bar)
         with tempfile.TemporaryDirectory(prefix="valvenet-dataset-") as tmp:
             for split in SPLIT_SECONDS:
                 bar.set_description(f"{split}: guitar")
                 dry, meta["splits"][split] = dry_guitar(split, opts, rate, Path(tmp))
                 bar.update(1)
-                meta["files"].update(process_split(split, dry, opts, ctx, bar))
+                process = process_split if opts.sweep is None else process_sweep_split
+                meta["files"].update(process(split, dry, opts, ctx, bar))
+    if opts.sweep is not None:
+        meta["knobs"]["clips"] = ctx["clips"]
     write_meta(opts.out, meta)
     return meta
+
+
+def knob_meta(spec: str, settings: dict[str, list[dict[str, float]]], rate: int, host: Path, bar: tqdm) -> dict:
+    """meta.json's `knobs` table before the clips: the spec, its grid, the mapping to the
+    amp's controls and the THD at each setting (1 kHz, -20 dBFS: how hard each one distorts)."""
+    bar.set_description("settings: THD")
+    grid = sweep.parse_sweep(spec)
+    thd = {sweep.format_setting(s): round(amp.measure_thd(sweep.controls_at(s), rate, host), 4)
+           for s in settings["val"]}
+    bar.update(1)
+    return {"sweep": spec, "names": list(grid), "grid": grid, "ranges": {n: [v[0], v[-1]] for n, v in grid.items()},
+            "mapping": sweep.mapping_meta(), "thd_1khz_-20dbfs": thd}
