@@ -32,6 +32,8 @@ typedef struct {
   uint32_t state_size;        /* bytes of caller-owned state */
   float input_gain;
   float output_gain;
+  uint32_t knob_count;        /* conditioning inputs (0: none); see set_knobs */
+  const char *knob_names;     /* their names, comma-separated in input order ("gain,tone"), or "" */
 } vn_model_info_t;
 
 typedef struct {
@@ -42,6 +44,11 @@ typedef struct {
   /* Processes n samples; state carries across calls, so any block split gives the
    * same output. in and out may be the same buffer. */
   void (*process)(void *state, const float *in, float *out, uint32_t n);
+  /* A conditioned model's knobs (knob_count values, each normalised to 0..1 over the knob's
+   * range and clamped there) for the blocks that follow; reset returns them to their
+   * defaults. NULL for a model without knobs. Costs one pass over the knob weights: call it
+   * once per block at most, never per sample. */
+  void (*set_knobs)(void *state, const float *knobs);
 } vn_model_t;
 
 #endif /* VALVENET_NN_MODEL_H */

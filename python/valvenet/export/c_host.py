@@ -86,13 +86,14 @@ class CEngine:
         self.reset()
 
     def _state_size(self) -> int:
-        # vn_model_info_t: name pointer, then kind, precision, 6 uint32 fields, state_size.
+        # vn_model_info_t: name pointer, then kind, precision, 6 uint32 fields, state_size, gains, knobs.
         class Info(ctypes.Structure):
             _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("precision", ctypes.c_int),
                         ("sample_rate", ctypes.c_uint32), ("parameters", ctypes.c_uint32),
                         ("macs_per_sample", ctypes.c_uint32), ("receptive_field", ctypes.c_uint32),
                         ("weights_crc32", ctypes.c_uint32), ("state_size", ctypes.c_uint32),
-                        ("input_gain", ctypes.c_float), ("output_gain", ctypes.c_float)]
+                        ("input_gain", ctypes.c_float), ("output_gain", ctypes.c_float),
+                        ("knob_count", ctypes.c_uint32), ("knob_names", ctypes.c_char_p)]
 
         self.info = Info.in_dll(self.library, "vn_host_model_model")
         return int(self.info.state_size)

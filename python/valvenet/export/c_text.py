@@ -17,7 +17,7 @@ import numpy as np
 
 from valvenet import atomic
 from valvenet.models import config as model_config
-from valvenet.models import kinds
+from valvenet.models import kinds, knobs
 from valvenet.models.model_file import ModelFile
 
 # The firmware's name of each kind's id (firmware/nn/model.h): VN_KIND_ and the kind in capitals.
@@ -74,9 +74,10 @@ def int_array(name: str, values: np.ndarray, ctype: str) -> str:
             + ",\n  ".join(rows) + "\n};\n")
 
 
-def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs: int) -> str:
+def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs: int,
+                     set_knobs: str | None = None) -> str:
     """The `const vn_model_t SYM_model` every generated engine exports (firmware/nn/model.h):
-    its description and its reset/process functions."""
+    its description and its reset/process (and, conditioned, set_knobs) functions."""
     meta = model.metadata
     info = {
         "name": f'"{name}"', "kind": KIND_ENUM[model.config["kind"]], "precision": precision,
@@ -84,6 +85,7 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
         "macs_per_sample": f"{macs}u", "receptive_field": f"{model_config.receptive_field(model.config)}u",
         "weights_crc32": f"0x{model.weights_crc32():08X}u", "state_size": f"sizeof({sym}_state_t)",
         "input_gain": c_float(meta.get("input_gain", 1.0)), "output_gain": c_float(meta.get("output_gain", 1.0)),
+        "knob_count": f"{knobs.knob_count(model.config)}u", "knob_names": f'"{",".join(knobs.knob_names(model.config))}"',
     }
     info_text = "\n".join(f"        .{k} = {v}," for k, v in info.items())
     return f"""const vn_model_t {sym}_model = {{
@@ -92,6 +94,7 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
     }},
     .reset = {sym}_reset,
     .process = {sym}_process,
+    .set_knobs = {set_knobs or "NULL"},
 }};
 """
 

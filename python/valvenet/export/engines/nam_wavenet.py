@@ -3,7 +3,9 @@
 Float32 (float_engine.py has the schedule): per layer array, a rechannel product into the
 first layer's ring; per layer, one product for the dilated conv and the input mixer whose
 epilogue is the activation and the head sum (p = act(z), ha += p), one for the residual;
-the head product at the end of the array feeds the next array's head sum (or y).
+the head product at the end of the array feeds the next array's head sum (or y). Knobs
+(models/knobs.py): the mixer's knob rows are constant over a block, so they are folded into
+the conv's bias by SYM_set_knobs (FloatGenerator.knob_bias), not multiplied per sample.
 
 Int16: layer-major sub-blocks, generic kernels per channel count (nam_q15.py has the
 arithmetic; firmware/nn/nam_q15.h the kernels).
@@ -23,6 +25,7 @@ from valvenet.export.engines.q15_engine import Q15Generator
 
 KINDS = ("nam_wavenet",)
 FULL_RECOMPUTE = True  # a WaveNet has a receptive field: the baseline applies
+FLOAT32_KNOBS = True
 
 ACTIVATION_EXPRESSION = {"tanh": "vn_tanh({x})", "hardtanh": "fminf(fmaxf({x}, -1.0f), 1.0f)",
                          "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))",
@@ -97,19 +100,23 @@ def _float_array(gen: FloatGenerator, ai: int, k0: int, scratch: list[str]) -> s
         rech_source, rech_in = Source("hf", prev, a["input_size"]), f"hf{ai - 1}"
     rech_w, _ = gen.product(Product(f"a{ai}_rechannel", [rech_source], [t[f"{prefix}.rechannel.weight"].T],
                                     out_stride=cp, hot=False))
-    convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)]
-                            + [t[f"{prefix}.layer{i}.mixer.weight"]], axis=0).T for i in range(n)]
+    mixers = [t[f"{prefix}.layer{i}.mixer.weight"] for i in range(n)]  # (1 + knobs, z): the audio's row first
+    convs = [np.concatenate([t[f"{prefix}.layer{i}.conv.weight"][j] for j in range(3)] + [mixers[i][:1]], axis=0).T
+             for i in range(n)]
     biases = [t[f"{prefix}.layer{i}.conv.bias"] for i in range(n)]
+    knob_rows = [m[1:] for m in mixers]  # (knobs, z)
     gated = a.get("gated", False)
     if gated:  # rows [a0, b0, a1, b1, ...]: each channel's activation and sigmoid rows side by side
         order = np.arange(2 * c).reshape(2, c).T.reshape(-1)
-        convs, biases = [w[order] for w in convs], [b[order] for b in biases]
+        convs, biases, knob_rows = [w[order] for w in convs], [b[order] for b in biases], [k[:, order] for k in knob_rows]
     taps = [Source("old", cp, c), Source("mid", cp, c), Source("cur", cp, c), Source("x", 1, 1)]
     # The activation and the head sum are the product's epilogue (p = act(z), ha += p; gated:
     # p = act(a) * sigmoid(b)).
-    conv_w, conv_stride = gen.product(Product(f"a{ai}_conv", taps, convs, bias=biases,
-                                              epilogue="activate_gate" if gated else "activate", out_stride=cp,
-                                              activation=_float_activation(a["activation"])))
+    conv = Product(f"a{ai}_conv", taps, convs, bias=biases, epilogue="activate_gate" if gated else "activate",
+                   out_stride=cp, activation=_float_activation(a["activation"]))
+    conv_w, conv_stride = gen.product(conv)
+    if knob_rows[0].size:
+        conv_w = gen.knob_bias(f"a{ai}_conv_w", conv, biases, knob_rows)
     n_res = sum(f"{prefix}.layer{i}.residual.weight" in t for i in range(n))
     res_w, res_stride = "0", 0
     if n_res:

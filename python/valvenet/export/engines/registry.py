@@ -8,6 +8,7 @@ An engine module provides:
   float32(gen)     the SYM_block function's C text (gen: float_engine.FloatGenerator)
   int16(gen)       (code, body of SYM_process, its comment) (gen: q15_engine.Q15Generator)
   int16_scales(config), check_int16(config)   the calibrated tensors it needs, what it refuses
+  FLOAT32_KNOBS, INT16_KNOBS   (optional, default False) whether that engine takes knobs
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from valvenet.export.c_text import CodegenError, symbol_for
 from valvenet.export.engines import gated_wavenet, nam_wavenet, recurrent
 from valvenet.export.engines.float_engine import FloatGenerator
 from valvenet.export.engines.q15_engine import Q15Generator
+from valvenet.models import knobs
 from valvenet.models.model_file import ModelFile
 
 ENGINES: dict[str, ModuleType] = {kind: module for module in (gated_wavenet, nam_wavenet, recurrent)
@@ -39,6 +41,10 @@ def generate_float32(model: ModelFile, symbol: str | None = None,
     engine = engine_for(model.config["kind"])
     if full_recompute and not engine.FULL_RECOMPUTE:
         raise CodegenError("--full-recompute applies to WaveNets (recurrent models have no receptive field)")
+    if knobs.knob_count(model.config) and (full_recompute or not getattr(engine, "FLOAT32_KNOBS", False)):
+        what = "the full-recompute baseline" if full_recompute else f"the float32 engine of {model.config['kind']}"
+        raise CodegenError(f"model {model.name!r} has knobs ({', '.join(knobs.knob_names(model.config))}); "
+                           f"{what} has none")
     gen = FloatGenerator(model, symbol, full_recompute)
     header, source = gen.files(engine.float32(gen))
     return symbol, header, source
@@ -56,6 +62,9 @@ def generate_int16(model: ModelFile, fracs: dict[str, int],
     symbol = symbol or symbol_for(model.name) + "_q15"
     engine = engine_for(model.config["kind"], "int16")
     engine.check_int16(model.config)
+    if knobs.knob_count(model.config) and not getattr(engine, "INT16_KNOBS", False):
+        raise CodegenError(f"model {model.name!r} has knobs ({', '.join(knobs.knob_names(model.config))}); the int16 "
+                           f"engine of {model.config['kind']} has none yet: use the float32 engine")
     missing = [name for name in engine.int16_scales(model.config) if name not in fracs]
     if missing:
         raise CodegenError(f"model {model.name!r}: int16 scales lack {', '.join(missing[:6])}"
