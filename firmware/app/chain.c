@@ -64,6 +64,33 @@ static inline float gate_next(chain_gate_t *g, float x) {
   return x * g->gain;
 }
 
+/* The model takes the knobs' current values (set_knobs once, for the blocks that follow). */
+static void knobs_apply(chain_t *c) {
+  float values[CHAIN_MAX_KNOBS];
+  for (uint32_t i = 0; i < c->knob_count; ++i) {
+    values[i] = c->knobs[i].value;
+  }
+  c->model->set_knobs(c->model_state, values);
+}
+
+/* A turning knob moves n samples along its ramp per block; the model then takes the values
+ * reached at the block's end, so a turn reaches the model within the block it starts in. */
+static void knobs_advance(chain_t *c, uint32_t n) {
+  bool moving = false;
+  for (uint32_t i = 0; i < c->knob_count; ++i) {
+    moving = moving || c->knobs[i].remaining != 0u;
+  }
+  if (!moving) {
+    return;
+  }
+  for (uint32_t i = 0; i < c->knob_count; ++i) {
+    for (uint32_t j = 0; j < n; ++j) {
+      (void)ramp_next(&c->knobs[i]);
+    }
+  }
+  knobs_apply(c);
+}
+
 void chain_reset(chain_t *c) {
   c->model->reset(c->model_state);
   if (c->cabinet != NULL) {
@@ -74,6 +101,12 @@ void chain_reset(chain_t *c) {
   ramp_jump(&c->output_gain, c->output_gain.target);
   ramp_jump(&c->wet, c->wet.target);
   ramp_jump(&c->cabinet_mix, c->cabinet_mix.target);
+  for (uint32_t i = 0; i < c->knob_count; ++i) {
+    ramp_jump(&c->knobs[i], c->knobs[i].target);
+  }
+  if (c->knob_count != 0u) {
+    knobs_apply(c); /* reset put the model's knobs at its defaults */
+  }
 }
 
 void chain_init(chain_t *c, const vn_model_t *model, void *model_state, vn_fir_f32_t *cabinet,
@@ -88,6 +121,11 @@ void chain_init(chain_t *c, const vn_model_t *model, void *model_state, vn_fir_f
   ramp_jump(&c->output_gain, 1.0f);
   ramp_jump(&c->wet, 1.0f);
   ramp_jump(&c->cabinet_mix, cabinet != NULL ? 1.0f : 0.0f);
+  const uint32_t knobs = model->set_knobs != NULL ? model->info.knob_count : 0u;
+  c->knob_count = knobs < CHAIN_MAX_KNOBS ? knobs : CHAIN_MAX_KNOBS;
+  for (uint32_t i = 0; i < c->knob_count; ++i) {
+    ramp_jump(&c->knobs[i], model->info.knob_defaults[i]);
+  }
   c->gate.envelope_decay = 1.0f - one_pole(CHAIN_ENVELOPE_DECAY_S, sample_rate);
   c->gate.attack = one_pole(CHAIN_GATE_ATTACK_S, sample_rate);
   c->gate.release = one_pole(CHAIN_GATE_RELEASE_S, sample_rate);
@@ -114,7 +152,8 @@ bool chain_valid(const chain_t *c, chain_param_t param, float value) {
     case CHAIN_RAMP_MS:
       return in_range(value, 1.0f, 100.0f);
     default:
-      return false;
+      return (uint32_t)param >= CHAIN_KNOB_0 && (uint32_t)param < CHAIN_KNOB_0 + c->knob_count &&
+             in_range(value, 0.0f, 1.0f);
   }
 }
 
@@ -151,7 +190,8 @@ bool chain_set(chain_t *c, chain_param_t param, float value) {
       c->ramp = (uint32_t)lrintf(value * (float)c->sample_rate / 1000.0f);
       return true;
     default:
-      return false;
+      ramp_to(&c->knobs[(uint32_t)param - CHAIN_KNOB_0], value, c->ramp);
+      return true;
   }
 }
 
@@ -163,6 +203,7 @@ void chain_process(chain_t *c, const float *in, float *out, uint32_t n) {
     c->dry[i] = in[i];
     c->work[i] = gate_next(&c->gate, in[i] * ramp_next(&c->input_gain));
   }
+  knobs_advance(c, n);
   c->model->process(c->model_state, c->work, c->work, n);
   if (c->cabinet != NULL) {
     vn_fir_f32_process(c->cabinet, c->work, c->cab, n);

@@ -28,8 +28,13 @@ typedef enum {
   CHAIN_OUTPUT_GAIN_DB = 3,    /* -60..+12 dB, default 0 */
   CHAIN_BYPASS = 4,            /* 0 processed (default), 1 bypassed: out = in */
   CHAIN_CABINET = 5,           /* 1 on (default when the image has one), 0 off */
-  CHAIN_RAMP_MS = 6            /* 1..100 ms, default 10: how long later changes take */
+  CHAIN_RAMP_MS = 6,           /* 1..100 ms, default 10: how long later changes take */
+  CHAIN_KNOB_0 = 8             /* 8 + i: the model's knob i (model.h), a position 0..1; default
+                                * the model's; a turn ramps, and the model takes the ramp's value
+                                * at the end of each block (set_knobs once a block, no clicks) */
 } chain_param_t;
+
+#define CHAIN_MAX_KNOBS 4u /* knobs the chain drives (a model's first four) */
 
 /* A value moving linearly to its target: `remaining` more steps of `step`, then exactly target. */
 typedef struct {
@@ -64,6 +69,8 @@ typedef struct {
   chain_ramp_t output_gain;
   chain_ramp_t wet;      /* 1 processed, 0 bypassed */
   chain_ramp_t cabinet_mix;
+  chain_ramp_t knobs[CHAIN_MAX_KNOBS];
+  uint32_t knob_count;   /* the model's knobs, at most CHAIN_MAX_KNOBS */
   chain_gate_t gate;
   float dry[CHAIN_MAX_BLOCK];
   float work[CHAIN_MAX_BLOCK];

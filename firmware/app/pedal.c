@@ -19,7 +19,18 @@ static void chain_rebuild(pedal_t *p, const vn_model_t *model, void *model_state
   for (uint32_t param = CHAIN_INPUT_GAIN_DB; param <= CHAIN_CABINET; ++param) {
     (void)chain_set(&p->chain, (chain_param_t)param, p->params[param]);
   }
+  for (uint32_t i = 0; i < p->chain.knob_count; ++i) {
+    (void)chain_set(&p->chain, (chain_param_t)(CHAIN_KNOB_0 + i), p->params[CHAIN_KNOB_0 + i]);
+  }
   chain_reset(&p->chain);
+}
+
+/* A model's knobs start at its defaults (another model has other knobs). */
+static void knob_defaults(pedal_t *p, const vn_model_t *model) {
+  const uint32_t count = model->set_knobs != NULL ? model->info.knob_count : 0u;
+  for (uint32_t i = 0; i < CHAIN_MAX_KNOBS; ++i) {
+    p->params[CHAIN_KNOB_0 + i] = i < count ? model->info.knob_defaults[i] : 0.0f;
+  }
 }
 
 void pedal_init(pedal_t *p, const vn_model_t *model, void *model_state, const cabinet_table_t *cabinet) {
@@ -32,11 +43,13 @@ void pedal_init(pedal_t *p, const vn_model_t *model, void *model_state, const ca
   p->params[CHAIN_GATE_THRESHOLD_DB] = -120.0f;
   p->params[CHAIN_CABINET] = p->has_cabinet ? 1.0f : 0.0f;
   p->params[CHAIN_RAMP_MS] = 10.0f;
+  knob_defaults(p, model);
   chain_rebuild(p, model, model_state, model->info.sample_rate);
 }
 
 void pedal_set_model(pedal_t *p, const vn_model_t *model, void *model_state) {
   pedal_stop(p);
+  knob_defaults(p, model);
   chain_rebuild(p, model, model_state, p->chain.sample_rate);
 }
 
@@ -238,7 +251,9 @@ bool pedal_param_valid(const pedal_t *p, uint32_t param, float value) {
   if (param == PEDAL_STRESS) {
     return value >= 0.0f && value <= 1000.0f;
   }
-  return param >= CHAIN_INPUT_GAIN_DB && param <= CHAIN_RAMP_MS && chain_valid(&p->chain, (chain_param_t)param, value);
+  const bool known = (param >= CHAIN_INPUT_GAIN_DB && param <= CHAIN_RAMP_MS) ||
+                     (param >= CHAIN_KNOB_0 && param < CHAIN_KNOB_0 + CHAIN_MAX_KNOBS);
+  return known && chain_valid(&p->chain, (chain_param_t)param, value);
 }
 
 bool pedal_change(pedal_t *p, const pedal_change_t *change) {

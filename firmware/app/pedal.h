@@ -67,7 +67,7 @@ typedef struct {
   vn_fir_f32_t cabinet;
   bool has_cabinet;
   const cabinet_table_t *cabinet_ir;
-  float params[8]; /* current value of each chain_param_t, and PEDAL_STRESS */
+  float params[CHAIN_KNOB_0 + CHAIN_MAX_KNOBS]; /* current value of each chain_param_t (knobs last), and PEDAL_STRESS */
 
   bool running;
   board_audio_config_t config;

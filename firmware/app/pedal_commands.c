@@ -49,14 +49,42 @@ static void reply_start(pedal_t *pedal, const char *arguments, char *reply, size
   reply_status(pedal, reply, capacity);
 }
 
-/* "NAME VALUE" -> parameter id (0 if unknown) and value. strtof, not scanf: newlib-nano's
- * scanf has no float conversions unless linked in. */
-static uint32_t parse_setting(const char *arguments, float *value) {
+/* The chain parameter of the model's knob called name[0..length) (its names are a comma-separated
+ * list, model.h), or 0. */
+static uint32_t knob_id(const pedal_t *pedal, const char *name, size_t length) {
+  const char *names = pedal->chain.model->info.knob_names;
+  for (uint32_t i = 0; i < pedal->chain.knob_count && names != NULL; ++i) {
+    const size_t n = strcspn(names, ",");
+    if (n == length && strncmp(names, name, length) == 0) {
+      return CHAIN_KNOB_0 + i;
+    }
+    names += n + (names[n] == ',' ? 1u : 0u);
+  }
+  return 0u;
+}
+
+/* The name of chain parameter id: a fixed one or a knob's (copied into buffer). */
+static const char *param_name(const pedal_t *pedal, uint32_t id, char *buffer, size_t capacity) {
+  if (id < PARAM_COUNT) {
+    return PARAM_NAMES[id];
+  }
+  const char *names = pedal->chain.model->info.knob_names;
+  for (uint32_t i = CHAIN_KNOB_0; i < id; ++i) {
+    names += strcspn(names, ",") + 1u;
+  }
+  snprintf(buffer, capacity, "%.*s", (int)strcspn(names, ","), names);
+  return buffer;
+}
+
+/* "NAME VALUE" -> parameter id (0 if unknown) and value; NAME a chain parameter or one of the
+ * model's knobs. strtof, not scanf: newlib-nano's scanf has no float conversions unless
+ * linked in. */
+static uint32_t parse_setting(const pedal_t *pedal, const char *arguments, float *value) {
   while (*arguments == ' ') {
     arguments++;
   }
   const size_t length = strcspn(arguments, " ");
-  uint32_t id = 0u;
+  uint32_t id = knob_id(pedal, arguments, length);
   for (uint32_t i = 1u; i < PARAM_COUNT; ++i) {
     id = strlen(PARAM_NAMES[i]) == length && strncmp(arguments, PARAM_NAMES[i], length) == 0 ? i : id;
   }
@@ -71,18 +99,21 @@ static uint32_t parse_setting(const char *arguments, float *value) {
 
 static void reply_set(pedal_t *pedal, const char *arguments, char *reply, size_t capacity) {
   float value = 0.0f;
-  const uint32_t id = parse_setting(arguments, &value);
+  const uint32_t id = parse_setting(pedal, arguments, &value);
   const pedal_change_t change = {.param = (uint8_t)id, .sequence = 0u, .reply = false, .value = value, .at_block = PEDAL_NOW};
   if (id == 0u || !pedal_param_valid(pedal, id, value)) {
+    const char *knobs = pedal->chain.knob_count != 0u ? pedal->chain.model->info.knob_names : "";
     snprintf(reply, capacity, "ERR pedal set NAME VALUE: input_gain_db -24..24, gate_threshold_db -120..0, "
-             "output_gain_db -60..12, bypass 0|1, cabinet 0|1, ramp_ms 1..100");
+             "output_gain_db -60..12, bypass 0|1, cabinet 0|1, ramp_ms 1..100%s%s%s", *knobs ? ", knobs " : "",
+             knobs, *knobs ? " 0..1" : "");
     return;
   }
   if (!pedal_change(pedal, &change)) {
     snprintf(reply, capacity, "ERR too many changes waiting; try again");
     return;
   }
-  snprintf(reply, capacity, "OK pedal %s=%g", PARAM_NAMES[id], (double)value);
+  char name[24];
+  snprintf(reply, capacity, "OK pedal %s=%g", param_name(pedal, id, name, sizeof name), (double)value);
 }
 
 bool pedal_commands_execute(pedal_t *pedal, const char *line, char *reply, size_t capacity) {

@@ -34,6 +34,7 @@ typedef struct {
   float output_gain;
   uint32_t knob_count;        /* conditioning inputs (0: none); see set_knobs */
   const char *knob_names;     /* their names, comma-separated in input order ("gain,tone"), or "" */
+  const float *knob_defaults; /* knob_count positions (0..1) that reset sets, or NULL */
 } vn_model_info_t;
 
 typedef struct {

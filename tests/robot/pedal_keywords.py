@@ -25,6 +25,20 @@ class PedalKeywords:
     """The pedal's keywords; the class using it provides _require_client() and the target's
     state (_live_changes)."""
 
+    def use_model_knobs(self, model_path: str) -> list[str]:
+        """The knobs of the model the stream runs (a conditioned model's, models/knobs.py): their
+        names become parameters of the keywords below, and every stream starts them at the
+        model's defaults. Returns the names."""
+        from valvenet.models import knobs
+
+        config = load_model(Path(model_path)).config
+        names = knobs.knob_names(config)[:pedal_chain.MAX_KNOBS]
+        self._knobs = dict(zip(names, (float(np.float32(v)) for v in knobs.knob_vector(config))))
+        return names
+
+    def _param_id(self, name: str) -> int:
+        return pedal_chain.param_id(name, tuple(getattr(self, "_knobs", {})))
+
     def load_pedal_source(self, audio: np.ndarray) -> int:
         """Loads the audio (as int16 Q15, which the firmware turns into the same floats) into the
         software source; returns its length."""
@@ -48,7 +62,7 @@ class PedalKeywords:
         queued = []
         for item in _pairs(changes):
             name, (value, at) = item[0], item[1]
-            queued.append((name, value, client.send_param(pedal_chain.param_id(name), value, int(at))))
+            queued.append((name, value, client.send_param(self._param_id(name), value, int(at))))
         stream = client.audio_start(source, int(rate), int(block), int(blocks), any_rate=_true(any_rate))
         stats = client.wait_stream_end(float(timeout))
         applied = [pedal_chain.Change(name, value, client.wait_param(seq)) for name, value, seq in queued]
@@ -65,17 +79,17 @@ class PedalKeywords:
     def _set_pedal_parameters(self, settings: str) -> None:
         """Every parameter to its default (they persist in the firmware), then `settings`."""
         client = self._require_client()
-        values = dict(pedal_chain.DEFAULTS, cabinet=1.0, ramp_ms=10.0, stress_percent=0.0)
+        values = dict(pedal_chain.DEFAULTS, cabinet=1.0, ramp_ms=10.0, stress_percent=0.0, **getattr(self, "_knobs", {}))
         values.update(dict(_pairs(settings)))
         for name, value in values.items():
-            client.set_param(pedal_chain.param_id(name), value)
+            client.set_param(self._param_id(name), value)
 
     def scheduled_change_past_the_end_should_fail(self, block: int, change: str, blocks: int) -> str:
         """A change scheduled past a stream's last block: ERROR PAYLOAD when the stream stops."""
         client = self._require_client()
         self._set_pedal_parameters("")
         (name, (value, at)), = _pairs(change)
-        sequence = client.send_param(pedal_chain.param_id(name), value, int(at))
+        sequence = client.send_param(self._param_id(name), value, int(at))
         client.audio_start("software", 48000, int(block), int(blocks))
         client.wait_stream_end()
         try:
@@ -95,7 +109,7 @@ class PedalKeywords:
 
     def change_live_parameter(self, name: str, value: float) -> int:
         """Changes a parameter of the running stream now; returns the block it applied at."""
-        block = self._require_client().set_param(pedal_chain.param_id(name), float(value))
+        block = self._require_client().set_param(self._param_id(name), float(value))
         self._live_changes.append(pedal_chain.Change(name, float(value), block))
         return block
 
@@ -156,6 +170,23 @@ class PedalKeywords:
             raise AssertionError(f"sink differs from the oracle chain by {result['max_abs_error']:.3g} "
                                  f"(> {bound}) at sample {worst} (block {worst // record['block']})")
         return result
+
+    def knob_turn_should_show_within_one_block(self, record: dict, unturned: tuple, name: str,
+                                               bound: float = 1e-4) -> float:
+        """The sink equals the unturned chain's up to the block the knob's change was applied
+        at, and differs from it in that very block (sink block at + 1: source block n plays
+        from event n + 1) by far more than the engine's bound. Returns that difference."""
+        at = next(c.block for c in record["applied"] if c.name == name)
+        block, sink = record["block"], np.asarray(record["sink"], np.float64)
+        reference = np.asarray(unturned[0], np.float64)
+        before = float(np.max(np.abs(sink[:(at + 1) * block] - reference[:(at + 1) * block])))
+        if before > bound:
+            raise AssertionError(f"the sink differs by {before:.3g} before block {at}, where {name} was turned")
+        first = float(np.max(np.abs(sink[(at + 1) * block:(at + 2) * block] - reference[(at + 1) * block:(at + 2) * block])))
+        logger.info(f"{name} turned at block {at}: that block's output moved by up to {first:.3g}")
+        if first < 20 * bound:
+            raise AssertionError(f"turning {name} at block {at} moved that block's output by only {first:.3g}")
+        return first
 
     def gain_ramp_should_be_smooth(self, record: dict, reference: tuple, change_block: int, gain_db: float,
                                    ramp_ms: float, rate: int = 48000, tolerance: float = 2e-3) -> dict[str, float]:

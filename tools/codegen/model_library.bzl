@@ -94,11 +94,17 @@ def nam_capture_file(name, model):
         tools = [_EXPORT + "export_nam"],
     )
 
-def random_model_file(name, preset, seed = 0, sample_rate = 48000):
+def random_model_file(name, preset, seed = 0, sample_rate = 48000, knobs = []):
+    """A model file of `preset` with seeded random weights (conditioned on `knobs`, names)."""
     native.genrule(
         name = name,
         outs = [name + ".vnet"],
-        cmd = "$(location //python/valvenet/models:random_model) --preset %s --seed %d --sample-rate %d --out $@" % (preset, seed, sample_rate),
+        cmd = "$(location //python/valvenet/models:random_model) --preset %s --seed %d --sample-rate %d %s--out $@" % (
+            preset,
+            seed,
+            sample_rate,
+            "--knobs %s " % ",".join(knobs) if knobs else "",
+        ),
         tools = ["//python/valvenet/models:random_model"],
     )
 

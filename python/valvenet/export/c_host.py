@@ -93,7 +93,8 @@ class CEngine:
                         ("macs_per_sample", ctypes.c_uint32), ("receptive_field", ctypes.c_uint32),
                         ("weights_crc32", ctypes.c_uint32), ("state_size", ctypes.c_uint32),
                         ("input_gain", ctypes.c_float), ("output_gain", ctypes.c_float),
-                        ("knob_count", ctypes.c_uint32), ("knob_names", ctypes.c_char_p)]
+                        ("knob_count", ctypes.c_uint32), ("knob_names", ctypes.c_char_p),
+                        ("knob_defaults", ctypes.POINTER(ctypes.c_float))]
 
         self.info = Info.in_dll(self.library, "vn_host_model_model")
         return int(self.info.state_size)

@@ -86,6 +86,7 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
         "weights_crc32": f"0x{model.weights_crc32():08X}u", "state_size": f"sizeof({sym}_state_t)",
         "input_gain": c_float(meta.get("input_gain", 1.0)), "output_gain": c_float(meta.get("output_gain", 1.0)),
         "knob_count": f"{knobs.knob_count(model.config)}u", "knob_names": f'"{",".join(knobs.knob_names(model.config))}"',
+        "knob_defaults": f"{sym}_knob_defaults" if set_knobs else "NULL",
     }
     info_text = "\n".join(f"        .{k} = {v}," for k, v in info.items())
     return f"""const vn_model_t {sym}_model = {{

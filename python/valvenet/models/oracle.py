@@ -304,6 +304,17 @@ class Oracle:
         self.core.knobs = knobs.knob_vector(self.model.config, merged)
         self.knob_settings = merged
 
+    def set_knob_positions(self, positions: np.ndarray) -> None:
+        """The knobs as the C engines take them (set_knobs, firmware/nn/model.h): positions
+        0..1 over each knob's range, config order, clamped."""
+        config = self.model.config
+        values = np.clip(np.asarray(positions, np.float64).reshape(-1), 0.0, 1.0)
+        if values.size != knobs.knob_count(config):
+            raise ValueError(f"{values.size} knob positions for a model with {knobs.knob_count(config)} knobs")
+        self.core.knobs = values
+        self.knob_settings = {k["name"]: k["min"] + v * (k["max"] - k["min"])
+                              for k, v in zip(knobs.knob_list(config), values)}
+
     def process(self, block: np.ndarray) -> np.ndarray:
         x = np.asarray(block, dtype=np.float64).reshape(-1)
         if x.size == 0:

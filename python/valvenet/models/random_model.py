@@ -17,7 +17,7 @@ import numpy as np
 
 from valvenet.models import calibrate
 from valvenet.models.model_file import ModelFile, save
-from valvenet.models import config
+from valvenet.models import config, knobs
 from valvenet.models.shapes import expected_shapes
 
 CALIBRATION_SECONDS = 5.0
@@ -42,9 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", required=True, choices=sorted(config.PRESETS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-rate", type=int, default=48000)
+    parser.add_argument("--knobs", default="", help="comma-separated knob names (each 0..1, default 0.5): "
+                        "a model conditioned on them (models/knobs.py)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     cfg = config.PRESETS[args.preset]
+    if args.knobs:
+        cfg = knobs.with_knobs(cfg, [knobs.knob(name, 0.0, 1.0) for name in args.knobs.split(",")])
     weights = random_tensors(cfg, args.seed)
     meta = {"name": args.preset, "sample_rate": args.sample_rate, "input_gain": 1.0, "output_gain": 1.0,
             "training": {"random_weights_seed": args.seed}}

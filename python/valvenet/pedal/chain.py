@@ -8,6 +8,10 @@ in the C code's order (IEEE float32 arithmetic is exact to reproduce: one roundi
 operation), so they agree bit for bit given the same model and cabinet outputs; the model is
 the numpy oracle (valvenet.models.oracle) and the cabinet a float64 convolution with the
 image's float32 taps, so the chain agrees with the firmware within the model's own bound.
+
+A conditioned model's knobs (models/knobs.py) are chain parameters too, named as the model
+names them, ids KNOB_FIRST + i, positions 0..1: a turn ramps like a gain, and the model takes
+the ramp's values at the end of each block (chain.c's knobs_advance).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from valvenet.models import knobs as model_knobs
 from valvenet.models.model_file import ModelFile
 from valvenet.models.oracle import Oracle
 
@@ -41,6 +46,7 @@ RANGES = {
     "stress_percent": (0.0, 1000.0),
 }
 SWITCHES = ("bypass", "cabinet")
+KNOB_FIRST, MAX_KNOBS = 8, 4  # chain.h CHAIN_KNOB_0, CHAIN_MAX_KNOBS
 GATE_OFF_DB = -120.0
 ENVELOPE_DECAY_S, GATE_ATTACK_S, GATE_RELEASE_S = 0.020, 0.001, 0.050
 
@@ -49,16 +55,23 @@ class ChainError(ValueError):
     """A parameter the firmware would reject; the message says which and why."""
 
 
-def param_id(name: str) -> int:
-    """The PARAM id of a parameter name (as in PARAMS)."""
+def param_id(name: str, knob_names: list[str] | tuple[str, ...] = ()) -> int:
+    """The PARAM id of a parameter name (as in PARAMS) or of one of the model's knobs."""
+    knob_names = list(knob_names)[:MAX_KNOBS]
+    if name in knob_names:
+        return KNOB_FIRST + knob_names.index(name)
     if name not in PARAMS:
-        raise ChainError(f"unknown parameter {name!r}; parameters: {', '.join(PARAMS)}")
+        knob_text = f"; the model's knobs: {', '.join(knob_names)}" if knob_names else ""
+        raise ChainError(f"unknown parameter {name!r}; parameters: {', '.join(PARAMS)}{knob_text}")
     return PARAMS[name]
 
 
-def check_param(name: str, value: float, has_cabinet: bool = True) -> None:
+def check_param(name: str, value: float, has_cabinet: bool = True, knob_names: tuple[str, ...] = ()) -> None:
     """Raises ChainError for a value the firmware's chain_valid() would refuse."""
-    param_id(name)  # unknown names raise here
+    if param_id(name, knob_names) >= KNOB_FIRST:
+        if not 0.0 <= value <= 1.0:
+            raise ChainError(f"knob {name} is a position in [0, 1], not {value:g}")
+        return
     low, high = RANGES[name]
     if not (low <= value <= high):
         raise ChainError(f"{name} must be in [{low:g}, {high:g}], not {value:g}")
@@ -152,6 +165,10 @@ class Chain:
 
     def __post_init__(self) -> None:
         self.oracle = Oracle(self.model)
+        self.knob_names = tuple(model_knobs.knob_names(self.model.config)[:MAX_KNOBS])
+        self.knobs = [Ramp() for _ in self.knob_names]
+        for ramp, default in zip(self.knobs, model_knobs.knob_vector(self.model.config)):
+            ramp.jump(F(default))
         taps = None if self.cabinet_taps is None or len(self.cabinet_taps) == 0 else self.cabinet_taps
         self.taps = None if taps is None else np.asarray(taps, np.float32).astype(np.float64)
         self.ramp = self.sample_rate // 100
@@ -167,14 +184,31 @@ class Chain:
         self.oracle.reset()
         self.history = np.zeros(0 if self.taps is None else len(self.taps) - 1)
         self.gate.reset()
-        for ramp in (self.input_gain, self.output_gain, self.wet, self.cabinet_mix):
+        for ramp in (self.input_gain, self.output_gain, self.wet, self.cabinet_mix, *self.knobs):
             ramp.jump(ramp.target)
+        if self.knobs:
+            self._apply_knobs()
+
+    def _apply_knobs(self) -> None:
+        """The model takes the knobs' current values (chain.c knobs_apply)."""
+        self.oracle.set_knob_positions(np.array([float(r.value) for r in self.knobs]))
+
+    def _advance_knobs(self, n: int) -> None:
+        """A turning knob moves n samples along its ramp per block (chain.c knobs_advance)."""
+        if not any(r.remaining for r in self.knobs):
+            return
+        for ramp in self.knobs:
+            for _ in range(n):
+                ramp.next()
+        self._apply_knobs()
 
     def set(self, name: str, value: float) -> None:
         """chain_set(): validates, then ramps (gains, bypass, cabinet) or applies."""
-        check_param(name, value, self.taps is not None)
+        check_param(name, value, self.taps is not None, self.knob_names)
         value = float(value)
-        if name == "input_gain_db":
+        if name in self.knob_names:
+            self.knobs[self.knob_names.index(name)].to(F(value), self.ramp)
+        elif name == "input_gain_db":
             self.input_gain.to(db_to_gain(value), self.ramp)
         elif name == "gate_threshold_db":
             was = self.gate.enabled
@@ -204,6 +238,7 @@ class Chain:
         work = np.empty_like(dry)
         for i, x in enumerate(dry):
             work[i] = self.gate.next(F(x * self.input_gain.next()))
+        self._advance_knobs(len(dry))
         work = self.oracle.process(work).astype(np.float32)
         cab = self._cabinet(work)
         out = np.empty_like(dry)
@@ -238,6 +273,9 @@ def start_chain(model: ModelFile, taps: np.ndarray | None, rate: int, params: di
     chain.set("ramp_ms", settings["ramp_ms"])
     for name in ("input_gain_db", "gate_threshold_db", "output_gain_db", "bypass", "cabinet"):
         chain.set(name, settings[name])
+    for name in chain.knob_names:
+        if name in settings:
+            chain.set(name, settings[name])
     chain.reset()
     return chain
 
