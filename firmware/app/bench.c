@@ -70,9 +70,19 @@ int32_t bench_run(const vn_model_t *model, void *state, uint32_t block_size, uin
   }
   model->reset(state);
   uint32_t worst = 0u;
+  float knobs[BENCH_MAX_KNOBS];
+  const uint32_t knob_count = model->set_knobs != NULL && model->info.knob_count <= BENCH_MAX_KNOBS ? model->info.knob_count : 0u;
   for (uint32_t b = 0; b < blocks; ++b) {
     test_signal(input, b * block_size, block_size);
+    /* a conditioned model is measured with every knob turning: set_knobs each block (the
+     * most the pedal calls it), each knob a different sweep of 0..1 */
+    for (uint32_t i = 0; i < knob_count; ++i) {
+      knobs[i] = (float)((b * (i + 1u)) % blocks) / (float)blocks;
+    }
     const uint32_t start = board_counter_read();
+    if (knob_count != 0u) {
+      model->set_knobs(state, knobs);
+    }
     model->process(state, input, output, block_size);
     counts[b] = board_counter_read() - start;
     board_watchdog_kick();

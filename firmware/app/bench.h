@@ -4,7 +4,9 @@
  * Runs the image's bench signal (bench_input.h: a clip of the built-in guitar, or a
  * synthetic plucked tone) through a model block by block and reads the counter around each
  * block's process call only, so signal generation is not counted. Per-block counts give the
- * median and the worst block (real time is decided by the worst). The harness itself (two
+ * median and the worst block (real time is decided by the worst). A conditioned model's
+ * knobs turn on every block (set_knobs inside the measured span: the pedal's worst case, see
+ * chain.h). The harness itself (two
  * counter reads and an indirect call) is measured on an empty process function with the
  * same loop: the overhead a host may subtract.
  */
@@ -17,6 +19,7 @@
 
 #define BENCH_MAX_BLOCK 256u
 #define BENCH_MAX_BLOCKS 64u
+#define BENCH_MAX_KNOBS 8u
 
 typedef struct {
   uint32_t median_per_sample_x10; /* counter units per sample, x10 (one decimal) */

@@ -5,6 +5,9 @@ Documentation     Knobs that turn (${TARGET}): a model conditioned on gain and t
 ...               given block, a live PARAM, the console's `pedal set gain 0.7`) ramps, reaches
 ...               the model within the block it is applied at, and the sink matches the numpy
 ...               chain (valvenet.pedal.chain) whose model is the oracle with the same knobs.
+...               BENCH measures what the knobs cost: the conditioned model with both knobs
+...               turning every block against the same nano without knobs (timing.md in the
+...               test's outputs; instructions in QEMU, not asserted).
 Library           ValveNetTarget.py
 Suite Setup       Start Knob Pedal
 Suite Teardown    Stop Target
@@ -24,7 +27,7 @@ ${SETTINGS}       output_gain_db=-3
 *** Keywords ***
 Start Knob Pedal
     Start Target    ${TARGET}    ${FIRMWARE}
-    Wait For Self Tests    1
+    Wait For Self Tests    2
     ${names}=    Use Model Knobs    ${MODEL}
     Should Be Equal    ${names}    ${{['gain', 'tone']}}
     ${taps}=    Cabinet Taps    ${CABINET}    ${MODEL}
@@ -74,3 +77,13 @@ The Console Turns The Knobs
     Should Contain    ${reply}    knobs gain,tone 0..1
     ${reply}=    Send Command    pedal set drive 0.5
     Should Start With    ${reply}    ERR pedal set NAME VALUE
+
+What The Knobs Cost Is Measured
+    ${turning}=    Bench Selected Model    48    32
+    Select Model    1
+    ${plain}=    Bench Selected Model    48    32
+    Select Model    0
+    Should Be Equal    ${turning}[model]    ${plain}[model]
+    ${extra}=    Evaluate    ${turning}[worst_per_sample] - ${plain}[worst_per_sample]
+    Log    knobs (2, turning every block of 48): ${extra} more ${turning}[unit] per sample, worst block    console=True
+    Write Timing Report    knob_cost
