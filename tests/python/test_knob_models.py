@@ -211,6 +211,34 @@ def test_float32_c_engine_follows_the_knobs_block_by_block(shape: str) -> None:
     assert np.max(np.abs(oracle.process_all(x) - Oracle(model).process_all(x))) > 0  # history, not knobs
 
 
+def test_int16_c_engine_follows_the_knobs_block_by_block() -> None:
+    """Scales calibrated at every knob corner; each block's knobs folded into the convs' int32
+    biases. Seeded weights: 3e-5 measured against the oracle (the float engine's 1e-4 bound
+    is for max error; int16 is held to ESR, as in inference.robot)."""
+    import ctypes
+
+    from valvenet.export.c_host import Q15Engine
+    from valvenet.models import calibrate
+
+    model = calibrate.with_scales(conditioned("nam-nano"), calibrate.synthetic_guitar(5.0))
+    engine = Q15Engine(model)
+    assert engine.info.knob_count == 2 and engine.info.knob_defaults[1] == pytest.approx(0.2)
+    set_knobs = engine.library.vn_host_model_set_knobs
+    set_knobs.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    x = calibrate.synthetic_guitar(1.5, seed=3).astype(np.float32)
+    oracle, got, want, third = Oracle(model), [], [], x.size // 3
+    for i, setting in enumerate([{"gain": 0.7, "tone": 8.0}, {"gain": 0.1}, {"gain": 1.0, "tone": 0.0}]):
+        oracle.set_knobs(setting)
+        vector = knobs.knob_vector(model.config, oracle.knob_settings).astype(np.float32)
+        set_knobs(engine.state, vector.ctypes.data)
+        got.append(engine.process(x[i * third:(i + 1) * third]))
+        want.append(oracle.process(x[i * third:(i + 1) * third]))
+    got, want = np.concatenate(got), np.concatenate(want)
+    assert np.sum((got - want) ** 2) / np.sum(want ** 2) < 1e-3
+    engine.reset()
+    assert np.array_equal(engine.process(x), Q15Engine(model).process(x))  # reset: the default knobs again
+
+
 def test_engines_without_knobs_refuse_a_conditioned_model() -> None:
     from valvenet.export.c_text import CodegenError
     from valvenet.export.engines.registry import generate_float32, generate_int16
@@ -218,5 +246,8 @@ def test_engines_without_knobs_refuse_a_conditioned_model() -> None:
     model = conditioned("nam-nano")
     with pytest.raises(CodegenError, match=r"has knobs \(gain, tone\); the full-recompute baseline has none"):
         generate_float32(model, full_recompute=True)
-    with pytest.raises(CodegenError, match="the int16 engine of nam_wavenet has none yet"):
-        generate_int16(model, {})
+    lstm = conditioned("lstm-8")
+    with pytest.raises(CodegenError, match="the float32 engine of lstm has none"):
+        generate_float32(lstm)
+    with pytest.raises(CodegenError, match="the int16 engine of lstm has none yet"):
+        generate_int16(lstm, {"x": 12, "c": 12})

@@ -6,8 +6,9 @@ Documentation     Knobs that turn (${TARGET}): a model conditioned on gain and t
 ...               the model within the block it is applied at, and the sink matches the numpy
 ...               chain (valvenet.pedal.chain) whose model is the oracle with the same knobs.
 ...               BENCH measures what the knobs cost: the conditioned model with both knobs
-...               turning every block against the same nano without knobs (timing.md in the
-...               test's outputs; instructions in QEMU, not asserted).
+...               turning every block against the same nano without knobs (knob_cost.md in the
+...               test's outputs; instructions in QEMU, not asserted). The int16 engine of the
+...               same model (the image's third) turns its knobs too.
 Library           ValveNetTarget.py
 Suite Setup       Start Knob Pedal
 Suite Teardown    Stop Target
@@ -22,12 +23,14 @@ ${BLOCK}          48
 ${BLOCKS}         200
 # the float32 engine's bound against the oracle (inference.robot), through the cabinet
 ${MAX_ERROR}      1e-4
+# the int16 engine of the same model (seeded weights), the same sink against the oracle chain
+${INT16_MAX_ERROR}    2e-3
 ${SETTINGS}       output_gain_db=-3
 
 *** Keywords ***
 Start Knob Pedal
     Start Target    ${TARGET}    ${FIRMWARE}
-    Wait For Self Tests    2
+    Wait For Self Tests    3
     ${names}=    Use Model Knobs    ${MODEL}
     Should Be Equal    ${names}    ${{['gain', 'tone']}}
     ${taps}=    Cabinet Taps    ${CABINET}    ${MODEL}
@@ -86,4 +89,20 @@ What The Knobs Cost Is Measured
     Should Be Equal    ${turning}[model]    ${plain}[model]
     ${extra}=    Evaluate    ${turning}[worst_per_sample] - ${plain}[worst_per_sample]
     Log    knobs (2, turning every block of 48): ${extra} more ${turning}[unit] per sample, worst block    console=True
+    # the int16 engine with its knobs turning (against the zoo's nam-nano+int16 in docs/benchmarks.md)
+    Select Model    2
+    ${int16}=    Bench Selected Model    48    32
+    Select Model    0
+    Log    int16 with knobs turning: ${int16}[worst_per_sample] ${int16}[unit] per sample, worst block    console=True
     Write Timing Report    knob_cost
+
+The Int16 Engine Turns Its Knobs Too
+    Select Model    2
+    ${record}=    Run Pedal Stream    ${BLOCK}    ${BLOCKS}    ${SETTINGS},ramp_ms=1    gain=1@80,tone=0.2@120
+    Select Model    0
+    Should Be Equal As Integers    ${record}[stats][audio_missed]    0
+    ${expected}=    Expected Sink    ${record}    ${SETTINGS},ramp_ms=1
+    Pedal Sink Should Match    ${record}    ${expected}    ${INT16_MAX_ERROR}
+    ${unturned}=    Expected Sink    ${record}    ${SETTINGS},ramp_ms=1    with_changes=False
+    # 0.022 measured; the engine's own error is ten times smaller
+    Knob Turn Should Show Within One Block    ${record}    ${unturned}    gain    ${INT16_MAX_ERROR}    min_move=5e-3

@@ -172,10 +172,12 @@ class PedalKeywords:
         return result
 
     def knob_turn_should_show_within_one_block(self, record: dict, unturned: tuple, name: str,
-                                               bound: float = 1e-4) -> float:
-        """The sink equals the unturned chain's up to the block the knob's change was applied
-        at, and differs from it in that very block (sink block at + 1: source block n plays
-        from event n + 1) by far more than the engine's bound. Returns that difference."""
+                                               bound: float = 1e-4, min_move: float = 0.0) -> float:
+        """The sink equals the unturned chain's (within `bound`) up to the block the knob's
+        change was applied at, and differs from it in that very block (sink block at + 1:
+        source block n plays from event n + 1) by at least `min_move` (default 20 x bound).
+        Returns that difference."""
+        min_move = float(min_move) or 20 * float(bound)
         at = next(c.block for c in record["applied"] if c.name == name)
         block, sink = record["block"], np.asarray(record["sink"], np.float64)
         reference = np.asarray(unturned[0], np.float64)
@@ -184,7 +186,7 @@ class PedalKeywords:
             raise AssertionError(f"the sink differs by {before:.3g} before block {at}, where {name} was turned")
         first = float(np.max(np.abs(sink[(at + 1) * block:(at + 2) * block] - reference[(at + 1) * block:(at + 2) * block])))
         logger.info(f"{name} turned at block {at}: that block's output moved by up to {first:.3g}")
-        if first < 20 * bound:
+        if first < min_move:
             raise AssertionError(f"turning {name} at block {at} moved that block's output by only {first:.3g}")
         return first
 

@@ -18,6 +18,9 @@ gain, "y" the model output of the WaveNets, before the output gain; the oracle's
 - LSTM: "c" the cell state. The hidden state is always Q15 (|o * tanh(c)| < 1).
 - GRU: nothing beyond x: the hidden state is Q15 (a convex mix of itself and a tanh).
 
+A conditioned model (models/knobs.py) is run at every corner of its knobs (each knob at 0 and
+at 1) and at its defaults: the scales hold wherever the knobs are turned.
+
 The recurrent models step sample by sample in Python here (about 10 us a sample): a few
 seconds to 30 s of audio is plenty and keeps calibration under a minute.
 
@@ -29,10 +32,12 @@ zoo's random models (calibrated on `synthetic_guitar`), read by `valvenet export
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
+from valvenet.models import knobs
 from valvenet.models.model_file import ModelFile
 from valvenet.models.oracle import Oracle
 
@@ -57,11 +62,23 @@ def ranges(model: ModelFile, audio: np.ndarray, block_size: int = 4096) -> dict[
     def see(name: str, values: np.ndarray) -> None:
         peaks[name] = max(peaks.get(name, 0.0), float(np.max(np.abs(values))) if np.size(values) else 0.0)
 
-    oracle = Oracle(model, observer=see)
     audio = np.asarray(audio, np.float64).reshape(-1)
-    for start in range(0, audio.size, block_size):
-        oracle.process(audio[start:start + block_size])
+    for positions in knob_corners(model.config):
+        oracle = Oracle(model, observer=see)
+        if positions is not None:
+            oracle.set_knob_positions(positions)
+        for start in range(0, audio.size, block_size):
+            oracle.process(audio[start:start + block_size])
     return peaks
+
+
+def knob_corners(config: dict) -> list[np.ndarray | None]:
+    """The knob positions calibration runs at: none for a model without knobs; else every
+    corner (each knob at 0 or 1) and the defaults."""
+    count = knobs.knob_count(config)
+    if not count:
+        return [None]
+    return [np.asarray(c, np.float64) for c in itertools.product((0.0, 1.0), repeat=count)] + [knobs.knob_vector(config)]
 
 
 def stored_scales(model: ModelFile) -> dict[str, int] | None:

@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import CodegenError, c_float, even, int_array, pow2
+from valvenet.export.c_text import CodegenError, c_float, even, float_array, int_array, pow2
 from valvenet.export.engines.q15_arith import ACC_LIMIT, GATE_TANH, quantise_columns
 from valvenet.export.engines.q15_engine import Q15Generator
+from valvenet.models import knobs
 
 HEADER = "firmware/nn/nam_q15.h"
 ACTIVATION_ENUM = {"tanh": "VN_NAM_TANH", "hardtanh": "VN_NAM_HARDTANH", "relu": "VN_NAM_RELU",
@@ -100,6 +101,11 @@ def padded(matrix: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
+def _floats(name: str, values: np.ndarray) -> str:
+    """A const float array for SYM_set_knobs (read once per knob change: no alignment needed)."""
+    return float_array(name, values).replace(" VN_ALIGNED8", "")
+
+
 class NamBlocks:
     """Collects the model's arrays (gen.arrays), state (gen.state) and C text."""
 
@@ -115,6 +121,10 @@ class NamBlocks:
         self.ring_total, self.layer_count = 0, 0
         self.first_pos: list[int] = []
         self.act_shift: list[int] = []  # per array: the tanh table index's shift
+        self.knob_count = knobs.knob_count(cfg)
+        self.knob_defaults = knobs.knob_vector(cfg)
+        self.knob_layers: list[list[tuple[np.ndarray, np.ndarray]]] = []  # per array, per layer: (bias, knob rows)
+        self.conv_acc: list[int] = []  # per array: the convs' accumulator format
         f_in = gen.fracs["x"]
         for a in range(len(self.arrays)):
             f_in = self.array(a, f_in)
@@ -149,7 +159,15 @@ class NamBlocks:
         self.rechannel.append((f"{name}_w", f"{name}_b", acc - f_h))
         self.first_pos.append(self.layer_count)
         convs = [self.conv_matrix(a, i, f_h) for i in range(n)]
-        acc_c = min(quantise_columns(*conv)[2] for conv in convs)
+        # Knobs (0..1, as Q15 inputs) bound the accumulator like any input; their product is
+        # the conv's bias, rewritten by SYM_set_knobs (the const bias: the defaults').
+        knob_rows = [self.knob_rows(a, i) for i in range(n)]
+        bounds = [(np.concatenate([w, rows.T], axis=1), b, f + [15] * self.knob_count)
+                  for (w, b, f), rows in zip(convs, knob_rows)]
+        acc_c = min(quantise_columns(*bound)[2] for bound in bounds)
+        self.conv_acc.append(acc_c)
+        self.knob_layers.append([(conv[1], rows) for conv, rows in zip(convs, knob_rows)])
+        convs = [(w, b + self.knob_defaults @ rows, f) for (w, b, f), rows in zip(convs, knob_rows)]
         if array["activation"] == "tanh" and not 1 <= acc_c - GATE_TANH[0] <= 31:
             raise CodegenError(f"layer_arrays[{a}]: conv weights too large for the int16 tanh table")
         self.act_shift.append(acc_c - GATE_TANH[0] if array["activation"] == "tanh" else 0)
@@ -180,6 +198,55 @@ class NamBlocks:
         if array["activation"] == "tanh":  # the table's index rounding (half a step); padded rows: tanh(0) = 0
             bias += 2.0 ** (-GATE_TANH[0] - 1)
         return conv, bias, [f_h] * (k * cq) + [gen.fracs["x"]] * 2
+
+    def knob_rows(self, a: int, i: int) -> np.ndarray:
+        """Layer i's knob rows of its input mixer, (knobs, CQ) (empty without knobs)."""
+        array, cq = self.arrays[a], self.cqs[a]
+        rows = np.zeros((self.knob_count, cq))
+        mixer = np.asarray(self.gen.model.tensors[f"array{a}.layer{i}.mixer.weight"], np.float64)
+        rows[:, :array["channels"]] = mixer[1:]
+        return rows
+
+    def knob_code(self) -> None:
+        """A conditioned model's knobs: the layer tables copied into the state (their conv
+        biases pointing at the state's `kb`), and SYM_set_knobs, which rewrites `kb` as
+        round((bias + knob rows . knobs) 2^acc), in double (the same on the host and the M7,
+        -ffp-contract=off). Reset ends with the default knobs."""
+        gen, sym, count = self.gen, self.sym, self.knob_count
+        total = sum(len(layers) * cq for layers, cq in zip(self.knob_layers, self.cqs))
+        gen.state.append(f"int32_t kb[{total}];")
+        steps, initial, offset = [], [], 0
+        for a, layers in enumerate(self.knob_layers):
+            n, cq = len(layers), self.cqs[a]
+            gen.state.append(f"vn_nam_layer_t a{a}_layers[{n}];")
+            gen.arrays.append(_floats(f"{sym}_a{a}_kbias", np.concatenate([b for b, _ in layers])))
+            gen.arrays.append(_floats(f"{sym}_a{a}_knob", np.concatenate([r.reshape(-1) for _, r in layers])))
+            initial.append(f"memcpy(s->a{a}_layers, {sym}_a{a}_layers, sizeof s->a{a}_layers);")
+            initial += [f"s->a{a}_layers[{i}].conv_b = s->kb + {offset + i * cq}u;" for i in range(n)]
+            steps.append(f"""for (uint32_t l = 0; l < {n}u; ++l) {{
+    for (uint32_t r = 0; r < {cq}u; ++r) {{
+      double b = (double){sym}_a{a}_kbias[l * {cq}u + r];
+      for (uint32_t i = 0; i < {count}u; ++i) {{
+        b += (double){sym}_a{a}_knob[(l * {count}u + i) * {cq}u + r] * (double)k[i];
+      }}
+      s->kb[{offset}u + l * {cq}u + r] = (int32_t)floor(b * {float(2.0 ** self.conv_acc[a])!r} + 0.5);
+    }}
+  }}""")
+            offset += n * cq
+        gen.arrays.append(_floats(f"{sym}_knob_defaults", self.knob_defaults))
+        gen.header_includes.append(HEADER)  # the state holds vn_nam_layer_t tables
+        gen.initial_state = "\n  ".join(initial + [f"{sym}_set_knobs(s, {sym}_knob_defaults);"])
+        body = "\n  ".join(steps)
+        gen.knob_function = f"""
+void {sym}_set_knobs(void *state, const float *knobs) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  float k[{count}];
+  for (uint32_t i = 0; i < {count}u; ++i) {{
+    k[i] = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
+  }}
+  {body}
+}}
+"""
 
     def conv(self, a: int, i: int, conv: tuple[np.ndarray, np.ndarray, list[int]], acc: int, f_p: int,
              field: dict[str, str]) -> None:
@@ -298,7 +365,7 @@ class NamBlocks:
             call = f"if (last) {{\n      {names[key + (False,)]}(L, t, x, next, y, m, tm);\n    }} else {{\n      {call}\n    }}"
         return f"""VN_HOT_TEXT static void {sym}_array{a}({sym}_state_t *s, const uint32_t *x, int32_t *y, int16_t *out,
     uint32_t *p, const uint32_t m, const int16_t *tm) {{
-  const vn_nam_layer_t *L = {sym}_a{a}_layers;
+  const vn_nam_layer_t *L = {f"s->a{a}_layers" if self.knob_count else f"{sym}_a{a}_layers"};
   VN_Q15_OPAQUE(L); /* the table is read, not folded into the code */
   (void)p;
 #pragma GCC unroll 1
@@ -325,6 +392,8 @@ class NamBlocks:
         """(the model's tables, kernels and block function, the body of process)."""
         gen, sym, B = self.gen, self.sym, SUB_BLOCK
         gen.state += [f"int16_t ring[{self.ring_total}] __attribute__((aligned(8)));", f"uint32_t pos[{self.layer_count}];"]
+        if self.knob_count:
+            self.knob_code()
         kernels, names = self.kernels()
         functions = self.tables + kernels + [self.array_function(a, names) for a in range(len(self.arrays))]
         widest = max(self.cqs)

@@ -26,6 +26,7 @@ from valvenet.export.engines.q15_engine import Q15Generator
 KINDS = ("nam_wavenet",)
 FULL_RECOMPUTE = True  # a WaveNet has a receptive field: the baseline applies
 FLOAT32_KNOBS = True
+INT16_KNOBS = True
 
 ACTIVATION_EXPRESSION = {"tanh": "vn_tanh({x})", "hardtanh": "fminf(fmaxf({x}, -1.0f), 1.0f)",
                          "relu": "fmaxf({x}, 0.0f)", "softsign": "{x} / (1.0f + fabsf({x}))",
