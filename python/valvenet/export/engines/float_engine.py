@@ -174,6 +174,27 @@ class FloatGenerator:
   }}""")
         return f"s->{name}"
 
+    def knob_entries(self, name: str, const: str, size: int, entries: list[tuple[int, float, np.ndarray]]) -> str:
+        """Makes single weights follow the knobs: the weights `const` (`size` floats) are copied
+        into the state (`s->NAME`) at reset, and SYM_set_knobs rewrites each entry (offset,
+        base value, knob weights (knobs,)) as base + knob weights . knobs. Returns the weights
+        expression the block code reads."""
+        count = len(entries[0][2])
+        self.state_fields.append(f"float {name}[{size}] VN_ALIGNED8;")
+        self.initial_state += f"memcpy(s->{name}, {const}, sizeof s->{name});\n  "
+        self.arrays.append(f"static const uint32_t {self.sym}_{name}_at[{len(entries)}] = "
+                           f"{{{', '.join(str(e[0]) for e in entries)}}};\n")
+        self.arrays.append(float_array(f"{self.sym}_{name}_base", np.array([e[1] for e in entries])))
+        self.arrays.append(float_array(f"{self.sym}_{name}_knob", np.concatenate([e[2] for e in entries])))
+        self.knob_steps.append(f"""for (uint32_t e = 0; e < {len(entries)}u; ++e) {{
+    float b = {self.sym}_{name}_base[e];
+    for (uint32_t i = 0; i < {count}u; ++i) {{
+      b += {self.sym}_{name}_knob[e * {count}u + i] * k[i];
+    }}
+    s->{name}[{self.sym}_{name}_at[e]] = b;
+  }}""")
+        return f"s->{name}"
+
     def knob_function(self) -> str:
         """SYM_set_knobs (firmware/nn/model.h): clamps the knobs to 0..1, then every knob step;
         reset ends with the knobs at their defaults."""

@@ -30,10 +30,11 @@ MAX_WEIGHT_FRAC = 30
 
 
 def quantise_columns(weight: np.ndarray, bias: np.ndarray | None,
-                     f_cols: np.ndarray | list[int] | int) -> tuple[np.ndarray, np.ndarray, int]:
+                     f_cols: np.ndarray | list[int] | int, most: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """(int16 weights, int32 biases, accumulator fractional bits A) for rows x inputs `weight`
     whose input j has f_cols[j] fractional bits: weights of column j at A - f_cols[j] bits,
-    A the largest for which no accumulator can overflow (see the module docstring)."""
+    A the largest for which no accumulator can overflow (see the module docstring), and at
+    most `most` where given."""
     weight = np.asarray(weight, np.float64)
     rows, cols = weight.shape
     f_cols = np.broadcast_to(np.asarray(f_cols, np.int64), (cols,))
@@ -41,6 +42,7 @@ def quantise_columns(weight: np.ndarray, bias: np.ndarray | None,
     peaks = np.max(np.abs(weight), axis=0) if rows else np.zeros(cols)
     acc = min((min(MAX_WEIGHT_FRAC, frac_bits(float(p), 1.0)) + int(f) for p, f in zip(peaks, f_cols) if p > 0),
               default=MAX_WEIGHT_FRAC + int(np.max(f_cols, initial=0)))
+    acc = acc if most is None else min(acc, most)
     while True:
         wq = np.clip(np.floor(weight * np.exp2(acc - f_cols) + 0.5), -32768, 32767)
         bq = np.floor(bias * 2.0 ** acc + 0.5)

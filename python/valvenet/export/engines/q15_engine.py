@@ -54,11 +54,14 @@ class Q15Generator:
         self.knob_function = ""  # SYM_set_knobs (firmware/nn/model.h), for a conditioned model
         self.header_includes = ["firmware/nn/model.h"]  # a kind's state may need its kernels' types
 
-    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int]) -> int:
+    def matrix(self, name: str, weight: np.ndarray, bias: np.ndarray | None, f_cols: list[int],
+               bound: tuple[np.ndarray, list[int]] | None = None) -> int:
         """Quantise `weight` (rows x inputs, inputs padded to even here) into the arrays
         {sym}_{name}_w / _b; returns the accumulator's fractional bits. A one-row matrix is
         stored as it is; larger ones in groups of four rows interleaved by input pair (rows
-        padded to a multiple of four), the layout vn_q15_dot4 reads."""
+        padded to a multiple of four), the layout vn_q15_dot4 reads. `bound`: more columns
+        (rows x extra, their formats) the accumulator must also hold, not stored (a model's
+        knobs, which enter as a bias)."""
         weight = np.asarray(weight, np.float64)
         rows, width = weight.shape[0], even(weight.shape[1])
         groups = 1 if rows == 1 else -(-rows // 4)
@@ -68,7 +71,12 @@ class Q15Generator:
         if bias is not None:
             full_bias[:rows] = np.asarray(bias, np.float64)
         f_cols = list(f_cols) + [f_cols[-1]] * (width - len(f_cols))
-        wq, bq, acc = quantise_columns(padded, full_bias, f_cols)
+        most = None
+        if bound is not None and bound[0].size:
+            extra = np.zeros((padded.shape[0], bound[0].shape[1]))
+            extra[:rows] = bound[0]
+            most = quantise_columns(np.concatenate([padded, extra], axis=1), full_bias, f_cols + list(bound[1]))[2]
+        wq, bq, acc = quantise_columns(padded, full_bias, f_cols, most)
         if rows > 1:  # (groups, 4 rows, pairs, 2) -> (groups, pairs, 4 rows, 2)
             wq = wq.reshape(groups, 4, width // 2, 2).transpose(0, 2, 1, 3)
         self.arrays += [int_array(f"{self.sym}_{name}_w", wq, "int16_t"),

@@ -27,6 +27,8 @@ from valvenet.models import recurrent
 
 KINDS = ("lstm", "gru")
 FULL_RECOMPUTE = False  # no receptive field: the baseline does not apply
+FLOAT32_KNOBS = True  # one-layer models: the knobs' input rows are folded into the gate biases
+INT16_KNOBS = True
 RESIDENT_UNITS = 16  # up to this many units the hidden state stays in registers through the product
 
 
@@ -54,6 +56,8 @@ def float32(gen: FloatGenerator) -> str:
     product reads the old h from registers, so writing s->h[u] there is safe): no z array."""
     cfg, t, sym = gen.config, gen.t, gen.sym
     if cfg.get("layers", 1) > 1:
+        if cfg.get("knobs"):
+            raise CodegenError("the float32 engine has no knobs for a stacked LSTM")
         return _float_stacked(gen)
     h, lstm = cfg["hidden"], cfg["kind"] == "lstm"
     _initial_state(gen, [("s->h", "h_initial", "rnn.initial_h"), ("s->c", "c_initial", "rnn.initial_c")])
@@ -181,7 +185,14 @@ def _float_weights(gen: FloatGenerator) -> tuple[str, int, list[bool], list[tupl
                 scale = np.float32(0.5 if sigmoid[g] else 1.0)
                 weights.append([rec[i, g * h + u] * scale, rec[i + 1, g * h + u] * scale if size == 2 else 0.0])
     w = gen.array("rnn_w", np.asarray(weights, np.float32))
-    return w, 2 * gates * (1 + len(units)), with_input, units
+    stride = 2 * gates * (1 + len(units))
+    knob_rows = np.asarray(t["rnn.kernel"][1:], np.float64)  # (knobs, gates x h): their input rows
+    if knob_rows.size:  # each gate's (halved) bias follows the knobs; the GRU candidate's is _candidate_in's
+        entries = [(u * stride + 2 * g, float(np.asarray(weights[u * (gates * (1 + len(units))) + g][0])),
+                    knob_rows[:, g * h + u] * (0.5 if sigmoid[g] else 1.0))
+                   for u in range(h) for g in range(gates) if with_input[g]]
+        w = gen.knob_entries("rnn_w", w, h * stride, entries)
+    return w, stride, with_input, units
 
 
 def _load_h(i: int, size: int) -> list[str]:
@@ -210,10 +221,16 @@ def _gate_sums(with_input: list[bool], units: list[tuple[int, int]], resident: b
 
 
 def _candidate_in(gen: FloatGenerator) -> str:
-    """The GRU candidate's input weights and biases, (k, b) pairs by unit."""
+    """The GRU candidate's input weights and biases, (k, b) pairs by unit (a conditioned
+    model's biases follow the knobs, FloatGenerator.knob_entries)."""
     h, t = gen.config["hidden"], gen.t
     kernel, b_in = t["rnn.kernel"][0], t["rnn.bias"][0]
-    return gen.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+    table = gen.array("candidate_in", np.stack([kernel[2 * h:], b_in[2 * h:]], axis=1))
+    knob_rows = np.asarray(t["rnn.kernel"][1:], np.float64)
+    if not knob_rows.size:
+        return table
+    entries = [(2 * u + 1, float(b_in[2 * h + u]), knob_rows[:, 2 * h + u]) for u in range(h)]
+    return gen.knob_entries("candidate_in", table, 2 * h, entries)
 
 
 def _fused_update(gen: FloatGenerator, lstm: bool) -> list[str]:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from valvenet.export.c_text import even, int_array, pow2
+from valvenet.export.c_text import even, float_array, int_array, pow2
 from valvenet.export.engines.q15_arith import quantise_columns, tanh_table, to_q20
 from valvenet.export.engines.q15_engine import Q15Generator
+from valvenet.models import knobs
 
 
 def int16(gen: Q15Generator) -> tuple[str, str, str]:
@@ -76,7 +77,51 @@ def _unit_matrix(gen: Q15Generator) -> tuple[int, int]:
                 bias[4 * u + g] = b[0, g * n + u] + b[1, g * n + u]
             weight[4 * u + 2, :n], bias[4 * u + 2] = rec[:, 2 * n + u], b[1, 2 * n + u]
             weight[4 * u + 3, hp], bias[4 * u + 3] = kernel[2 * n + u], b[0, 2 * n + u]
-    return hp, gen.matrix("rnn", weight, bias, [15] * hp + [gen.fracs["x"]])
+    knob_rows = _knob_rows(gen)
+    acc = gen.matrix("rnn", weight, bias + knob_rows @ knobs.knob_vector(cfg), [15] * hp + [gen.fracs["x"]],
+                     (knob_rows, [15] * knob_rows.shape[1]))
+    if knob_rows.size:
+        _knob_code(gen, bias, knob_rows, acc)
+    return hp, acc
+
+
+def _knob_rows(gen: Q15Generator) -> np.ndarray:
+    """The knobs' input weights of each gate row (4 per unit, as _unit_matrix orders them):
+    (4 hidden, knobs); the GRU's candidate recurrent row has none."""
+    cfg, n = gen.model.config, gen.model.config["hidden"]
+    rows = np.asarray(gen.model.tensors["rnn.kernel"], np.float64)[1:]  # (knobs, gates x n)
+    out = np.zeros((4 * n, rows.shape[0]))
+    for u in range(n):
+        for g, column in enumerate([0, 1, 2, 3] if cfg["kind"] == "lstm" else [0, 1, None, 2]):
+            if column is not None:
+                out[4 * u + g] = rows[:, column * n + u]
+    return out
+
+
+def _knob_code(gen: Q15Generator, bias: np.ndarray, knob_rows: np.ndarray, acc: int) -> None:
+    """The gate biases in the state (`s->rnn_b`), rewritten by SYM_set_knobs as round((bias +
+    knob rows . knobs) 2^acc) in double; reset ends with the default knobs."""
+    sym, rows, count = gen.sym, bias.size, knob_rows.shape[1]
+    gen.state.append(f"int32_t rnn_b[{rows}];")
+    gen.arrays.append(float_array(f"{sym}_kbias", bias).replace(" VN_ALIGNED8", ""))
+    gen.arrays.append(float_array(f"{sym}_knob", knob_rows.reshape(-1)).replace(" VN_ALIGNED8", ""))
+    gen.arrays.append(float_array(f"{sym}_knob_defaults", knobs.knob_vector(gen.model.config)).replace(" VN_ALIGNED8", ""))
+    # the const biases are the defaults' (what a build without set_knobs would run)
+    gen.initial_state = (f"memcpy(s->rnn_b, {sym}_rnn_b, sizeof s->rnn_b);\n  "
+                         f"{sym}_set_knobs(s, {sym}_knob_defaults);")
+    gen.knob_function = f"""
+void {sym}_set_knobs(void *state, const float *knobs) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  for (uint32_t r = 0; r < {rows}u; ++r) {{
+    double b = (double){sym}_kbias[r];
+    for (uint32_t i = 0; i < {count}u; ++i) {{
+      const float k = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
+      b += (double){sym}_knob[r * {count}u + i] * (double)k;
+    }}
+    s->rnn_b[r] = (int32_t)floor(b * {float(2.0 ** acc)!r} + 0.5);
+  }}
+}}
+"""
 
 
 def _unit_tile(gen: Q15Generator, hp: int) -> list[str]:
@@ -125,7 +170,7 @@ def _units(gen: Q15Generator, update: list[str]) -> list[str]:
             *([f"h[{n}] = 0;"] if hp > n else []),
             f"int32_t y = {int(db[0])};",
             f"const int16_t *w = {sym}_rnn_w;",
-            f"const int32_t *b = {sym}_rnn_b;",
+            f"const int32_t *b = {'s->rnn_b' if cfg.get('knobs') else f'{sym}_rnn_b'};",
             "const int16_t *v = s->v;",
             *loop,
             f"memcpy(s->v, h, {2 * hp}u);",
