@@ -33,14 +33,17 @@ PEDAL_AUTOSTART = (48000, 32)
 REALTIME_BUDGET_SHARE = 1.0
 
 def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_taps = 256, autostart = None,
-                      selftest_audio = SELFTEST_AUDIO, model_copts = [], max_budget_share = None, **kwargs):
+                      selftest_audio = SELFTEST_AUDIO, model_copts = [], max_budget_share = None, pot_knob = -1,
+                      **kwargs):
     """cabinet: the pedal's cabinet IR (cabinet_table(): a WAV label, one of guitarix-common's
     IR names, or None), cut to cabinet_taps at the first model's rate.
     model_copts: extra compile options for the models (e.g. -DVN_NO_PLACEMENT for an
     image whose models together would not fit the TCMs).
     autostart: None, or (sample rate, block) to start the codec stream at boot (the pedal).
     max_budget_share: None, or the share of the real-time budget (1.0: all of it) a .nam
-    capture's estimated cycles plus the pedal's chain may take; a capture over it fails the build."""
+    capture's estimated cycles plus the pedal's chain may take; a capture over it fails the build.
+    pot_knob: the knob of a conditioned model the board's potentiometer turns (the NUCLEO's A0,
+    docs/knobs.md); -1 (default): none, so an unwired A0 never moves a knob."""
     if board not in BOARDS:
         fail("unknown board %r; boards: %s" % (board, ", ".join(BOARDS.keys())))
     libraries = []
@@ -86,6 +89,7 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
     pedal_boot(
         name = name + "_boot",
         autostart = autostart,
+        pot_knob = pot_knob,
     )
     bench_input(
         name = name + "_bench_input",
@@ -106,7 +110,8 @@ def valvenet_firmware(name, board, models, cabinet = DEFAULT_CABINET, cabinet_ta
         **kwargs
     )
 
-def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cabinet.wav", precision = None):
+def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cabinet.wav", precision = None,
+                     pot_knob = -1):
     """amp_<board> images for every board from an untracked model file in this package (or,
     without one, a Neural Amp Modeler capture `capture`), with the cabinet IR `cabinet` beside
     it if there is one (else the default IR); the NUCLEO image starts the pedal at boot (codec,
@@ -117,7 +122,10 @@ def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cab
     precision: the engine; by default float32 for a model file and int16 for a capture (the
     F767's real-time engine: a feather-class capture fits its budget only in int16). The QEMU
     image of a capture carries it in both, int16 first (the pedal's model), float32 second
-    (to compare with the oracle)."""
+    (to compare with the oracle).
+
+    pot_knob: for a model with knobs, the knob a potentiometer on the NUCLEO's A0 turns
+    (docs/knobs.md has the wiring); -1 (default): none."""
     is_capture = not native.glob([model])
     if is_capture:
         if not native.glob([capture]):
@@ -137,4 +145,5 @@ def local_amp_images(model = "model.vnet", capture = "model.nam", cabinet = "cab
             cabinet = ir,
             models = models,
             max_budget_share = REALTIME_BUDGET_SHARE if board == "nucleo_f767zi" else None,
+            pot_knob = pot_knob if board == "nucleo_f767zi" else -1,
         )

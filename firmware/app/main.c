@@ -106,6 +106,9 @@ int main(void) {
     if (pedal != NULL && pedal_poll(pedal)) {
       continue; /* a block was due: check for the next before serving the UART */
     }
+    if (pedal != NULL) {
+      pedal_pot_poll(pedal, pedal_boot.pot_knob, board_millis());
+    }
     protocol_poll(&protocol);
     uint8_t byte;
     if (board_uart_read_byte(&byte)) {

@@ -247,6 +247,27 @@ bool pedal_poll(pedal_t *p) {
   return true;
 }
 
+void pedal_pot_poll(pedal_t *p, int32_t knob, uint32_t now_ms) {
+  if (knob < 0 || (uint32_t)knob >= p->chain.knob_count || (int32_t)(now_ms - p->pot_next_ms) < 0) {
+    return;
+  }
+  p->pot_next_ms = now_ms + PEDAL_POT_PERIOD_MS;
+  float position = 0.0f;
+  if (!board_pot_read(0u, &position)) {
+    return;
+  }
+  const float moved = position > p->pot_last ? position - p->pot_last : p->pot_last - position;
+  if (p->pot_seen && moved <= PEDAL_POT_HYSTERESIS) {
+    return;
+  }
+  const pedal_change_t change = {.param = (uint8_t)(CHAIN_KNOB_0 + (uint32_t)knob), .sequence = 0u, .reply = false,
+                                 .value = position, .at_block = PEDAL_NOW};
+  if (pedal_change(p, &change)) { /* a full queue: the next poll tries again */
+    p->pot_last = position;
+    p->pot_seen = true;
+  }
+}
+
 bool pedal_param_valid(const pedal_t *p, uint32_t param, float value) {
   if (param == PEDAL_STRESS) {
     return value >= 0.0f && value <= 1000.0f;

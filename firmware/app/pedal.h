@@ -36,6 +36,8 @@
 #define PEDAL_MAX_CHANGES 8u       /* parameter changes waiting for their block */
 #define PEDAL_NOW 0xFFFFFFFFu      /* "at the next block" */
 #define PEDAL_STRESS 7u            /* parameter: extra busy work per block, % of the period (0..1000) */
+#define PEDAL_POT_PERIOD_MS 10u    /* how often the potentiometer is read */
+#define PEDAL_POT_HYSTERESIS (2.0f / 256.0f) /* the smallest move that turns the knob */
 
 /* The chain processes the board's blocks whole: its buffers hold exactly the largest one. */
 _Static_assert(CHAIN_MAX_BLOCK == BOARD_AUDIO_MAX_BLOCK, "chain.h's CHAIN_MAX_BLOCK must equal board.h's BOARD_AUDIO_MAX_BLOCK");
@@ -68,6 +70,9 @@ typedef struct {
   bool has_cabinet;
   const cabinet_table_t *cabinet_ir;
   float params[CHAIN_KNOB_0 + CHAIN_MAX_KNOBS]; /* current value of each chain_param_t (knobs last), and PEDAL_STRESS */
+  uint32_t pot_next_ms; /* when pedal_pot_poll reads the potentiometer next */
+  float pot_last;       /* the position it last turned the knob to */
+  bool pot_seen;
 
   bool running;
   board_audio_config_t config;
@@ -134,6 +139,12 @@ void pedal_on_event(void *pedal);
 
 /* Main loop: processes the newest ready block, if any. Returns true if it did. */
 bool pedal_poll(pedal_t *pedal);
+
+/* Reads the board's potentiometer 0 (board_pot_read) every PEDAL_POT_PERIOD_MS and turns knob
+ * `knob` to its position when it moved more than PEDAL_POT_HYSTERESIS (so ADC noise never
+ * ramps the knob back and forth); a change like the console's. Nothing when knob < 0, the
+ * model has no such knob or the board no potentiometer. Call from the main loop. */
+void pedal_pot_poll(pedal_t *p, int32_t knob, uint32_t now_ms);
 
 /* Whether a parameter value is acceptable (chain ranges, PEDAL_STRESS 0..1000). */
 bool pedal_param_valid(const pedal_t *pedal, uint32_t param, float value);

@@ -14,6 +14,7 @@
 typedef struct {
   uint32_t sample_rate; /* 0: do not start at boot */
   uint32_t block;
+  int32_t pot_knob;     /* the model knob the board's potentiometer 0 turns; -1: none */
 } pedal_boot_t;
 
 extern const pedal_boot_t pedal_boot;

@@ -59,6 +59,11 @@ uint32_t board_counter_read(void);
  * emulated clock, which runs as the emulated core does. */
 uint32_t board_millis(void);
 
+/* A potentiometer's position, 0..1 (a pedal knob: pedal_boot.h's pot_knob says which model knob
+ * it turns). Non-blocking: returns the last finished conversion and starts the next. False where
+ * the board has no such input (index 0 on the NUCLEO: PA3, the Arduino header's A0, ADC1 IN3). */
+bool board_pot_read(uint32_t index, float *position);
+
 /* ---- Audio I/O: double-buffered blocks, one interrupt per block period ----------------------
  *
  * The board moves audio between its converters and two halves of a ring (circular DMA on the

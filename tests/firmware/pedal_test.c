@@ -1,7 +1,8 @@
 /* pedal_start() on the host, against a fake board that records what it is asked: the one
  * check of a stream's rate and block (the board only sees streams that passed it), the
  * refusal of a rate the model was not trained at unless asked for, a refused request that
- * leaves a running stream alone, and the console's `pedal start` reporting why. */
+ * leaves a running stream alone, and the console's `pedal start` reporting why. The
+ * potentiometer path (pedal_pot_poll): a fake pot turns a fake conditioned model's knob. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,14 @@ void board_audio_write(uint32_t half, const float *out, uint32_t n) {
   (void)out;
   (void)n;
 }
+static bool pot_present;
+static float pot_position;
+static uint32_t pot_reads;
+bool board_pot_read(uint32_t index, float *position) {
+  pot_reads++;
+  *position = pot_position;
+  return pot_present && index == 0u;
+}
 board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 uint32_t board_counter_read(void) { return 0u; }
 uint32_t board_core_clock_hz(void) { return 0u; }
@@ -53,6 +62,20 @@ static void identity_process(void *state, const float *in, float *out, uint32_t 
 }
 static const vn_model_t model_48k = {
     .info = {.name = "identity", .sample_rate = 48000u}, .reset = identity_reset, .process = identity_process};
+/* ---- a model with two knobs that records what set_knobs is given */
+static float knobs_seen[2];
+static uint32_t knob_sets;
+static void knobs_set(void *state, const float *knobs) {
+  (void)state;
+  knobs_seen[0] = knobs[0];
+  knobs_seen[1] = knobs[1];
+  knob_sets++;
+}
+static const float knob_defaults[2] = {0.5f, 0.25f};
+static const vn_model_t knob_model = {
+    .info = {.name = "knobs", .sample_rate = 48000u, .knob_count = 2u, .knob_names = "gain,tone",
+             .knob_defaults = knob_defaults},
+    .reset = identity_reset, .process = identity_process, .set_knobs = knobs_set};
 static const cabinet_table_t no_cabinet = {"", NULL, 0u, 0u, 0u, NULL};
 static pedal_t pedal;
 
@@ -72,6 +95,42 @@ static void explained(uint32_t rate, uint32_t block, pedal_start_t status, const
   char text[80];
   pedal_start_explain(&pedal, &stream, status, text, sizeof text);
   assert_string_equal(text, expected);
+}
+
+static void the_potentiometer_turns_its_knob_past_the_hysteresis(void **state) {
+  (void)state;
+  pedal_init(&pedal, &knob_model, NULL, &no_cabinet);
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.25f, 0.0f); /* the model's defaults */
+  pot_present = true;
+  pot_position = 0.8f;
+  pot_reads = 0u;
+  pedal_pot_poll(&pedal, -1, 100u); /* no pot knob in this image */
+  assert_int_equal(pot_reads, 0u);
+  pedal_pot_poll(&pedal, 1, 100u);  /* the first reading turns knob 1 (tone) */
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.8f, 0.0f);
+  assert_float_equal(pedal.params[CHAIN_KNOB_0], 0.5f, 0.0f);
+  pot_position = 0.805f; /* noise: under the hysteresis */
+  pedal_pot_poll(&pedal, 1, 110u);
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.8f, 0.0f);
+  pot_position = 0.3f;
+  pedal_pot_poll(&pedal, 1, 115u); /* too soon: read every PEDAL_POT_PERIOD_MS */
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.8f, 0.0f);
+  pedal_pot_poll(&pedal, 1, 120u);
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.3f, 0.0f);
+  /* the chain ramps the knob from where it is (no block ran: the default 0.25) towards 0.3;
+   * the model gets the ramp's value at the end of each block */
+  float block[48] = {0.0f};
+  knob_sets = 0u;
+  chain_process(&pedal.chain, block, block, 48u);
+  assert_int_equal(knob_sets, 1u);
+  assert_true(knobs_seen[1] > 0.25f && knobs_seen[1] < 0.3f);
+  assert_float_equal(knobs_seen[0], 0.5f, 0.0f);
+  pedal_pot_poll(&pedal, 2, 200u); /* a knob the model does not have */
+  pot_present = false;
+  pot_position = 0.9f;
+  pedal_pot_poll(&pedal, 1, 300u); /* no reading: nothing changes */
+  assert_float_equal(pedal.params[CHAIN_KNOB_0 + 1u], 0.3f, 0.0f);
+  pedal_init(&pedal, &model_48k, NULL, &no_cabinet);
 }
 
 static void rate_and_block_are_checked_before_the_board_is_asked(void **state) {
@@ -144,6 +203,7 @@ static void the_console_says_why_a_start_is_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rate_and_block_are_checked_before_the_board_is_asked),
+      cmocka_unit_test(the_potentiometer_turns_its_knob_past_the_hysteresis),
       cmocka_unit_test(a_rate_the_model_was_not_trained_at_needs_asking_for),
       cmocka_unit_test(a_refused_request_leaves_the_running_stream_alone),
       cmocka_unit_test(the_board_refusing_a_source_is_reported),

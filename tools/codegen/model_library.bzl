@@ -204,15 +204,16 @@ def cabinet_table(name, ir = DEFAULT_CABINET, model = None, taps = 256):
         ],
     )
 
-def pedal_boot(name, autostart = None, pedal = True):
+def pedal_boot(name, autostart = None, pedal = True, pot_knob = -1):
     """A cc_library defining firmware/app/pedal_boot.h: the image's pedal (pedal = False: none,
     for images without models or that only benchmark) and whether it starts at boot: autostart
-    None (the stream waits for AUDIO_START) or (sample rate, block): the codec stream starts."""
+    None (the stream waits for AUDIO_START) or (sample rate, block): the codec stream starts.
+    pot_knob: the model knob the board's potentiometer turns (-1: none)."""
     rate, block = autostart if autostart else (0, 0)
     _generated_c_library(
         name = name,
         source = name + "_source",
         tool = "pedal_boot",
-        args = "--rate %d --block %d" % (rate, block) + ("" if pedal else " --no-pedal"),
+        args = "--rate %d --block %d --pot-knob %d" % (rate, block, pot_knob) + ("" if pedal else " --no-pedal"),
         deps = ["//firmware/app:pedal_boot_api"],
     )

@@ -39,6 +39,12 @@ board_counter_unit_t board_counter_unit(void) { return BOARD_COUNTER_NONE; }
 
 uint32_t board_counter_read(void) { return 0u; }
 
+bool board_pot_read(uint32_t index, float *position) {
+  (void)index;
+  (void)position;
+  return false;
+}
+
 uint32_t board_millis(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);

@@ -123,6 +123,13 @@ uint32_t board_counter_read(void) { return (uint32_t)systick_ticks() * INSTRUCTI
 
 /* Never steps back: should a wrap still be missed for a moment (QEMU updates the counter and
  * raises its interrupt at different times), the last value stands. */
+/* No potentiometer: QEMU's AN500 has no ADC. */
+bool board_pot_read(uint32_t index, float *position) {
+  (void)index;
+  (void)position;
+  return false;
+}
+
 uint32_t board_millis(void) {
   static uint32_t last;
   const uint32_t now = (uint32_t)(systick_ticks() / (CORE_CLOCK_HZ / 1000u));

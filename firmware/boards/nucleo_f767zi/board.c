@@ -313,6 +313,51 @@ void board_init(void) {
   watchdog_init();
 }
 
+/* The potentiometer on PA3 (the Arduino header's A0, CN9 pin 1): ADC1 channel 3, 12 bits,
+ * 480-cycle sampling (a 10 kOhm pot between 3.3 V and GND, its wiper on A0), ADCCLK = PCLK2 / 4
+ * = 27 MHz: one conversion in about 18 us. Powered on at the first read, so an image that never
+ * reads it leaves PA3 and the ADC alone. */
+#define POT_PIN 3u
+#define POT_CHANNEL 3u
+#define POT_SAMPLE_480 7u
+static bool pot_on;
+static bool pot_valid;
+static float pot_position;
+
+static void pot_init(void) {
+  RCC_AHB1ENR |= RCC_AHB1ENR_GPIOAEN;
+  RCC_APB2ENR |= RCC_APB2ENR_ADC1EN;
+  (void)RCC_APB2ENR; /* read back: the clocks run before the first register access */
+  GPIOA_MODER |= GPIO_MODER_ANALOG(POT_PIN);
+  ADC_CCR = (ADC_CCR & ~(3u << 16)) | ADC_CCR_ADCPRE_DIV4;
+  ADC1_CR1 = 0u; /* 12 bits, no scan */
+  ADC1_SMPR2 = ADC_SMPR2_SMP(POT_CHANNEL, POT_SAMPLE_480);
+  ADC1_SQR1 = 0u; /* one conversion */
+  ADC1_SQR3 = POT_CHANNEL;
+  ADC1_CR2 = ADC_CR2_ADON;
+  for (volatile uint32_t i = 0; i < 1000u; ++i) {
+    /* tSTAB: the ADC settles (3 us) after ADON before its first conversion */
+  }
+  ADC1_CR2 = ADC_CR2_ADON | ADC_CR2_SWSTART;
+  pot_on = true;
+}
+
+bool board_pot_read(uint32_t index, float *position) {
+  if (index != 0u) {
+    return false;
+  }
+  if (!pot_on) {
+    pot_init();
+  }
+  if ((ADC1_SR & ADC_SR_EOC) != 0u) {
+    pot_position = (float)(ADC1_DR & 0xFFFu) / 4095.0f; /* reading DR clears EOC */
+    pot_valid = true;
+    ADC1_CR2 = ADC_CR2_ADON | ADC_CR2_SWSTART;
+  }
+  *position = pot_position;
+  return pot_valid;
+}
+
 const char *board_name(void) { return "nucleo_f767zi"; }
 
 uint32_t board_core_clock_hz(void) { return core_clock_hz; }

@@ -23,7 +23,10 @@
 #define PWR_BASE 0x40007000u        /* PWR */
 #define USART3_BASE 0x40004800u     /* USART3 */
 #define SAI1_BASE 0x40015800u       /* SAI1 (APB2) */
+#define GPIOA_BASE 0x40020000u      /* GPIOA */
 #define GPIOD_BASE 0x40020C00u      /* GPIOD */
+#define ADC1_BASE 0x40012000u       /* ADC1 (APB2) */
+#define ADC_COMMON_BASE 0x40012300u /* ADC common registers */
 #define GPIOE_BASE 0x40021000u      /* GPIOE */
 #define RCC_BASE 0x40023800u        /* RCC */
 #define FLASH_R_BASE 0x40023C00u    /* Flash interface registers */
@@ -147,6 +150,28 @@
 #define GPIO_AFRL_AF(x, af) ((uint32_t)(af) << (4u * (x)))    /* AFRy = af */
 #define GPIO_AFRH_Msk(x) (15u << (4u * ((x) - 8u)))               /* AFRH AFRy[3:0] */
 #define GPIO_AFRH_AF(x, af) ((uint32_t)(af) << (4u * ((x) - 8u))) /* AFRy = af */
+
+/* ---- GPIOA (RM0410 6.4): PA3, the potentiometer (analog); bits as for GPIOD ----- */
+#define GPIOA_MODER STM32_REG32(GPIOA_BASE + 0x00u) /* GPIOx_MODER */
+#define GPIO_MODER_ANALOG(x) (3u << (2u * (x)))     /* MODERy = 11: analog */
+
+/* ---- ADC1 (RM0410 15.13): one regular conversion, software start ---------------- */
+#define ADC1_SR STM32_REG32(ADC1_BASE + 0x00u)    /* ADC_SR: status */
+#define ADC1_CR1 STM32_REG32(ADC1_BASE + 0x04u)   /* ADC_CR1: control 1 (RES = 00: 12 bits) */
+#define ADC1_CR2 STM32_REG32(ADC1_BASE + 0x08u)   /* ADC_CR2: control 2 */
+#define ADC1_SMPR2 STM32_REG32(ADC1_BASE + 0x10u) /* ADC_SMPR2: sample time, channels 0..9 */
+#define ADC1_SQR1 STM32_REG32(ADC1_BASE + 0x2Cu)  /* ADC_SQR1: L[3:0] = conversions - 1 */
+#define ADC1_SQR3 STM32_REG32(ADC1_BASE + 0x34u)  /* ADC_SQR3: SQ1[4:0], the first channel */
+#define ADC1_DR STM32_REG32(ADC1_BASE + 0x4Cu)    /* ADC_DR: regular data */
+#define ADC_CCR STM32_REG32(ADC_COMMON_BASE + 0x04u) /* ADC_CCR: common control */
+
+#define ADC_SR_EOC (1u << 1)           /* ADC_SR EOC: regular conversion finished */
+#define ADC_CR2_ADON (1u << 0)         /* ADC_CR2 ADON: ADC on */
+#define ADC_CR2_SWSTART (1u << 30)     /* ADC_CR2 SWSTART: start a regular conversion */
+#define ADC_SMPR2_SMP(ch, v) ((uint32_t)(v) << (3u * (ch))) /* SMPx[2:0]; 7 = 480 cycles */
+#define ADC_CCR_ADCPRE_DIV4 (1u << 16) /* ADC_CCR ADCPRE = 01: ADCCLK = PCLK2 / 4 */
+#define RCC_AHB1ENR_GPIOAEN (1u << 0)  /* RCC_AHB1ENR GPIOAEN */
+#define RCC_APB2ENR_ADC1EN (1u << 8)   /* RCC_APB2ENR ADC1EN */
 
 /* ---- GPIOE (RM0410 6.4), the SAI1 pins; bits as for GPIOD above --------------- */
 #define GPIOE_MODER STM32_REG32(GPIOE_BASE + 0x00u)   /* GPIOx_MODER */
