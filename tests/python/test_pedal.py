@@ -93,6 +93,18 @@ def test_chain_refuses_what_the_firmware_refuses() -> None:
             chain.set(name, value)
 
 
+def test_knob_settings_name_the_models_knobs() -> None:
+    from valvenet.pedal.cli import PedalError, parse_setting
+
+    assert parse_setting("gain=0.7", ("gain", "tone")) == ("gain", 0.7)
+    assert pedal_chain.param_id("tone", ("gain", "tone")) == pedal_chain.KNOB_FIRST + 1
+    assert pedal_chain.param_id("knob1") == pedal_chain.KNOB_FIRST + 1  # whatever the model calls it
+    with pytest.raises(PedalError, match="knob gain is a position in \\[0, 1\\], not 1.5"):
+        parse_setting("gain=1.5", ("gain",))
+    with pytest.raises(PedalError, match="unknown parameter 'drive'.*the model's knobs: gain, tone"):
+        parse_setting("drive=0.2", ("gain", "tone"))
+
+
 def test_cabinet_table_carries_the_taps_and_their_crc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cabinet.c"
     assert cabinet_table.main(["--ir", cab.DEFAULT_IR, "--model", str(MODEL), "--out", str(out)]) == 0

@@ -56,10 +56,13 @@ class ChainError(ValueError):
 
 
 def param_id(name: str, knob_names: list[str] | tuple[str, ...] = ()) -> int:
-    """The PARAM id of a parameter name (as in PARAMS) or of one of the model's knobs."""
+    """The PARAM id of a parameter name (as in PARAMS), of one of the model's knobs by name, or
+    of knob i as `knob<i>` (whatever the model calls it)."""
     knob_names = list(knob_names)[:MAX_KNOBS]
     if name in knob_names:
         return KNOB_FIRST + knob_names.index(name)
+    if name in [f"knob{i}" for i in range(MAX_KNOBS)]:
+        return KNOB_FIRST + int(name[4:])
     if name not in PARAMS:
         knob_text = f"; the model's knobs: {', '.join(knob_names)}" if knob_names else ""
         raise ChainError(f"unknown parameter {name!r}; parameters: {', '.join(PARAMS)}{knob_text}")

@@ -10,6 +10,7 @@ through the same block loop from the timer-paced software source, `--start softw
     valvenet pedal --target serial:/dev/ttyACM0 --set output_gain_db=-6 --set gate_threshold_db=-60
     valvenet pedal --target qemu --start software --block 32 --seconds 1
     valvenet pedal --target qemu --set cabinet=0 --input di.wav --output amp.wav
+    valvenet pedal --target serial:/dev/ttyACM0 --model model.vnet --set gain=0.7   (a model's knob)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from valvenet.device.console import Console
 from valvenet.device.protocol import MAX_BLOCK, MIN_BLOCK, RATES, Client
 from valvenet.device.stream import BOOT_TIMEOUT_S, check_output, default_firmware
 from valvenet.device.targets import open_transport
-from valvenet.pedal.chain import PARAMS, ChainError, check_param
+from valvenet.pedal.chain import PARAMS, ChainError, check_param, param_id
 
 SOURCE_CAPACITY = 16384  # firmware/app/pedal.h PEDAL_SOFT_CAPACITY
 
@@ -36,8 +37,9 @@ class PedalError(RuntimeError):
     """A bad request (file, parameter), with what it concerns."""
 
 
-def parse_setting(text: str) -> tuple[str, float]:
-    """"name=value" -> (name, value), checked against the firmware's ranges."""
+def parse_setting(text: str, knob_names: tuple[str, ...] = ()) -> tuple[str, float]:
+    """"name=value" -> (name, value), checked against the firmware's ranges (a knob: the
+    model's name for it, or knob<i>; a position 0..1)."""
     name, sep, value = text.partition("=")
     try:
         number = float(value)
@@ -46,7 +48,7 @@ def parse_setting(text: str) -> tuple[str, float]:
     if not sep or math.isnan(number):
         raise PedalError(f"--set {text!r}: expected NAME=NUMBER, NAME one of {', '.join(PARAMS)}")
     try:
-        check_param(name, number)
+        check_param(name, number, knob_names=knob_names)
     except ChainError as err:
         raise PedalError(f"--set {text!r}: {err}") from err
     return name, number
@@ -94,7 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="qemu", help="qemu (default), renode or serial:PORT[@BAUD]")
     parser.add_argument("--firmware", type=Path, help="firmware ELF for qemu/renode (default: the amp image)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"a parameter ({', '.join(PARAMS)}); repeat for several")
+                        help=f"a parameter ({', '.join(PARAMS)}), or a knob of the model (its name with "
+                        "--model, or knob0..knob3: a position 0..1); repeat for several")
+    parser.add_argument("--model", type=Path, help="the model file the pedal runs: its knobs' names for --set")
     parser.add_argument("--start", choices=("codec", "software"), help="start a stream from this source")
     parser.add_argument("--rate", type=int, default=48000, choices=RATES,
                         help="the stream's rate: the model's own (the firmware refuses another)")
@@ -107,7 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def pedal(args: argparse.Namespace) -> str:
-    settings = [parse_setting(text) for text in args.set]
+    knob_names = ()
+    if args.model:
+        from valvenet.models.knobs import knob_names as names_of
+        from valvenet.models.model_file import load
+
+        knob_names = tuple(names_of(load(args.model).config))
+    settings = [parse_setting(text, knob_names) for text in args.set]
     if bool(args.input) != bool(args.output):
         raise PedalError("--input and --output go together")
     if not MIN_BLOCK <= args.block <= MAX_BLOCK:
@@ -125,7 +135,7 @@ def pedal(args: argparse.Namespace) -> str:
         client = Client(console)
         client.info()  # the firmware speaks this host's protocol version (VersionError if not)
         for name, value in settings:
-            block = client.set_param(PARAMS[name], value)
+            block = client.set_param(param_id(name, knob_names), value)
             print(f"{name} = {value:g}" + ("" if block == 0xFFFFFFFF else f" (from block {block})"))
         if clip is not None:
             out = render_clip(client, clip, args.rate, args.block)
