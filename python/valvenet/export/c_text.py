@@ -100,6 +100,22 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
 """
 
 
+def set_knobs_function(sym: str, count: int, steps: list[str]) -> str:
+    """SYM_set_knobs (firmware/nn/model.h), every engine's: the `count` knobs clamped to 0..1
+    into k[], then `steps` (C statements on the typed state `s` and `k`)."""
+    body = "\n  ".join(steps)
+    return f"""
+void {sym}_set_knobs(void *state, const float *knobs) {{
+  {sym}_state_t *s = ({sym}_state_t *)state;
+  float k[{count}];
+  for (uint32_t i = 0; i < {count}u; ++i) {{
+    k[i] = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
+  }}
+  {body}
+}}
+"""
+
+
 def gains(model: ModelFile) -> tuple[str, str]:
     """The model's input and output gains as float literals."""
     meta = model.metadata

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from valvenet.export.c_text import (BLOCK, even, float_array, gains, header_file, model_definition,
-                                    process_opening, reset_function, source_file, state_struct)
+                                    process_opening, reset_function, set_knobs_function, source_file,
+                                    state_struct)
 from valvenet.export.engines.float_products import Product
 from valvenet.models import config as model_config
 from valvenet.models.model_file import ModelFile
@@ -206,17 +207,7 @@ class FloatGenerator:
         sym, count = self.sym, len(defaults)
         self.arrays.append(float_array(f"{sym}_knob_defaults", defaults))
         self.initial_state += f"{sym}_set_knobs(s, {sym}_knob_defaults);"
-        steps = "\n  ".join(self.knob_steps)
-        return f"""
-void {sym}_set_knobs(void *state, const float *knobs) {{
-  {sym}_state_t *s = ({sym}_state_t *)state;
-  float k[{count}];
-  for (uint32_t i = 0; i < {count}u; ++i) {{
-    k[i] = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
-  }}
-  {steps}
-}}
-"""
+        return set_knobs_function(sym, count, self.knob_steps)
 
     def _streaming_process(self) -> str:
         """Reset and process: sub-blocks of at most BLOCK samples through SYM_block. With unit

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import CodegenError, c_float, even, float_array, int_array, pow2
+from valvenet.export.c_text import CodegenError, c_float, even, float_array, int_array, pow2, set_knobs_function
 from valvenet.export.engines.q15_arith import ACC_LIMIT, GATE_TANH, quantise_columns
 from valvenet.export.engines.q15_engine import Q15Generator
 from valvenet.models import knobs
@@ -236,17 +236,7 @@ class NamBlocks:
         gen.arrays.append(_floats(f"{sym}_knob_defaults", self.knob_defaults))
         gen.header_includes.append(HEADER)  # the state holds vn_nam_layer_t tables
         gen.initial_state = "\n  ".join(initial + [f"{sym}_set_knobs(s, {sym}_knob_defaults);"])
-        body = "\n  ".join(steps)
-        gen.knob_function = f"""
-void {sym}_set_knobs(void *state, const float *knobs) {{
-  {sym}_state_t *s = ({sym}_state_t *)state;
-  float k[{count}];
-  for (uint32_t i = 0; i < {count}u; ++i) {{
-    k[i] = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
-  }}
-  {body}
-}}
-"""
+        gen.knob_function = set_knobs_function(sym, count, steps)
 
     def conv(self, a: int, i: int, conv: tuple[np.ndarray, np.ndarray, list[int]], acc: int, f_p: int,
              field: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from valvenet.export.c_text import even, float_array, int_array, pow2
+from valvenet.export.c_text import even, float_array, int_array, pow2, set_knobs_function
 from valvenet.export.engines.q15_arith import quantise_columns, tanh_table, to_q20
 from valvenet.export.engines.q15_engine import Q15Generator
 from valvenet.models import knobs
@@ -109,19 +109,13 @@ def _knob_code(gen: Q15Generator, bias: np.ndarray, knob_rows: np.ndarray, acc: 
     # the const biases are the defaults' (what a build without set_knobs would run)
     gen.initial_state = (f"memcpy(s->rnn_b, {sym}_rnn_b, sizeof s->rnn_b);\n  "
                          f"{sym}_set_knobs(s, {sym}_knob_defaults);")
-    gen.knob_function = f"""
-void {sym}_set_knobs(void *state, const float *knobs) {{
-  {sym}_state_t *s = ({sym}_state_t *)state;
-  for (uint32_t r = 0; r < {rows}u; ++r) {{
+    gen.knob_function = set_knobs_function(sym, count, [f"""for (uint32_t r = 0; r < {rows}u; ++r) {{
     double b = (double){sym}_kbias[r];
     for (uint32_t i = 0; i < {count}u; ++i) {{
-      const float k = knobs[i] > 1.0f ? 1.0f : (knobs[i] > 0.0f ? knobs[i] : 0.0f);
-      b += (double){sym}_knob[r * {count}u + i] * (double)k;
+      b += (double){sym}_knob[r * {count}u + i] * (double)k[i];
     }}
     s->rnn_b[r] = (int32_t)floor(b * {float(2.0 ** acc)!r} + 0.5);
-  }}
-}}
-"""
+  }}"""])
 
 
 def _unit_tile(gen: Q15Generator, hp: int) -> list[str]:
