@@ -110,7 +110,9 @@ def test_stream_limits() -> None:
 
 
 def firmware_params() -> dict[str, int]:
-    ids = {name.removeprefix("CHAIN_").lower(): value for name, value in enum("firmware/app/chain.h", "CHAIN_").items()}
+    """The chain's named parameters (the knobs' ids, CHAIN_KNOB_0 + i, are the model's)."""
+    ids = {name.removeprefix("CHAIN_").lower(): value for name, value in enum("firmware/app/chain.h", "CHAIN_").items()
+           if name != "CHAIN_KNOB_0"}
     return dict(ids, stress_percent=defines("firmware/app/pedal.h")["PEDAL_STRESS"])
 
 
@@ -131,6 +133,9 @@ def test_pedal_parameter_ids_and_ranges() -> None:
     assert chain.PARAMS == firmware_params()
     assert chain.RANGES == firmware_ranges()
     assert chain.GATE_OFF_DB == defines("firmware/app/chain.c")["CHAIN_GATE_OFF_DB"]
+    assert chain.KNOB_FIRST == enum("firmware/app/chain.h", "CHAIN_")["CHAIN_KNOB_0"]
+    assert chain.MAX_KNOBS == defines("firmware/app/chain.h")["CHAIN_MAX_KNOBS"]
+    assert max(chain.PARAMS.values()) < chain.KNOB_FIRST  # the knobs' ids follow every named one
 
 
 def test_the_console_knows_the_same_parameters() -> None:
