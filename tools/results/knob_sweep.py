@@ -35,7 +35,8 @@ TARGET_RATIO = 1.5
 
 
 def trained(data: Path, out: Path, model: str, minutes: float, seed: int, name: str = "") -> Path:
-    """A training run (report off: the figures are what this page shows)."""
+    """A training run (the conditioned one with its report: its knobs.png is the page's figure); a run
+    already in OUT (--work) is kept, so a rerun only scores."""
     options = TrainOptions(data=str(data), name=name, model=model, out=str(out), seed=seed, max_minutes=minutes,
                            report=name == "")
     if (out / "model.vnet").is_file():
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds-scale", type=float, default=1 / 3, help="of the sweep (train: 180 s x this per setting)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=Path("/tmp/valvenet-knob-sweep"))
-    parser.add_argument("--out", type=Path, default=Path("docs/knobs"))
+    parser.add_argument("--out", type=Path, default=Path("docs/knob_results"))
     args = parser.parse_args(argv)
     data = args.work / "sweep"
     if not (data / "meta.json").is_file():
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     shutil.copyfile(args.work / "conditioned" / "knobs.png", args.out.with_suffix(".png"))
-    page = markdown(result)
+    page = markdown(result, args.out.with_suffix(".png").name)
     atomic.write_text(args.out.with_suffix(".md"), page)
     print(page)
     return 0
@@ -102,7 +103,7 @@ def _pct(value: float) -> str:
     return f"{100 * value:.2f} %"
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any], figure: str) -> str:
     s, c = result["summary"], result["conditioned"]
     alone = {json.dumps(r["settings"], sort_keys=True): r for r in result["separate"]}
     lines = [f"| setting | trained on | conditioned {result['model']} (pre-emph / raw) | separate {result['model']} "
@@ -114,7 +115,7 @@ def markdown(result: dict[str, Any]) -> str:
     verdict = "met" if s["target_met"] else "missed"
     return (f"# Knobs that turn: one conditioned model against a model per setting\n\n"
             f"Written by `PYTHONPATH=python .venv/bin/python {result['command']}`. The built-in amp's knob sweep "
-            f"`{result['sweep']}` (docs/knobs.md's mapping: gain moves PreGain, Drive, Distortion and MasterGain "
+            f"`{result['sweep']}` ([knobs.md](knobs.md)'s mapping: gain moves PreGain, Drive, Distortion and MasterGain "
             f"from the crunch preset's values to the high-gain preset's, tone tilts Treble and Middle); "
             f"{result['model']} conditioned on both knobs trained {c['minutes']:.1f} minutes ({c['epochs']} epochs), "
             f"and one {result['model']} per training setting, {result['separate_minutes_each']:.2f} minutes each "
@@ -124,7 +125,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"pre-emphasised ESR (at its training settings {_pct(s['conditioned_trained_mean'])})\n"
             f"- separate models, each at its own setting: **{_pct(s['separate_mean'])}** mean\n"
             f"- ratio {s['ratio']:.2f} (target <= {TARGET_RATIO:g}): **{verdict}**\n\n"
-            + "\n".join(lines) + "\n\n![ESR over the knobs](knobs.png)\n")
+            + "\n".join(lines) + f"\n\n![ESR over the knobs]({figure})\n")
 
 
 if __name__ == "__main__":
