@@ -160,17 +160,20 @@ def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: 
     return "\n".join(lines) + "\n"
 
 
-def header(args: argparse.Namespace, command: str, presets: list[str]) -> str:
+def header(args: argparse.Namespace, commands: list[str], presets: list[str]) -> str:
     """The page's text above the tables: what was run, and how far to trust it."""
     smoke = ("**Smoke run**: every student distilled for only {:g} minutes, to show the script works; the "
              "table is not the result the issue asks for until the full run (`--minutes 30`) is done.\n\n"
              .format(args.minutes)) if args.minutes < 30 else ""
-    partial = ("**Partial run**: only the students and captures named in the command below; the full table "
+    partial = ("**Partial run**: only the students and captures named in the commands below; the full table "
                "has nam-nano, nam-feather and the best preset that fits 75 % of the budget for every capture.\n\n"
                if args.students or args.captures else "")
+    runs = "; ".join(f"`PYTHONPATH=python .venv/bin/python {c}`" for c in commands)
+    if len(commands) > 1:
+        runs = f"{len(commands)} runs, each row by one of them (its `command` in real_amps.json): {runs}"
     return (f"# Real amps on the F767: captures distilled into real-time students\n\n{smoke}{partial}"
-            f"Written by `PYTHONPATH=python .venv/bin/python {command}` (REALDATA: ../shared/realdata, see its "
-            f"README). Teachers: the Neural Amp Modeler captures in REALDATA/captures. Students: "
+            f"Written by {runs} (REALDATA: ../shared/realdata, see its README). Teachers: the Neural Amp "
+            f"Modeler captures in REALDATA/captures. Students: "
             f"{', '.join(presets)}, each distilled (`valvenet distill`, docs/distill.md) on the built-in "
             f"performance plus the real DIs except {', '.join(HELD_OUT)}, which are held out; ESR is the student "
             f"against its teacher on those three whole files. Instructions per sample: the float32 engine's, "
@@ -204,25 +207,39 @@ def main(argv: list[str] | None = None) -> int:
         f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
         (f" --best {args.best}" if args.best else "") + (f" --students {' '.join(args.students)}" if args.students else "") + \
         (f" --captures {' '.join(args.captures)}" if args.captures else "")
-    students: list[dict[str, Any]] = []
+    students = earlier_rows(args.out, [(c.stem, preset) for c in captures for preset in presets])
     with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
         work = args.work or Path(tmp)
         train_di, held_files = split_di(args.real, work)
         for capture in captures:
             held = HeldOut(Teacher(load_teacher(capture)), held_files)
             for preset in presets:
-                students.append(student_row(capture, preset, train_di, held, args, work))
+                students.append({**student_row(capture, preset, train_di, held, args, work), "command": command})
                 write(args, command, presets, students, as_is)  # each row as it comes: a long run keeps what it did
     print(write(args, command, presets, students, as_is))
     return 0
 
 
+def earlier_rows(out: Path, planned: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The rows of an earlier OUT.json that this run does not redo, each with the command that
+    made it: a 30-minute-per-student table is filled over several runs, and a run of some
+    students must not drop the others'."""
+    path = out.with_suffix(".json")
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text())
+    return [{"command": earlier["command"], **row} for row in earlier["students"]
+            if (row["capture"], row["student"]) not in planned]
+
+
 def write(args: argparse.Namespace, command: str, presets: list[str], students: list[dict[str, Any]],
           as_is: list[dict[str, Any]]) -> str:
     """Writes OUT.json and OUT.md with the rows so far; returns the page."""
+    students = sorted(students, key=lambda r: (r["capture"], r["student"]))
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
-    page = header(args, command, presets) + markdown(students, as_is, args)
+    commands = list(dict.fromkeys(r["command"] for r in students)) or [command]
+    page = header(args, commands, sorted({r["student"] for r in students} | set(presets))) + markdown(students, as_is, args)
     atomic.write_text(args.out.with_suffix(".md"), page)
     return page
 
