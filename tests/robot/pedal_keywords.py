@@ -190,6 +190,22 @@ class PedalKeywords:
             raise AssertionError(f"turning {name} at block {at} moved that block's output by only {first:.3g}")
         return first
 
+    def knob_turn_should_not_click(self, record: dict, unturned: tuple, name: str, blocks: int = 25,
+                                   max_ratio: float = 0.3) -> float:
+        """Over the `blocks` blocks from the one `name` was turned at, the turn's effect on the
+        sink (sink minus the unturned chain's) grows without a step: its largest sample-to-sample
+        change stays under `max_ratio` of its largest value (a ramped turn measured 0.12 with a
+        20 ms ramp; a turn done at once, 0.9). Returns the ratio."""
+        at = next(c.block for c in record["applied"] if c.name == name)
+        block = record["block"]
+        span = slice((at + 1) * block, (at + 1 + int(blocks)) * block)
+        effect = np.asarray(record["sink"], np.float64)[span] - np.asarray(unturned[0], np.float64)[span]
+        ratio = float(np.max(np.abs(np.diff(effect))) / np.max(np.abs(effect)))
+        logger.info(f"{name} turned at block {at}: largest step of its effect {ratio:.3f} of the effect")
+        if ratio > float(max_ratio):
+            raise AssertionError(f"turning {name} at block {at} clicks: a step of {ratio:.2f} of its whole effect")
+        return ratio
+
     def gain_ramp_should_be_smooth(self, record: dict, reference: tuple, change_block: int, gain_db: float,
                                    ramp_ms: float, rate: int = 48000, tolerance: float = 2e-3) -> dict[str, float]:
         """From the firmware's sink against the oracle chain WITHOUT the change: the gain the
