@@ -25,9 +25,11 @@ static void chain_rebuild(pedal_t *p, const vn_model_t *model, void *model_state
   chain_reset(&p->chain);
 }
 
-/* A model's knobs start at its defaults (another model has other knobs). */
+/* A model's knobs start at its defaults (another model has other knobs); the potentiometer's
+ * next reading turns its knob wherever the pot is. */
 static void knob_defaults(pedal_t *p, const vn_model_t *model) {
   const uint32_t count = model->set_knobs != NULL ? model->info.knob_count : 0u;
+  p->pot_seen = false;
   for (uint32_t i = 0; i < CHAIN_MAX_KNOBS; ++i) {
     p->params[CHAIN_KNOB_0 + i] = i < count ? model->info.knob_defaults[i] : 0.0f;
   }
