@@ -95,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command(args: argparse.Namespace) -> str:
+    out = "" if args.out == Path("docs/knob_results") else f" --out {args.out}"
     return (f"tools/results/knob_sweep.py --sweep {args.sweep} --model {args.model} --minutes {args.minutes:g} "
-            f"--seconds-scale {args.seconds_scale:.4g} --seed {args.seed}")
+            f"--seconds-scale {args.seconds_scale:.4g} --seed {args.seed}{out}")
 
 
 def _pct(value: float) -> str:
