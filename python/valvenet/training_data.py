@@ -51,11 +51,8 @@ def sample_windows(data: list[Clip], count: int, length: int, rng: np.random.Gen
         room = np.array([max(0, c.y.size - length + 1) for c in data], dtype=np.float64)
         choice = rng.choice(len(data), size=count, p=room / room.sum())
         starts = np.floor(rng.random(count) * room[choice]).astype(np.int64)
-    span = np.arange(length)[None, :]
-    x = np.stack([data[c].x[s:s + length] for c, s in zip(choice, starts)]) if len(data) > 1 else \
-        data[0].x[starts[:, None] + span]
-    y = np.stack([data[c].y[s:s + length] for c, s in zip(choice, starts)]) if len(data) > 1 else \
-        data[0].y[starts[:, None] + span]
+    x = np.stack([data[c].x[s:s + length] for c, s in zip(choice, starts)])
+    y = np.stack([data[c].y[s:s + length] for c, s in zip(choice, starts)])
     return x.astype(np.float32), y[..., None].astype(np.float32)
 
 
