@@ -18,16 +18,21 @@ from typing import Any
 import numpy as np
 
 from valvenet.models.model_file import ModelFile, load
-from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis, scores
+from valvenet.losses import DEFAULT_PRE_EMPHASIS, esr_terms, pooled_esr, scores
 from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 
 
-def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,
-                  oracle: Oracle | None = None) -> dict[str, Any]:
+def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
     """Scores of the model on an AudioPair, plus the prediction itself; a DatasetError for a
-    pair at another rate or too short to score (all within the model's warm-up). `oracle`: one
-    with its knobs set (default: a fresh one, knobs at their defaults)."""
+    pair at another rate or too short to score (all within the model's warm-up)."""
+    prediction, skip = _predict(model, pair, Oracle(model))
+    return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
+
+
+def _predict(model: ModelFile, pair: Any, oracle: Oracle) -> tuple[np.ndarray, int]:
+    """The oracle's output for a pair and the warm-up not scored; a DatasetError for a pair at
+    another rate or all within the warm-up."""
     from valvenet.datasets.loaders import DatasetError
 
     if pair.sample_rate != model.sample_rate:
@@ -37,8 +42,7 @@ def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_
     if pair.num_samples <= skip:
         raise DatasetError(f"{pair.input_path}: too short to score: {pair.num_samples} samples, the model's "
                            f"warm-up (receptive field) alone is {skip + 1}")
-    prediction = (oracle or Oracle(model)).process_all(pair.input)
-    return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
+    return oracle.process_all(pair.input), skip
 
 
 def evaluate_knobs(model: ModelFile, split: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,
@@ -50,19 +54,15 @@ def evaluate_knobs(model: ModelFile, split: Any, coefficient: float = DEFAULT_PR
     for clip in split.clips:
         oracle = Oracle(model)
         oracle.set_knobs(clip.settings)
-        result = evaluate_pair(model, clip.pair, coefficient, oracle)
-        skip = model_config.receptive_field(model.config) - 1
-        t, p = np.asarray(clip.pair.target, np.float64), result["prediction"]
-        et, ep = pre_emphasis(t, coefficient), pre_emphasis(p, coefficient)
-        sums += (np.sum((t - p)[skip:] ** 2), np.sum(t[skip:] ** 2), np.sum((et - ep)[skip:] ** 2),
-                 np.sum(et[skip:] ** 2))
-        row = {"settings": clip.settings, "esr": result["esr"], "esr_preemph": result["esr_preemph"]}
+        prediction, skip = _predict(model, clip.pair, oracle)
+        terms = esr_terms(clip.pair.target, prediction, skip, coefficient)
+        sums += terms
+        row = {"settings": clip.settings, **pooled_esr(terms)}
         if trained is not None:
             row["trained"] = clip.settings in trained
         per_setting.append(row)
-        predictions.append(result["prediction"])
-    return {"esr": float(sums[0] / sums[1]), "esr_preemph": float(sums[2] / sums[3]),
-            "dc": _dc(split, predictions),
+        predictions.append(prediction)
+    return {**pooled_esr(sums), "dc": _dc(split, predictions),
             "per_setting": per_setting, "predictions": predictions}
 
 

@@ -31,6 +31,21 @@ def esr(target: np.ndarray, prediction: np.ndarray) -> float:
     return float(np.sum(error**2) / (np.sum(target**2) + _EPSILON))
 
 
+def esr_terms(target: np.ndarray, prediction: np.ndarray, skip: int = 0,
+              coefficient: float = DEFAULT_PRE_EMPHASIS) -> np.ndarray:
+    """(error energy, target energy) raw, then pre-emphasised, after `skip` samples: what
+    several clips add up to for one ESR over all of them (`pooled_esr`)."""
+    t, p = np.asarray(target, np.float64), np.asarray(prediction, np.float64)
+    et, ep = pre_emphasis(t, coefficient), pre_emphasis(p, coefficient)
+    return np.array([np.sum((t - p)[skip:] ** 2), np.sum(t[skip:] ** 2),
+                     np.sum((et - ep)[skip:] ** 2), np.sum(et[skip:] ** 2)])
+
+
+def pooled_esr(terms: np.ndarray) -> dict[str, float]:
+    """Raw and pre-emphasised ESR from summed esr_terms (one clip's: its own ESR)."""
+    return {"esr": float(terms[0] / (terms[1] + _EPSILON)), "esr_preemph": float(terms[2] / (terms[3] + _EPSILON))}
+
+
 def dc_error(target: np.ndarray, prediction: np.ndarray) -> float:
     """Squared mean error relative to the target's power."""
     target = np.asarray(target, dtype=np.float64)

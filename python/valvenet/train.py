@@ -149,16 +149,11 @@ def compile_model(model: Any, options: Any, context: int, clip: float | None = N
 def _validation_esr(model: Any, data: list[Any], context: int, coefficient: float) -> dict[str, float]:
     """ESR over every clip of the validation split (training_data.Clip): the sum of the errors
     over the sum of the targets' energy, raw and pre-emphasised."""
-    from valvenet.losses import pre_emphasis
+    from valvenet.losses import esr_terms, pooled_esr
 
     recurrent = any(layer.name == "rnn" for layer in model.layers)
-    sums = np.zeros(4)
-    for clip in data:
-        p = predict_windowed(model, clip.x, context, batch_size=0 if recurrent else 8).astype(np.float64)
-        t = clip.y.astype(np.float64)
-        et, ep = pre_emphasis(t, coefficient), pre_emphasis(p, coefficient)
-        sums += (np.sum((t - p) ** 2), np.sum(t ** 2), np.sum((et - ep) ** 2), np.sum(et ** 2))
-    return {"esr": float(sums[0] / sums[1]), "esr_preemph": float(sums[2] / sums[3])}
+    return pooled_esr(sum(esr_terms(clip.y, predict_windowed(model, clip.x, context, batch_size=0 if recurrent else 8),
+                                    coefficient=coefficient) for clip in data))
 
 
 def _epoch(model: Any, train: list[Any], options: TrainOptions, context: int, epoch: int,

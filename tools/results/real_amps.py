@@ -31,7 +31,7 @@ import soundfile as sf
 
 from valvenet import atomic
 from valvenet.distill import DistillOptions, Teacher, distill, load_teacher
-from valvenet.losses import DEFAULT_PRE_EMPHASIS, pre_emphasis
+from valvenet.losses import esr_terms, pooled_esr
 from valvenet.models import config as model_config
 from valvenet.models.model_file import load
 from valvenet.export.cost import CHAIN_PER_SAMPLE, benchmarks_beside_package as benchmarks, describe as cost
@@ -78,11 +78,6 @@ def split_di(real: Path, work: Path) -> tuple[Path, list[Path]]:
     return train, held
 
 
-def _esr(target: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
-    """(sum of squared error, sum of squared target)."""
-    return float(np.sum((target - prediction) ** 2)), float(np.sum(target ** 2))
-
-
 class HeldOut:
     """The held-out DI files and the teacher's output for them (rendered once per teacher)."""
 
@@ -101,11 +96,10 @@ def score(student: Any, held: HeldOut) -> dict[str, Any]:
     per_file = {}
     for name, x in held.inputs.items():
         t, p = held.targets[name][skip:], student_net.signal(x).astype(np.float64)[skip:]
-        raw = _esr(t, p)
-        emph = _esr(pre_emphasis(t, DEFAULT_PRE_EMPHASIS), pre_emphasis(p, DEFAULT_PRE_EMPHASIS))
-        totals += (*raw, *emph)
-        per_file[name] = emph[0] / emph[1]
-    return {"esr": totals[0] / totals[1], "esr_preemph": totals[2] / totals[3], "per_file_preemph": per_file}
+        terms = esr_terms(t, p)  # the trimmed signals, pre-emphasised from their first sample
+        totals += terms
+        per_file[name] = pooled_esr(terms)["esr_preemph"]
+    return {**pooled_esr(totals), "per_file_preemph": per_file}
 
 
 def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args: argparse.Namespace,
