@@ -54,14 +54,16 @@ def pow2(f: int) -> str:
     return c_float(2.0 ** f)
 
 
-def float_array(name: str, values: np.ndarray, per_line: int = 8) -> str:
-    """`static const float name[N] = {...};` with exact float32 literals, 8-byte aligned."""
+def float_array(name: str, values: np.ndarray, per_line: int = 8, aligned: bool = True) -> str:
+    """`static const float name[N] = {...};` with exact float32 literals, 8-byte aligned unless
+    `aligned` is false (tables read once per knob change; the int16 sources lack VN_ALIGNED8)."""
     flat = np.asarray(values, dtype=np.float32).reshape(-1)
     if flat.size == 0:
         flat = np.zeros(2, np.float32)
     rows = [", ".join(c_float(v) for v in flat[i:i + per_line]) for i in range(0, flat.size, per_line)]
     body = ",\n  ".join(rows)
-    return f"static const float {name}[{flat.size}] VN_ALIGNED8 VN_HOT_RODATA = {{\n  {body}\n}};\n"
+    alignment = " VN_ALIGNED8" if aligned else ""
+    return f"static const float {name}[{flat.size}]{alignment} VN_HOT_RODATA = {{\n  {body}\n}};\n"
 
 
 def int_array(name: str, values: np.ndarray, ctype: str) -> str:
@@ -98,6 +100,13 @@ def model_definition(model: ModelFile, sym: str, name: str, precision: str, macs
     .set_knobs = {set_knobs or "NULL"},
 }};
 """
+
+
+def knob_defaults(sym: str, config: dict, aligned: bool = True) -> tuple[str, str]:
+    """(the array SYM_knob_defaults, the reset statement that applies it): every engine's reset
+    ends with the model's default knobs."""
+    array = float_array(f"{sym}_knob_defaults", knobs.knob_vector(config), aligned=aligned)
+    return array, f"{sym}_set_knobs(s, {sym}_knob_defaults);"
 
 
 def set_knobs_function(sym: str, count: int, steps: list[str]) -> str:

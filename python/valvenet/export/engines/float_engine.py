@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from valvenet.export.c_text import (BLOCK, even, float_array, gains, header_file, model_definition,
-                                    process_opening, reset_function, set_knobs_function, source_file,
+                                    process_opening, reset_function, knob_defaults, set_knobs_function, source_file,
                                     state_struct)
 from valvenet.export.engines.float_products import Product
 from valvenet.models import config as model_config
@@ -203,11 +203,10 @@ class FloatGenerator:
             return ""
         from valvenet.models import knobs
 
-        defaults = knobs.knob_vector(self.config)
-        sym, count = self.sym, len(defaults)
-        self.arrays.append(float_array(f"{sym}_knob_defaults", defaults))
-        self.initial_state += f"{sym}_set_knobs(s, {sym}_knob_defaults);"
-        return set_knobs_function(sym, count, self.knob_steps)
+        array, apply = knob_defaults(self.sym, self.config)
+        self.arrays.append(array)
+        self.initial_state += apply
+        return set_knobs_function(self.sym, knobs.knob_count(self.config), self.knob_steps)
 
     def _streaming_process(self) -> str:
         """Reset and process: sub-blocks of at most BLOCK samples through SYM_block. With unit

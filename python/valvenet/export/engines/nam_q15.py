@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from valvenet.export.c_text import CodegenError, c_float, even, float_array, int_array, pow2, set_knobs_function
+from valvenet.export.c_text import (CodegenError, c_float, even, float_array, int_array, knob_defaults, pow2,
+                                    set_knobs_function)
 from valvenet.export.engines.q15_arith import ACC_LIMIT, GATE_TANH, quantise_columns
 from valvenet.export.engines.q15_engine import Q15Generator
 from valvenet.models import knobs
@@ -99,11 +100,6 @@ def padded(matrix: np.ndarray, rows: int, cols: int) -> np.ndarray:
     m = np.asarray(matrix, np.float64)
     out[:m.shape[0], :m.shape[1]] = m
     return out
-
-
-def _floats(name: str, values: np.ndarray) -> str:
-    """A const float array for SYM_set_knobs (read once per knob change: no alignment needed)."""
-    return float_array(name, values).replace(" VN_ALIGNED8", "")
 
 
 class NamBlocks:
@@ -219,8 +215,9 @@ class NamBlocks:
         for a, layers in enumerate(self.knob_layers):
             n, cq = len(layers), self.cqs[a]
             gen.state.append(f"vn_nam_layer_t a{a}_layers[{n}];")
-            gen.arrays.append(_floats(f"{sym}_a{a}_kbias", np.concatenate([b for b, _ in layers])))
-            gen.arrays.append(_floats(f"{sym}_a{a}_knob", np.concatenate([r.reshape(-1) for _, r in layers])))
+            gen.arrays.append(float_array(f"{sym}_a{a}_kbias", np.concatenate([b for b, _ in layers]), aligned=False))
+            gen.arrays.append(float_array(f"{sym}_a{a}_knob", np.concatenate([r.reshape(-1) for _, r in layers]),
+                                          aligned=False))
             initial.append(f"memcpy(s->a{a}_layers, {sym}_a{a}_layers, sizeof s->a{a}_layers);")
             initial += [f"s->a{a}_layers[{i}].conv_b = s->kb + {offset + i * cq}u;" for i in range(n)]
             steps.append(f"""for (uint32_t l = 0; l < {n}u; ++l) {{
@@ -233,9 +230,10 @@ class NamBlocks:
     }}
   }}""")
             offset += n * cq
-        gen.arrays.append(_floats(f"{sym}_knob_defaults", self.knob_defaults))
+        array, apply = knob_defaults(sym, gen.model.config, aligned=False)
+        gen.arrays.append(array)
         gen.header_includes.append(HEADER)  # the state holds vn_nam_layer_t tables
-        gen.initial_state = "\n  ".join(initial + [f"{sym}_set_knobs(s, {sym}_knob_defaults);"])
+        gen.initial_state = "\n  ".join(initial + [apply])
         gen.knob_function = set_knobs_function(sym, count, steps)
 
     def conv(self, a: int, i: int, conv: tuple[np.ndarray, np.ndarray, list[int]], acc: int, f_p: int,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from valvenet.export.c_text import even, float_array, int_array, pow2, set_knobs_function
+from valvenet.export.c_text import even, float_array, int_array, knob_defaults, pow2, set_knobs_function
 from valvenet.export.engines.q15_arith import quantise_columns, tanh_table, to_q20
 from valvenet.export.engines.q15_engine import Q15Generator
 from valvenet.models import knobs
@@ -103,12 +103,12 @@ def _knob_code(gen: Q15Generator, bias: np.ndarray, knob_rows: np.ndarray, acc: 
     knob rows . knobs) 2^acc) in double; reset ends with the default knobs."""
     sym, rows, count = gen.sym, bias.size, knob_rows.shape[1]
     gen.state.append(f"int32_t rnn_b[{rows}];")
-    gen.arrays.append(float_array(f"{sym}_kbias", bias).replace(" VN_ALIGNED8", ""))
-    gen.arrays.append(float_array(f"{sym}_knob", knob_rows.reshape(-1)).replace(" VN_ALIGNED8", ""))
-    gen.arrays.append(float_array(f"{sym}_knob_defaults", knobs.knob_vector(gen.model.config)).replace(" VN_ALIGNED8", ""))
+    defaults, apply = knob_defaults(sym, gen.model.config, aligned=False)
+    gen.arrays += [float_array(f"{sym}_kbias", bias, aligned=False),
+                   float_array(f"{sym}_knob", knob_rows.reshape(-1), aligned=False), defaults]
     # the const biases are the defaults' (what a build without set_knobs would run)
     gen.initial_state = (f"memcpy(s->rnn_b, {sym}_rnn_b, sizeof s->rnn_b);\n  "
-                         f"{sym}_set_knobs(s, {sym}_knob_defaults);")
+                         f"{apply}")
     gen.knob_function = set_knobs_function(sym, count, [f"""for (uint32_t r = 0; r < {rows}u; ++r) {{
     double b = (double){sym}_kbias[r];
     for (uint32_t i = 0; i < {count}u; ++i) {{
