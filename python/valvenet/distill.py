@@ -36,9 +36,9 @@ import numpy as np
 from valvenet import __version__, atomic
 from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder, sample_windows
 from valvenet.models import config as model_config
-from valvenet.train import (MAX_STEPS_PER_EPOCH, Run, compile_model, context_length, default_batch,
-                            default_learning_rate, default_segment, is_recurrent, predict_windowed, stop_reason,
-                            unsettled_note, update_schedule)
+from valvenet.train import (EPOCH_SAMPLES, Run, compile_model, context_length, default_batch,
+                            default_learning_rate, default_segment, epoch_steps, is_recurrent, predict_windowed,
+                            stop_reason, unsettled_note, update_schedule)
 
 TEACHER_SUFFIXES = (".nam", ".vnet")
 
@@ -57,7 +57,7 @@ class DistillOptions:
     max_epochs: int = 1000
     segment: int = 0  # scored samples per window; 0: by model kind (train.default_segment)
     batch_size: int = 0  # 0: by model kind (train.default_batch: 16 windows, 64 RNN sequences)
-    steps_per_epoch: int = MAX_STEPS_PER_EPOCH
+    steps_per_epoch: int = 0  # 0: train.epoch_steps (64 WaveNet batches, 256 recurrent updates)
     pool: int = 0  # 0: fresh windows every epoch; N: N windows rendered once and reused
     learning_rate: float = 0.0  # 0: by model kind (train.default_learning_rate)
     lr_patience: int = 3
@@ -158,7 +158,7 @@ def recurrent_epochs(student: Any, teacher: Teacher, material: Material, options
     x = np.concatenate([part for source in material.train for part in (source, gap)]).astype(np.float32)
     y = teacher.signal(x)
     stateful_training.initialise(student, x)
-    steps = max(1, min(options.steps_per_epoch, x.size // (options.batch_size * options.segment)))
+    steps = epoch_steps(options.segment, options.batch_size, x.size, options.steps_per_epoch)
     return stateful_training.EpochRunner(student, [Clip(x[:, None], y, {})], options, context, steps)
 
 
@@ -168,7 +168,9 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
     `recurrent`: a recurrent student's stateful epochs (recurrent_epochs), which replace the
     windows and `fit`."""
     length = context + options.segment
-    count = options.steps_per_epoch * options.batch_size
+    # the teacher renders without end, so an epoch is EPOCH_SAMPLES unless asked otherwise
+    steps = epoch_steps(options.segment, options.batch_size, EPOCH_SAMPLES, options.steps_per_epoch)
+    count = steps * options.batch_size
     pool = render_batch(teacher, material, options.pool, length, np.random.default_rng([options.seed, 0])) \
         if options.pool and recurrent is None else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0, "minutes": 0.0,

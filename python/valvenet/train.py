@@ -103,13 +103,22 @@ def default_learning_rate(config: dict[str, Any]) -> float:
 
 
 MAX_STEPS_PER_EPOCH = 64
+EPOCH_SAMPLES = MAX_STEPS_PER_EPOCH * 16 * 8192  # scored samples in an epoch: 64 WaveNet batches
+
+
+def epoch_steps(segment: int, batch_size: int, train_samples: int, requested: int = 0) -> int:
+    """Weight updates per epoch: `requested`, else one pass over the training material, at most
+    EPOCH_SAMPLES scored samples. An epoch is the same amount of audio for every model kind (64
+    WaveNet batches of 16 x 8192, 256 recurrent updates of 64 x 512), so the schedule's patience
+    means the same for all: with 64 recurrent updates an epoch was 4 s, and three noisy epochs
+    halved the rate, which fell from 8e-3 to its floor in 4 minutes (lstm-12, docs/training.md)."""
+    per_step = segment * batch_size
+    return requested or min(max(1, train_samples // per_step), max(1, EPOCH_SAMPLES // per_step))
 
 
 def steps_per_epoch(options: TrainOptions, train_samples: int) -> int:
-    """One pass over the training split's length, at most MAX_STEPS_PER_EPOCH batches, so
-    validation, the schedule and the time budget are checked every minute or so."""
-    one_pass = max(1, train_samples // (options.segment * options.batch_size))
-    return options.steps_per_epoch or min(one_pass, MAX_STEPS_PER_EPOCH)
+    """epoch_steps for a training run's options."""
+    return epoch_steps(options.segment, options.batch_size, train_samples, options.steps_per_epoch)
 
 
 def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000, batch_size: int = 8) -> np.ndarray:

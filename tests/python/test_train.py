@@ -13,7 +13,7 @@ import soundfile as sf
 from valvenet import cli
 from valvenet.models.model_file import load
 from valvenet.synth import BuildOptions, build_dataset
-from valvenet.train import TrainOptions, _read_log, Run, train
+from valvenet.train import EPOCH_SAMPLES, TrainOptions, _read_log, Run, epoch_steps, train
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,19 @@ def _strict(text: str) -> object:
         raise ValueError(f"not JSON: {constant}")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def test_an_epoch_is_the_same_audio_for_every_model_kind() -> None:
+    """The schedule counts epochs, so an epoch must mean the same amount of audio whatever the
+    kind: 64 WaveNet batches (16 x 8192) or 256 recurrent updates (64 x 512), fewer when the
+    training split is shorter, exactly the steps asked for when given."""
+    plenty = 10 * EPOCH_SAMPLES
+    assert epoch_steps(8192, 16, plenty) == 64
+    assert epoch_steps(512, 64, plenty) == 256
+    assert epoch_steps(512, 64, plenty) * 512 * 64 == epoch_steps(8192, 16, plenty) * 8192 * 16
+    assert epoch_steps(512, 64, 100 * 512 * 64) == 100
+    assert epoch_steps(512, 64, 10) == 1
+    assert epoch_steps(512, 64, plenty, requested=12) == 12
 
 
 def test_log_json_is_strict_json(dataset: Path, tmp_path: Path) -> None:
