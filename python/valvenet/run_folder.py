@@ -32,6 +32,14 @@ class Run:
         self.log_json = out / "log.json"
         self.model_file = out / "model.vnet"
 
+    def start_new(self) -> None:
+        """Forget an earlier run's log, checkpoint and best weights in this folder (its model
+        file and report stay until the new run replaces them): a new run appended its epochs
+        to the old log.csv, so a second `./bazelw run //:demo` drew two runs as one curve."""
+        for path in (self.log_csv, self.log_json, self.state_file, self.checkpoint_weights, self.optimizer_state,
+                     self.best_weights):
+            path.unlink(missing_ok=True)
+
 
 def save_checkpoint(run: Run, model: Any, state: dict[str, Any]) -> None:
     with atomic.replacing(run.checkpoint_weights) as tmp:

@@ -223,6 +223,8 @@ def train(options: TrainOptions) -> Path:
 
         config = with_knobs(config, knob_ranges(splits))
     run = Run(Path(options.out))
+    if not options.resume:
+        run.start_new()
     print(f"data: {how}", file=sys.stderr)  # after every check: an error stays one line
     atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
     atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
