@@ -116,6 +116,12 @@ def epoch_steps(segment: int, batch_size: int, train_samples: int, requested: in
     return requested or min(max(1, train_samples // per_step), max(1, EPOCH_SAMPLES // per_step))
 
 
+def input_rms(train: list[Any]) -> float:
+    """RMS of the training clips' audio input (floored at -80 dBFS: silence is refused earlier)."""
+    audio = np.concatenate([c.x[:, 0] for c in train]).astype(np.float64)
+    return max(float(np.sqrt(np.mean(audio * audio))), 1e-4)
+
+
 def steps_per_epoch(options: TrainOptions, train_samples: int) -> int:
     """epoch_steps for a training run's options."""
     return epoch_steps(options.segment, options.batch_size, train_samples, options.steps_per_epoch)
@@ -245,6 +251,8 @@ def train(options: TrainOptions) -> Path:
         state = restore_checkpoint(run, model)
     elif recurrent:
         stateful_training.initialise(model, np.concatenate([c.x[:, 0] for c in data["train"]]))
+    elif config["kind"] == "gated_wavenet":
+        keras_models.initialise_gated_wavenet(model, 1.0 / input_rms(data["train"]))
     model.optimizer.learning_rate.assign(state["learning_rate"])
 
     if not options.resume:

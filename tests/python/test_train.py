@@ -72,6 +72,38 @@ def test_an_epoch_is_the_same_audio_for_every_model_kind() -> None:
     assert epoch_steps(512, 64, plenty, requested=12) == 12
 
 
+def test_a_new_run_in_a_used_folder_starts_a_new_log(dataset: Path, tmp_path: Path) -> None:
+    """Without --resume, a second run into the same folder logs only its own epochs (it used to
+    append them to the first run's log, and the report drew both as one curve)."""
+    for _ in range(2):
+        train(options(dataset, tmp_path / "run", max_epochs=2, steps_per_epoch=2, report=False))
+        assert [r["epoch"] for r in _read_log(Run(tmp_path / "run"))] == [0, 1, 2]
+
+
+def test_a_fresh_gated_wavenet_starts_with_its_gates_in_their_nonlinear_range() -> None:
+    """DI at its recorded level left every gate of a fresh gated WaveNet linear (the slow start on
+    high gain); the input kernel scaled by 1 / input RMS gives the first layer's pre-activations
+    a spread where tanh bends, and the output kernel's inverse keeps the output level."""
+    import keras
+
+    from valvenet.models import config as model_config
+    from valvenet.models import keras_models
+
+    _, config = model_config.resolve("wavenet-10x4")
+    x = (0.03 * np.random.default_rng(0).standard_normal((1, 4800, 1))).astype(np.float32)
+    spreads, levels = [], []
+    for scaled in (False, True):
+        model = keras_models.build(config, seed=1)
+        if scaled:
+            keras_models.initialise_gated_wavenet(model, 1.0 / 0.03)
+        probe = keras.Model(model.input, [model.get_layer("layer0.conv").output, model.output])
+        z, y = probe.predict(x, verbose=0)
+        spreads.append(float(np.std(z)))
+        levels.append(float(np.std(y)))
+    assert spreads[0] < 0.1 < 0.3 < spreads[1]
+    assert 0.2 < levels[1] / levels[0] < 5
+
+
 def test_log_json_is_strict_json(dataset: Path, tmp_path: Path) -> None:
     train(options(dataset, tmp_path / "run", max_epochs=1, steps_per_epoch=2, report=False))
     log = _strict((tmp_path / "run" / "log.json").read_text())
