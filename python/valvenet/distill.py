@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from valvenet import __version__, atomic
+from valvenet import __version__, atomic, keras_batches
 from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder, sample_windows
 from valvenet.models import config as model_config
 from valvenet.train import (EPOCH_SAMPLES, Run, compile_model, context_length, default_batch,
@@ -107,7 +107,7 @@ class Teacher:
 
     def windows(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         """Output for (count, context + n, 1) windows: the last n samples of each, (count, n, 1)."""
-        y = self.keras.predict(self.input_gain * x, batch_size=batch_size, verbose=0)
+        y = keras_batches.predict_in_batches(self.keras, self.input_gain * x, batch_size)
         return (self.output_gain * y[:, self.context:, :]).astype(np.float32)
 
     def signal(self, x: np.ndarray) -> np.ndarray:
@@ -192,8 +192,7 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         else:
             x, y = _epoch_data(pool, teacher, material, count, length, rng)
             rendered = time.monotonic() - tick
-            loss = float(student.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False,
-                                     verbose=0).history["loss"][-1])
+            loss = keras_batches.fit_one_epoch(student, x, y, options.batch_size)
             throughput = x.size / (time.monotonic() - tick)
         val = _validation(student, material, val_target, context, options.pre_emphasis)
         state["epoch"], state["minutes"] = epoch, (time.monotonic() - started) / 60

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from valvenet import __version__, atomic
+from valvenet import __version__, atomic, keras_batches
 from valvenet.models import config as model_config
 from valvenet.run_folder import (Run, append_log, data_hashes, read_log, restore_checkpoint, save_checkpoint,
                                  strict_json)
@@ -135,7 +135,7 @@ def predict_windowed(model: Any, x: np.ndarray, context: int, hop: int = 48000, 
 
     x = np.asarray(x, np.float32)
     windows = windows_with_context(x[:, None] if x.ndim == 1 else x, context, hop)
-    out = model.predict(windows, batch_size=batch_size or len(windows), verbose=0)[:, context:, 0]
+    out = keras_batches.predict_in_batches(model, windows, batch_size or len(windows))[:, context:, 0]
     return out.reshape(-1)[: x.shape[0]]
 
 
@@ -188,9 +188,9 @@ def _epoch(model: Any, train: list[Any], options: TrainOptions, context: int, ep
             on_batch((logs or {}).get("loss", math.nan))
 
     started = time.monotonic()
-    history = model.fit(x, y, batch_size=options.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Progress()])
+    loss = keras_batches.fit_one_epoch(model, x, y, options.batch_size, [Progress()])
     seconds = time.monotonic() - started
-    return float(history.history["loss"][-1]), y.size / seconds, y.size
+    return loss, y.size / seconds, y.size
 
 
 def stop_reason(state: dict[str, Any], options: TrainOptions) -> str:
