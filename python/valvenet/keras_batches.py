@@ -4,8 +4,8 @@
 call, and tf.data starts an autotuning thread for it; when the pipeline is dropped, its
 destructor waits for that thread's next timed wake-up, which grows to many seconds. The trainer
 calls `fit` and `predict` once or twice per epoch, so every epoch ended idle until the next
-wake-up: epoch times fell on a ~21 s grid whatever the model size (42.7 s for an epoch of
-wavenet-10x8 on one core, with the core idle a third of the time; docs/training.md). The batches
+wake-up: epoch times fell on a ~21 s grid whatever the model size (an epoch of wavenet-10x8
+on one core: 42.7 s, without the wait 35-37 s; docs/training.md). The batches
 and their order are the same as `fit(..., shuffle=False)` and `predict(...)` give, so the
 weights and outputs are the same; only the waiting goes.
 """
