@@ -211,18 +211,22 @@ def plot(rows: list[dict[str, Any]], path: Path, amp_name: str) -> None:
                     xytext=(4, 4), fontsize=7)
     for share in (0.5, 0.75, 1.0):
         ax.axvline(share * BUDGET_48K, color="grey", lw=0.8, ls=":")
-        ax.text(share * BUDGET_48K, 0.02, f" {share:.0%} of 48 kHz at 1 cycle per instr.", fontsize=7,
-                color="grey", rotation=90, va="bottom", transform=ax.get_xaxis_transform())
+        ax.text(share * BUDGET_48K, 0.98, f"{share:.0%} of 48 kHz at 1 cycle per instr. ", fontsize=7,
+                color="grey", rotation=90, va="top", ha="right", transform=ax.get_xaxis_transform())
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}")
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000,
+                                                                12000, 16000]))
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.5, 1, 2, 3, 5, 10, 20, 30, 50, 100]))
     for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}"))
+        axis.set_major_formatter(plain)
         axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("instructions per sample, worst block of 48 (QEMU, M7 build)")
     ax.set_ylabel("ESR, pre-emphasised (%)")
     ax.set_title("Sound per instruction: equal training time, lines join each check's Pareto front")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=100)
@@ -231,7 +235,7 @@ def plot(rows: list[dict[str, Any]], path: Path, amp_name: str) -> None:
 
 def header(result: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The page's opening: what was measured, how, and by which commands (generated)."""
-    commands = "\n".join(f"    {c}" for c in dict.fromkeys(r["command"] for r in rows))
+    commands = "\n".join(dict.fromkeys(r["command"] for r in rows))
     missing = ", ".join(result["missing"]) or "none"
     return f"""# Quality per instruction
 
