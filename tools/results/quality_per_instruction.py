@@ -27,19 +27,18 @@ import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from math import gcd
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generalisation import PEAK, RATE, recorded_guitar  # noqa: E402
 
 from valvenet import atomic  # noqa: E402
 from valvenet.amp_fit import BUDGET_48K  # noqa: E402
+from valvenet.distill_material import read_di_folder  # noqa: E402
 from valvenet.export.c_host import Q15Engine  # noqa: E402
 from valvenet.export.cost import CHAIN_PER_SAMPLE  # noqa: E402
 from valvenet.losses import scores  # noqa: E402
@@ -89,7 +88,7 @@ def train_all(args: argparse.Namespace, models: list[str]) -> None:
         finally:
             cores.put(core)
 
-    run_dir(args, "x").parent.mkdir(parents=True, exist_ok=True)
+    (args.work / "runs").mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(one, missing))
 
@@ -105,18 +104,12 @@ def train_command(args: argparse.Namespace, model: str) -> list[str]:
 
 
 def real_di(folder: Path) -> np.ndarray:
-    """The first DI_SECONDS of every WAV in folder, mono at 48 kHz, each at peak -6 dBFS, half a
-    second of silence between them."""
+    """The first DI_SECONDS of every DI recording in folder (distill's reader: 48 kHz mono, named
+    errors), each at peak -6 dBFS, half a second of silence between them."""
     clips = []
-    for path in sorted(folder.glob("*.wav")):
-        rate = sf.info(str(path)).samplerate
-        audio, _ = sf.read(str(path), dtype="float64", always_2d=True, frames=int(DI_SECONDS * rate))
-        mono = audio.mean(axis=1)
-        g = gcd(rate, RATE)
-        mono = signal.resample_poly(mono, RATE // g, rate // g)[: int(DI_SECONDS * RATE)]
-        clips += [PEAK * mono / max(np.max(np.abs(mono)), 1e-9), np.zeros(RATE // 2)]
-    if not clips:
-        raise SystemExit(f"{folder}: no .wav files")
+    for source in read_di_folder(folder, RATE):
+        clip = source.audio[: int(DI_SECONDS * RATE)].astype(np.float64)
+        clips += [PEAK * clip / np.max(np.abs(clip)), np.zeros(RATE // 2)]
     return np.concatenate(clips).astype(np.float32)
 
 
@@ -133,9 +126,9 @@ def checks(args: argparse.Namespace) -> dict[str, tuple[np.ndarray, np.ndarray]]
     return result
 
 
-def score(model: ModelFile, precision: str, check: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
-    """Raw and pre-emphasised ESR of the model in one precision on one check (warm-up unscored)."""
-    engine = Oracle(model) if precision == "float32" else Q15Engine(model)
+def score(engine: Any, model: ModelFile, check: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """Raw and pre-emphasised ESR of an engine (reset first) on one check (warm-up unscored)."""
+    engine.reset()
     prediction = engine.process_all(check[0])
     found = scores(check[1], prediction, skip=receptive_field(model.config) - 1)
     return {"esr": found["esr"], "esr_preemph": found["esr_preemph"]}
@@ -157,8 +150,9 @@ def rows_for(args: argparse.Namespace, model_name: str, bench: dict[tuple[str, s
                "instructions_worst": cost["worst_block48"], "cycles_worst": cost["est_cycles_worst"],
                "share_48k": cost["est_cycles_worst"] / BUDGET_48K,
                "share_48k_chain": (cost["est_cycles_worst"] + CHAIN_PER_SAMPLE) / BUDGET_48K}
+        engine = Oracle(model) if precision == "float32" else Q15Engine(model)  # one C build per model
         for name, check in audio.items():
-            found = score(model, precision, check)
+            found = score(engine, model, check)
             row[f"{name}_esr_preemph"], row[f"{name}_esr"] = found["esr_preemph"], found["esr"]
         rows.append(row)
         print(f"{model_name} {precision}: test {100 * row['test_esr_preemph']:.2f} %, recorded "
