@@ -194,7 +194,7 @@ class PedalKeywords:
                                    max_ratio: float = 0.3) -> float:
         """Over the `blocks` blocks from the one `name` was turned at, the turn's effect on the
         sink (sink minus the unturned chain's) grows without a step: its largest sample-to-sample
-        change stays under `max_ratio` of its largest value (a ramped turn measured 0.12 with a
+        change stays under `max_ratio` of its largest value (a ramped turn measured 0.07 with a
         20 ms ramp; a turn done at once, 0.9). Returns the ratio."""
         at = next(c.block for c in record["applied"] if c.name == name)
         block = record["block"]
