@@ -48,9 +48,9 @@ def initialise(model: Any, train_input: np.ndarray) -> None:
     """Scale the input kernel to the training input's level and set the forget-gate bias
     (keras_models.initialise_recurrent says why)."""
     from valvenet.models import keras_models
+    from valvenet.training_data import input_rms
 
-    rms = float(np.sqrt(np.mean(np.square(np.asarray(train_input, np.float64)))))
-    keras_models.initialise_recurrent(model, INPUT_LEVEL / max(rms, 1e-4), FORGET_BIAS)
+    keras_models.initialise_recurrent(model, INPUT_LEVEL / input_rms(train_input), FORGET_BIAS)
 
 
 class StatefulTrainer:

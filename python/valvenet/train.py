@@ -116,12 +116,6 @@ def epoch_steps(segment: int, batch_size: int, train_samples: int, requested: in
     return requested or min(max(1, train_samples // per_step), max(1, EPOCH_SAMPLES // per_step))
 
 
-def input_rms(train: list[Any]) -> float:
-    """RMS of the training clips' audio input (floored at -80 dBFS: silence is refused earlier)."""
-    audio = np.concatenate([c.x[:, 0] for c in train]).astype(np.float64)
-    return max(float(np.sqrt(np.mean(audio * audio))), 1e-4)
-
-
 def steps_per_epoch(options: TrainOptions, train_samples: int) -> int:
     """epoch_steps for a training run's options."""
     return epoch_steps(options.segment, options.batch_size, train_samples, options.steps_per_epoch)
@@ -238,7 +232,7 @@ def train(options: TrainOptions) -> Path:
     from valvenet import stateful_training
     from valvenet.models import keras_models
     from valvenet.progress import Progress
-    from valvenet.training_data import clips
+    from valvenet.training_data import clips, input_rms, train_audio
 
     data = {split: clips(splits[split], config) for split in ("train", "val")}
 
@@ -250,9 +244,9 @@ def train(options: TrainOptions) -> Path:
     if options.resume:
         state = restore_checkpoint(run, model)
     elif recurrent:
-        stateful_training.initialise(model, np.concatenate([c.x[:, 0] for c in data["train"]]))
+        stateful_training.initialise(model, train_audio(data["train"]))
     elif config["kind"] == "gated_wavenet":
-        keras_models.initialise_gated_wavenet(model, 1.0 / input_rms(data["train"]))
+        keras_models.initialise_gated_wavenet(model, 1.0 / input_rms(train_audio(data["train"])))
     model.optimizer.learning_rate.assign(state["learning_rate"])
 
     if not options.resume:

@@ -40,6 +40,18 @@ def clips(split: Any, config: dict[str, Any]) -> list[Clip]:
     return out
 
 
+def train_audio(data: list[Clip]) -> np.ndarray:
+    """The clips' audio channel, end to end (what input initialisation measures)."""
+    return np.concatenate([c.x[:, 0] for c in data])
+
+
+def input_rms(audio: np.ndarray) -> float:
+    """RMS of a training input, floored at -80 dBFS: what both recurrent and gated-WaveNet
+    initialisation scale their input kernels by (silence is refused before training)."""
+    audio = np.asarray(audio, np.float64)
+    return max(float(np.sqrt(np.mean(audio * audio))), 1e-4)
+
+
 def sample_windows(data: list[Clip], count: int, length: int, rng: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
     """`count` random aligned windows of `length` samples, each inside one clip (clips drawn in
