@@ -25,7 +25,7 @@ import numpy as np
 
 RNN_BATCH = 64  # sequences per batch (see the module docstring)
 WINDOWS_PER_SEQUENCE = 8  # weight updates per sequence, each on the next `segment` samples
-INPUT_LEVEL = 1.0  # the training input's RMS after the input kernel's scaling (initialise())
+INPUT_LEVEL = 0.25  # the training input's RMS after the input kernel's scaling (initialise()); docs/training.md
 FORGET_BIAS = 2.0  # an LSTM's initial forget-gate bias: memory of ~e^2 = 8 samples, not 3 (3 overflowed the bias gradient)
 GRADIENT_CLIP = 1.0  # global norm: a long window's gradient can spike on a loud transient
 
