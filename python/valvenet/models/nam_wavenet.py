@@ -52,6 +52,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "nam-standard": nam_wavenet((16, 8), _LONG),
     "nam-lite": nam_wavenet((12, 6), _SHORT),
     "nam-feather": nam_wavenet((8, 4), _SHORT),
+    # ValveNet's own step between nano (44 % of the F767's 48 kHz budget in int16, with the pedal's
+    # chain) and feather (98 %), where the quality-per-instruction chart had no model
+    # (docs/quality_per_instruction.md). Even channel counts: NAM's 6/3 ratio cost as much as
+    # feather in the int16 engine (an odd channel wastes half of each 2-lane multiply).
+    "nam-micro": nam_wavenet((6, 2), _SHORT),
     "nam-nano": nam_wavenet((4, 2), _SHORT),
 }
 
