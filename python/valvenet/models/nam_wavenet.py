@@ -54,8 +54,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "nam-feather": nam_wavenet((8, 4), _SHORT),
     # ValveNet's own step between nano (44 % of the F767's 48 kHz budget in int16, with the pedal's
     # chain) and feather (98 %), where the quality-per-instruction chart had no model
-    # (docs/quality_per_instruction.md). Even channel counts: NAM's 6/3 ratio cost as much as
-    # feather in the int16 engine (an odd channel wastes half of each 2-lane multiply).
+    # (docs/quality_per_instruction.md). A second array of 2 channels, not NAM's 6/3 ratio: the
+    # int16 engine's hand-scheduled M7 loops cover 2, 4 and 8 channels (firmware/nn/nam_q15_m7.h),
+    # and 6/3 (both arrays in the portable kernels) cost nearly as much as feather.
     "nam-micro": nam_wavenet((6, 2), _SHORT),
     "nam-nano": nam_wavenet((4, 2), _SHORT),
 }
