@@ -248,7 +248,7 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
             material: Material, state: dict[str, Any], rows: list[dict[str, Any]]) -> Path:
     """The model file (int16 scales calibrated), the held-out scores, log.json and the report."""
     from valvenet.datasets.loaders import AudioPair
-    from valvenet.evaluate import evaluate_pair
+    from valvenet.evaluate import evaluate_pair, int16_test_scores
     from valvenet.models import calibrate, keras_models
     from valvenet.models.model_file import ModelFile, save
     from valvenet.export.cost import describe
@@ -269,6 +269,7 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
     test = AudioPair(material.test, teacher.signal(material.test), rate, Path("held-out DI"), Path(options.teacher))
     scored = evaluate_pair(model_file, test, options.pre_emphasis)
     model_file.metadata["training"]["test"] = {k: scored[k] for k in ("esr", "esr_preemph", "dc")}
+    model_file.metadata["training"]["test_int16"] = int16_test_scores(model_file, test, options.pre_emphasis)
     model_file.metadata["training"]["cost"] = describe(name, config)
     save(model_file, run.model_file)
     atomic.write_text(run.log_json, json.dumps({"options": asdict(options), "log": rows,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,36 @@ from valvenet.models import config as model_config
 from valvenet.models.oracle import Oracle
 
 
-def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
+def evaluate_pair(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,
+                  precision: str = "float32") -> dict[str, Any]:
     """Scores of the model on an AudioPair, plus the prediction itself; a DatasetError for a
-    pair at another rate or too short to score (all within the model's warm-up)."""
-    prediction, skip = _predict(model, pair, Oracle(model))
+    pair at another rate or too short to score (all within the model's warm-up). float32: the
+    oracle (what the float firmware is held to); int16: the int16 C engine built on the host
+    with the file's scales, bit for bit what an int16 image plays, so a precision can be chosen
+    by what it sounds like (amp_fit)."""
+    prediction, skip = _predict(model, pair, _engine(model, precision))
     return {**scores(pair.target, prediction, skip=skip, coefficient=coefficient), "prediction": prediction}
+
+
+def _engine(model: ModelFile, precision: str) -> Any:
+    if precision == "float32":
+        return Oracle(model)
+    if precision == "int16":
+        from valvenet.export.c_host import Q15Engine
+
+        return Q15Engine(model)
+    raise ValueError(f"precision {precision!r}: float32 or int16")
+
+
+def int16_test_scores(model: ModelFile, pair: Any, coefficient: float = DEFAULT_PRE_EMPHASIS) -> dict[str, Any]:
+    """The int16 engine's raw and pre-emphasised ESR and DC error on a test pair, for the
+    training record ("test_int16"); {"error": why} where it cannot be measured (no host C
+    compiler, a model without int16 scales), so a finished training run is never lost to it."""
+    try:
+        found = evaluate_pair(model, pair, coefficient, precision="int16")
+    except (OSError, RuntimeError, ValueError) as error:
+        return {"error": str(error).splitlines()[0] if str(error) else type(error).__name__}
+    return {k: found[k] for k in ("esr", "esr_preemph", "dc")}
 
 
 def _predict(model: ModelFile, pair: Any, oracle: Oracle) -> tuple[np.ndarray, int]:
@@ -82,6 +108,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channel", type=int, help="channel of multi-channel recordings (0 = left)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     parser.add_argument("--pre-emphasis", type=float, default=DEFAULT_PRE_EMPHASIS)
+    parser.add_argument("--precision", default="float32", choices=("float32", "int16"),
+                        help="float32: the oracle; int16: the int16 C engine built on the host with the "
+                        "file's scales (what an int16 firmware image plays)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --precision int16 --split test: store the scores in the model file's "
+                        "training record as test_int16 (what `train` stores; for files trained before it did)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,12 +126,35 @@ def run(args: argparse.Namespace) -> int:
         pair = splits[args.split]
     else:
         pair = load_split(Path(args.data), args.name, args.split, args.channel)
+    if args.record and (args.precision != "int16" or args.split != "test"):
+        return _usage(f"{args.model}: --record stores the int16 engine's test scores: give --precision int16 "
+                      f"--split test")
     if hasattr(pair, "clips"):
+        if args.precision != "float32":
+            return _usage(f"{args.model}: --precision int16 scores plain pairs only, not knob settings")
         return _run_knobs(model, args, splits)
-    result = evaluate_pair(model, pair, args.pre_emphasis)
-    print(json.dumps({"model": model.name, "split": args.split, "samples": int(np.size(pair.input)),
-                      "esr": result["esr"], "esr_preemph": result["esr_preemph"], "dc": result["dc"]}))
+    result = evaluate_pair(model, pair, args.pre_emphasis, args.precision)
+    found = {"esr": result["esr"], "esr_preemph": result["esr_preemph"], "dc": result["dc"]}
+    print(json.dumps({"model": model.name, "split": args.split, "precision": args.precision,
+                      "samples": int(np.size(pair.input)), **found}))
+    if args.record:
+        _record_int16(Path(args.model), model, found)
     return 0
+
+
+def _usage(message: str) -> int:
+    print(f"valvenet eval: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _record_int16(path: Path, model: ModelFile, found: dict[str, float]) -> None:
+    """Stores int16 test scores in the file's training record (written whole, atomically)."""
+    from valvenet.models.model_file import ModelFileError, save
+
+    if "training" not in model.metadata:
+        raise ModelFileError(f"{path}: no training record to add the int16 scores to (not a trained model)")
+    model.metadata["training"]["test_int16"] = found
+    save(model, path)
 
 
 def _run_knobs(model: ModelFile, args: argparse.Namespace, splits: dict[str, Any]) -> int:

@@ -81,6 +81,10 @@ def summary(model_path: str, training: dict[str, Any], report: str | None) -> st
              f"(best epoch {training['best_epoch']} of {training['epochs']}, stopped by {training['stopped']}, "
              f"{training['minutes']:.1f} min, {training['samples_per_second']:,} samples/s)",
              f"model:  {model_path}"]
+    int16 = training.get("test_int16", {})
+    if "esr_preemph" in int16:
+        lines.insert(1, f"int16 engine: test ESR {_percent(int16['esr_preemph'])} pre-emphasised, "
+                        f"{_percent(int16['esr'])} raw")
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)

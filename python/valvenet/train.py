@@ -351,6 +351,10 @@ def _finish(run: Run, model: Any, name: str, config: dict[str, Any], options: Tr
     metadata = model_file.metadata
     test, shown = _test(model_file, splits, options.pre_emphasis)
     metadata["training"]["test"] = {k: test[k] for k in ("esr", "esr_preemph", "dc", "per_setting") if k in test}
+    if not hasattr(splits["test"], "clips"):  # the int16 engine has no knob inputs to score settings with
+        from valvenet.evaluate import int16_test_scores
+
+        metadata["training"]["test_int16"] = int16_test_scores(model_file, splits["test"], options.pre_emphasis)
     save(model_file, run.model_file)
     log = {"options": asdict(options), "log": rows, "test": metadata["training"]["test"], "training": metadata["training"]}
     atomic.write_text(run.log_json, json.dumps(strict_json(log), indent=2, sort_keys=True, allow_nan=False))

@@ -40,6 +40,39 @@ def test_a_tie_in_accuracy_goes_to_the_cheaper() -> None:
     assert amp_fit.choose([slow, fast]) == (fast, True)
 
 
+def test_an_esr_within_the_tie_of_the_best_counts_as_equal_and_the_cheaper_wins() -> None:
+    best = candidate("nano", "float32", 0.0100, 2000)
+    within = candidate("nano", "int16", 0.0100 * (1 + amp_fit.TIE) - 1e-6, 1500)
+    beyond = candidate("nano", "int16", 0.0100 * (1 + amp_fit.TIE) + 1e-6, 1500)
+    assert amp_fit.choose([best, within]) == (within, True)
+    assert amp_fit.choose([best, beyond]) == (best, True)
+
+
+def test_each_precision_is_ranked_by_its_own_engines_test_esr(tmp_path: Path) -> None:
+    path = _model_file(tmp_path, {"test": {"esr_preemph": 0.012}, "test_int16": {"esr_preemph": 0.015}})
+    rows = [{"model": "nam-nano", "precision": p, "est_cycles_worst": c} for p, c in (("float32", 2279), ("int16", 1386))]
+    found = {c.precision: c.test_esr_preemph for c in amp_fit.table(rows, [path])}
+    assert found == {"float32": 0.012, "int16": 0.015}
+
+
+def test_a_file_without_an_int16_score_is_refused_with_its_name_and_the_fix(tmp_path: Path) -> None:
+    path = _model_file(tmp_path, {"test": {"esr_preemph": 0.012}})
+    rows = [{"model": "nam-nano", "precision": "int16", "est_cycles_worst": 1386}]
+    with pytest.raises(ValueError, match=r"old\.vnet: no int16 test ESR.*--precision int16 --record"):
+        amp_fit.table(rows, [path])
+
+
+def _model_file(folder: Path, training: dict) -> Path:
+    from valvenet.models.config import PRESETS
+    from valvenet.models.model_file import ModelFile, save
+    from valvenet.models.random_model import random_tensors
+
+    path = folder / "old.vnet"
+    metadata = {"name": "nam-nano", "sample_rate": 48000, "input_gain": 1.0, "output_gain": 1.0, "training": training}
+    save(ModelFile(PRESETS["nam-nano"], random_tensors(PRESETS["nam-nano"], 0), metadata), path)
+    return path
+
+
 def test_when_nothing_fits_the_cheapest_is_the_default_and_the_table_says_so() -> None:
     slow, slower = candidate("nano", "float32", 0.012, 3000), candidate("wavenet", "int16", 0.01, 3500)
     assert amp_fit.choose([slower, slow]) == (slow, False)

@@ -54,6 +54,7 @@ def test_a_short_distillation_cuts_the_students_esr_against_its_teacher(material
     training = model.metadata["training"]
     assert training["best_val_esr_preemph"] * ESR_CUT <= untrained
     assert training["test"]["esr_preemph"] * ESR_CUT <= untrained  # held-out test, scored by the oracle
+    assert training["test_int16"]["esr_preemph"] * ESR_CUT <= untrained  # and by the int16 engine (amp_fit)
     assert [s["name"] for s in training["sources"]][1:] == ["take1", "take2"]
     assert training["cost"]["macs_per_sample"] > 0
     for name in ("report.html", "curves.png", "log.csv", "excerpt-model.wav", "options.json"):

@@ -40,6 +40,8 @@ def test_training_halves_validation_esr_and_writes_the_run(dataset: Path, tmp_pa
     training = model.metadata["training"]
     assert training["samples_per_second"] > 0
     assert set(training["test"]) == {"esr", "esr_preemph", "dc"}
+    # The int16 engine (what an int16 image plays) scored too: the same model, not a broken one.
+    assert training["test_int16"]["esr_preemph"] == pytest.approx(training["test"]["esr_preemph"], rel=0.5)
     assert any(key.startswith("test/crunch-target") for key in training["data_hashes"])
     for name in ("report.html", "curves.png", "waveforms.png", "spectra.png", "segments.png", "log.csv", "log.json",
                  "excerpt-dry.wav", "excerpt-amp.wav", "excerpt-model.wav"):
@@ -142,6 +144,7 @@ def test_a_time_limited_run_that_still_improves_says_so(dataset: Path, tmp_path:
     # Without a terminal: one progress line per epoch, then the closing summary.
     assert len(re.findall(r"^train wavenet-10x4: epoch \d+/\d+ train ", captured.err, re.M)) == 1
     assert re.search(r"^test ESR \d+\.\d\d % pre-emphasised", captured.err, re.M)
+    assert re.search(r"^int16 engine: test ESR \d+\.\d\d % pre-emphasised", captured.err, re.M)
     assert f"report: {tmp_path / 'run' / 'report.html'}" in captured.err
     assert "note: stopped by --max-minutes 0 after 1 epochs while validation ESR was still improving" in captured.err
     assert "Not settled" in (tmp_path / "run" / "report.html").read_text()
@@ -177,3 +180,21 @@ def test_eval_prints_both_esr_figures(dataset: Path, tmp_path: Path, capsys: pyt
     result = json.loads(capsys.readouterr().out)
     assert 0 < result["esr_preemph"] and 0 < result["esr"]
     assert result["esr_preemph"] == pytest.approx(load(model_path).metadata["training"]["test"]["esr_preemph"])
+
+
+def test_eval_scores_the_int16_engine_and_records_it(dataset: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """What amp_fit ranks an int16 image by; --record adds it to files trained before training stored it."""
+    model_path = train(options(dataset, tmp_path / "run", max_epochs=1, report=False))
+    from valvenet.models.model_file import save
+
+    model = load(model_path)
+    stored = model.metadata["training"].pop("test_int16")
+    save(model, model_path)  # as a file trained before training stored it
+    base = ["eval", "--model", str(model_path), "--data", str(dataset), "--name", "crunch"]
+    assert cli.main([*base, "--record"]) == 2
+    assert "--record stores the int16 engine's test scores" in capsys.readouterr().err
+    assert cli.main([*base, "--precision", "int16", "--record"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["precision"] == "int16" and printed["esr_preemph"] == pytest.approx(stored["esr_preemph"])
+    assert load(model_path).metadata["training"]["test_int16"]["esr_preemph"] == pytest.approx(stored["esr_preemph"])
