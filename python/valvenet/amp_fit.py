@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from valvenet.export.cost import CHAIN_PER_SAMPLE, F767_CLOCK_HZ  # one chain figure and clock for both rules
-from valvenet.models.model_file import load
+from valvenet.models.model_file import ModelFileError, load
 
 BUDGET_48K = F767_CLOCK_HZ / 48_000  # cycles per sample at 216 MHz
 LIMIT = 0.75
@@ -91,7 +91,7 @@ def test_esr(path: Path, metadata: dict[str, Any], precision: str) -> float:
     scored = training.get("test_int16", {})
     if "esr_preemph" not in scored:
         why = scored.get("error", "the file was trained before training stored it")
-        raise ValueError(f"{path}: no int16 test ESR in its training record ({why}): store it with `valvenet eval "
+        raise ModelFileError(f"{path}: no int16 test ESR in its training record ({why}): store it with `valvenet eval "
                          f"--model {path} --data DATA --name NAME --precision int16 --record`")
     return float(scored["esr_preemph"])
 

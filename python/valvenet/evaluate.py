@@ -120,15 +120,15 @@ def run(args: argparse.Namespace) -> int:
     from valvenet.datasets.loaders import load_split
     from valvenet.datasets.splits import training_splits
 
+    if args.record and (args.precision != "int16" or args.split != "test"):
+        return _usage(f"{args.model}: --record stores the int16 engine's test scores: give --precision int16 "
+                      f"--split test")
     model = load(args.model)
     if args.input or args.target or not (args.data and args.name):
         splits = training_splits(args.data, args.name, args.input, args.target, args.channel)[0]
         pair = splits[args.split]
     else:
         pair = load_split(Path(args.data), args.name, args.split, args.channel)
-    if args.record and (args.precision != "int16" or args.split != "test"):
-        return _usage(f"{args.model}: --record stores the int16 engine's test scores: give --precision int16 "
-                      f"--split test")
     if hasattr(pair, "clips"):
         if args.precision != "float32":
             return _usage(f"{args.model}: --precision int16 scores plain pairs only, not knob settings")

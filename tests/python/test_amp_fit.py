@@ -13,6 +13,7 @@ import pytest
 
 from valvenet import amp_fit
 from valvenet.amp_fit import Candidate
+from valvenet.models.model_file import ModelFileError
 
 _RUNFILES = Path(os.environ["TEST_SRCDIR"]) / "valvenet" if "TEST_SRCDIR" in os.environ else None
 ROOT = _RUNFILES or Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_each_precision_is_ranked_by_its_own_engines_test_esr(tmp_path: Path) ->
 def test_a_file_without_an_int16_score_is_refused_with_its_name_and_the_fix(tmp_path: Path) -> None:
     path = _model_file(tmp_path, {"test": {"esr_preemph": 0.012}})
     rows = [{"model": "nam-nano", "precision": "int16", "est_cycles_worst": 1386}]
-    with pytest.raises(ValueError, match=r"old\.vnet: no int16 test ESR.*--precision int16 --record"):
+    with pytest.raises(ModelFileError, match=r"old\.vnet: no int16 test ESR.*--precision int16 --record"):
         amp_fit.table(rows, [path])
 
 
