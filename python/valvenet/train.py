@@ -236,8 +236,10 @@ def train(options: TrainOptions) -> Path:
 
     data = {split: clips(splits[split], config) for split in ("train", "val")}
 
-    model = keras_models.build(config, seed=options.seed)
     recurrent = is_recurrent(config)
+    if recurrent:
+        stateful_training.one_intra_op_thread()
+    model = keras_models.build(config, seed=options.seed)
     compile_model(model, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0,
              "learning_rate": options.learning_rate, "minutes": 0.0, "samples": 0}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +201,16 @@ def test_eval_scores_the_int16_engine_and_records_it(dataset: Path, tmp_path: Pa
     printed = json.loads(capsys.readouterr().out)
     assert printed["precision"] == "int16" and printed["esr_preemph"] == pytest.approx(stored["esr_preemph"])
     assert load(model_path).metadata["training"]["test_int16"]["esr_preemph"] == pytest.approx(stored["esr_preemph"])
+
+
+def test_a_recurrent_run_gets_one_intra_op_thread_if_tensorflow_has_not_started() -> None:
+    """stateful_training.one_intra_op_thread, in a fresh process as `train` meets it: one thread
+    before TensorFlow starts; once it runs, its pools are fixed and the call says so."""
+    def run(code: str) -> list[str]:
+        return subprocess.run([sys.executable, "-c", "from valvenet import stateful_training as s\n"
+                               "import tensorflow as tf\n" + code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout.split()
+
+    assert run("first = s.one_intra_op_thread(); tf.constant(1.0) + 1\n"
+               "print(first, tf.config.threading.get_intra_op_parallelism_threads())") == ["True", "1"]
+    assert run("tf.constant(1.0) + 1; print(s.one_intra_op_thread())") == ["False"]
