@@ -47,9 +47,10 @@ class Plan:
 def one_intra_op_thread() -> bool:
     """One intra-op thread for a recurrent run, set before TensorFlow starts. Its time steps are
     a dozen small ops each, and a second thread only adds hand-offs: on this 2-core machine
-    lstm-12 trained at 742k samples/s with TensorFlow's default (a thread per core) against 968k
-    pinned to one core (docs/training_speed.md). False when TensorFlow is already running (its
-    thread pools are fixed at start, e.g. a second training in one process): nothing changes."""
+    lstm-12 trained at 694k samples/s on both cores with TensorFlow's default (a thread per
+    core), 972k pinned to one core, 1,017k on both with one intra-op thread (docs/training.md,
+    "Training speed"). False when TensorFlow is already running (its thread pools are fixed at
+    start, e.g. a second training in one process): nothing changes."""
     import tensorflow as tf
 
     try:
