@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from valvenet import cli
-from valvenet.models.model_file import load
+from valvenet.models.model_file import load, save
 from valvenet.synth import BuildOptions, build_dataset
 from valvenet.train import EPOCH_SAMPLES, TrainOptions, _read_log, Run, epoch_steps, train
 
@@ -189,8 +189,6 @@ def test_eval_scores_the_int16_engine_and_records_it(dataset: Path, tmp_path: Pa
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """What amp_fit ranks an int16 image by; --record adds it to files trained before training stored it."""
     model_path = train(options(dataset, tmp_path / "run", max_epochs=1, report=False))
-    from valvenet.models.model_file import save
-
     model = load(model_path)
     stored = model.metadata["training"].pop("test_int16")
     save(model, model_path)  # as a file trained before training stored it
