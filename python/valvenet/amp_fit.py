@@ -92,7 +92,7 @@ def test_esr(path: Path, metadata: dict[str, Any], precision: str) -> float:
     if "esr_preemph" not in scored:
         why = scored.get("error", "the file was trained before training stored it")
         raise ModelFileError(f"{path}: no int16 test ESR in its training record ({why}): store it with `valvenet eval "
-                         f"--model {path} --data DATA --name NAME --precision int16 --record`")
+                             f"--model {path} --data DATA --name NAME --precision int16 --record`")
     return float(scored["esr_preemph"])
 
 

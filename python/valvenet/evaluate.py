@@ -56,9 +56,9 @@ def int16_test_scores(model: ModelFile, pair: Any, coefficient: float = DEFAULT_
     return {k: found[k] for k in ("esr", "esr_preemph", "dc")}
 
 
-def _predict(model: ModelFile, pair: Any, oracle: Oracle) -> tuple[np.ndarray, int]:
-    """The oracle's output for a pair and the warm-up not scored; a DatasetError for a pair at
-    another rate or all within the warm-up."""
+def _predict(model: ModelFile, pair: Any, engine: Any) -> tuple[np.ndarray, int]:
+    """An engine's output for a pair (the oracle, or the int16 C engine: process_all) and the
+    warm-up not scored; a DatasetError for a pair at another rate or all within the warm-up."""
     from valvenet.datasets.loaders import DatasetError
 
     if pair.sample_rate != model.sample_rate:
@@ -68,7 +68,7 @@ def _predict(model: ModelFile, pair: Any, oracle: Oracle) -> tuple[np.ndarray, i
     if pair.num_samples <= skip:
         raise DatasetError(f"{pair.input_path}: too short to score: {pair.num_samples} samples, the model's "
                            f"warm-up (receptive field) alone is {skip + 1}")
-    return oracle.process_all(pair.input), skip
+    return engine.process_all(pair.input), skip
 
 
 def evaluate_knobs(model: ModelFile, split: Any, coefficient: float = DEFAULT_PRE_EMPHASIS,

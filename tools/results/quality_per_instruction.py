@@ -68,6 +68,13 @@ def fitting_presets(bench: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     return sorted((p for p, cycles in best.items() if cycles <= LIMIT * BUDGET_48K), key=best.get)
 
 
+def ensure_dataset(work: Path, seed: int) -> None:
+    """WORK/data: the built-in dataset (`valvenet dataset build --seed SEED`), built if missing."""
+    if not (work / "data" / "meta.json").exists():
+        subprocess.run([sys.executable, "-m", "valvenet.cli", "dataset", "build", "--out", str(work / "data"),
+                        "--seed", str(seed)], check=True)
+
+
 def train_all(args: argparse.Namespace, models: list[str]) -> None:
     """Trains every model without a finished run, args.jobs at a time, each on its own core."""
     missing = [m for m in models if not (run_dir(args, m) / "model.vnet").exists()]
@@ -312,9 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"{BENCHMARKS}: no benchmark for {', '.join(unknown)}: add them to the zoo (models/BUILD) "
                          "and rerun tools/bench_docs.sh")
-    if not (args.work / "data" / "meta.json").exists():
-        subprocess.run([sys.executable, "-m", "valvenet.cli", "dataset", "build", "--out", str(args.work / "data"),
-                        "--seed", str(args.seed)], check=True)
+    ensure_dataset(args.work, args.seed)
     train_all(args, models)
     command = command_line(args, models)
     audio = checks(args)

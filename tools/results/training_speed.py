@@ -29,11 +29,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality_per_instruction import bench_rows, fitting_presets  # noqa: E402
+from quality_per_instruction import bench_rows, ensure_dataset, fitting_presets  # noqa: E402
 
 from valvenet import atomic  # noqa: E402
-from valvenet.models.config import PRESETS  # noqa: E402
-from valvenet.models.shapes import expected_shapes  # noqa: E402
+from valvenet.models.model_file import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 AMP = "highgain"
@@ -69,7 +68,7 @@ def measure(work: Path, models: list[str], args: argparse.Namespace) -> list[dic
 
     with ThreadPoolExecutor(max_workers=len(every)) as pool:
         pinned = dict(zip(models, pool.map(pinned_run, models)))
-    return [{"model": m, "parameters": sum(int(np.prod(s)) for s in expected_shapes(PRESETS[m]).values()),
+    return [{"model": m, "parameters": load(work / "speed" / f"{m}-all" / "model.vnet").parameter_count(),
              "one_core": pinned[m], "all_cores": together[m], "cores": len(every)} for m in models]
 
 
@@ -101,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs < 2:
         parser.error("--epochs: at least 2 (the first epoch is not counted)")
     models = args.models or fitting_presets(bench_rows())
-    if not (args.work / "data" / "meta.json").exists():
-        subprocess.run([sys.executable, "-m", "valvenet.cli", "dataset", "build", "--out", str(args.work / "data"),
-                        "--seed", "0"], check=True)
+    ensure_dataset(args.work, 0)
     (args.work / "speed").mkdir(parents=True, exist_ok=True)
     rows = measure(args.work, models, args)
     command = (f"tools/results/training_speed.py WORK --epochs {args.epochs} --steps {args.steps}"
