@@ -1,23 +1,26 @@
 """`valvenet distill`: train a small real-time student on a big teacher's output.
 
 A Neural Amp Modeler capture (`.nam`) or any model file (`.vnet`) is the teacher: it is built
-as a Keras model (models/keras_models.py) and renders its output for random windows of dry
-guitar in batches, every epoch afresh, so the student never runs out of material (a capture's
-original recording is a few minutes; the teacher plays any DI it is given). The student is any
-preset or config, trained with `train`'s loss and schedule; the run folder holds the same
-model file, log and report as `valvenet train`, scored against the teacher on held-out DI
-(distill_material.py), plus the student's instructions per sample (export/cost.py).
+as a Keras model (models/keras_models.py) and renders its output for all the dry guitar it is
+given (the built-in performance, any length, plus real DI folders), so the student is not
+limited to a capture's original few minutes of recording. The student is any preset or config,
+trained with `train`'s loss and schedule; the run folder holds the same model file, log and
+report as `valvenet train`, scored against the teacher on held-out DI (distill_material.py),
+plus the student's instructions per sample (export/cost.py).
 
 Why the choices (docs/distill.md has the measurements):
-- Each window carries the teacher's receptive field in front of the student's, so every
-  target sample the student is scored on is the teacher's exact output with full history.
-- --pool N renders N windows once and reuses them (a fixed data set, like a recording), the
-  default renders new windows every epoch; the comparison is in docs/distill.md.
+- The teacher renders the whole training material once, before the first epoch (the sources
+  joined with gaps of silence longer than its receptive field, so every target sample is its
+  exact output for what the student hears). Its output for a window is the same as its output
+  for the whole signal there, so rendering windows afresh every epoch (as the first version
+  did) bought nothing and cost most of each epoch: a 13.8k-weight teacher costs 18x a nano
+  student's forward pass.
+- Every epoch draws new random windows from that rendered material, as `train` does from a
+  recording; --pool N instead draws N windows once and reuses them (a fixed data set; the
+  comparison is in docs/distill.md).
 - A recurrent student (LSTM, GRU) trains as `train` trains one: stateful truncated
   back-propagation over long sequences (stateful_training.py), so its state learns what it
-  must carry. Its targets are the teacher's output over the whole training material, rendered
-  once (the sources joined with gaps of silence longer than the teacher's receptive field, so
-  every target sample is the teacher's exact output for what the student hears).
+  must carry.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from valvenet import __version__, atomic, keras_batches
-from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder, sample_windows
+from valvenet.distill_material import DistillError, Material, builtin_performance, read_di_folder
 from valvenet.models import config as model_config
 from valvenet.train import (EPOCH_SAMPLES, Run, compile_model, context_length, default_batch,
                             default_learning_rate, default_segment, epoch_steps, is_recurrent, predict_windowed,
@@ -58,7 +61,7 @@ class DistillOptions:
     segment: int = 0  # scored samples per window; 0: by model kind (train.default_segment)
     batch_size: int = 0  # 0: by model kind (train.default_batch: 16 windows, 64 RNN sequences)
     steps_per_epoch: int = 0  # 0: train.epoch_steps (64 WaveNet batches, 256 recurrent updates)
-    pool: int = 0  # 0: fresh windows every epoch; N: N windows rendered once and reused
+    pool: int = 0  # 0: fresh windows every epoch; N: N windows drawn once and reused
     learning_rate: float = 0.0  # 0: by model kind (train.default_learning_rate)
     lr_patience: int = 3
     patience: int = 8
@@ -93,7 +96,7 @@ def gather_sources(options: DistillOptions, rate: int) -> list[Any]:
 
 
 class Teacher:
-    """The teacher's Keras model with its gains: renders targets for windows or whole signals."""
+    """The teacher's Keras model with its gains: renders its output for whole signals."""
 
     def __init__(self, model_file: Any) -> None:
         from valvenet.models import keras_models
@@ -105,22 +108,21 @@ class Teacher:
         self.input_gain = float(model_file.metadata.get("input_gain", 1.0))
         self.output_gain = float(model_file.metadata.get("output_gain", 1.0))
 
-    def windows(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        """Output for (count, context + n, 1) windows: the last n samples of each, (count, n, 1)."""
-        y = keras_batches.predict_in_batches(self.keras, self.input_gain * x, batch_size)
-        return (self.output_gain * y[:, self.context:, :]).astype(np.float32)
-
     def signal(self, x: np.ndarray) -> np.ndarray:
         """Output for a whole signal (zero history before it)."""
         y = predict_windowed(self.keras, self.input_gain * x, self.context, hop=24000)
         return (self.output_gain * y).astype(np.float32)
 
 
-def render_batch(teacher: Teacher, material: Material, count: int, length: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """`count` student windows of `length` samples and the teacher's output for them."""
-    x = sample_windows(material.train, count, teacher.context + length, rng)
-    return x[:, teacher.context:, :], teacher.windows(x, batch_size=16)
+def rendered_training(teacher: Teacher, material: Material) -> Any:
+    """The training material and the teacher's output for it, rendered once: one Clip of the
+    sources joined by gaps of silence a receptive field long (the teacher's output rings on into
+    each gap, so every target is its exact output for the joined input)."""
+    from valvenet.training_data import Clip
+
+    gap = np.zeros(teacher.context + 1, np.float32)
+    x = np.concatenate([part for source in material.train for part in (source, gap)]).astype(np.float32)
+    return Clip(x[:, None], teacher.signal(x), {})
 
 
 def _validation(model: Any, material: Material, target: np.ndarray, context: int, coefficient: float) -> dict[str, float]:
@@ -136,42 +138,37 @@ def _log_row(run: Run, row: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     atomic.write_text(run.log_csv, header + "\n".join(lines) + "\n")
 
 
-def _epoch_data(pool: tuple[np.ndarray, np.ndarray] | None, teacher: Teacher, material: Material, count: int,
-                length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """An epoch's windows and targets: drawn from the fixed pool, or freshly rendered."""
+def _epoch_data(pool: tuple[np.ndarray, np.ndarray] | None, rendered: Any, count: int, length: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An epoch's windows and targets: drawn from the fixed pool, or fresh from the rendered material."""
+    from valvenet.training_data import sample_windows
+
     if pool is None:
-        return render_batch(teacher, material, count, length, rng)
+        return sample_windows([rendered], count, length, rng)
     index = rng.integers(0, pool[0].shape[0], count)
     return pool[0][index], pool[1][index]
 
 
-def recurrent_epochs(student: Any, teacher: Teacher, material: Material, options: DistillOptions,
-                     context: int) -> Any:
-    """A recurrent student's stateful epochs (stateful_training.EpochRunner) over the teacher's
-    output for the whole training material, rendered once: the sources joined by gaps of
-    silence a receptive field long (the teacher's output runs on into each gap, so every target
-    is exact), the student's input level and forget gates initialised as `train` does."""
+def recurrent_epochs(student: Any, rendered: Any, options: DistillOptions, context: int) -> Any:
+    """A recurrent student's stateful epochs (stateful_training.EpochRunner) over the rendered
+    training material, the student's input level and forget gates initialised as `train` does."""
     from valvenet import stateful_training
-    from valvenet.training_data import Clip
 
-    gap = np.zeros(teacher.context + 1, np.float32)
-    x = np.concatenate([part for source in material.train for part in (source, gap)]).astype(np.float32)
-    y = teacher.signal(x)
-    stateful_training.initialise(student, x)
-    steps = epoch_steps(options.segment, options.batch_size, x.size, options.steps_per_epoch)
-    return stateful_training.EpochRunner(student, [Clip(x[:, None], y, {})], options, context, steps)
+    stateful_training.initialise(student, rendered.x[:, 0])
+    steps = epoch_steps(options.segment, options.batch_size, rendered.y.size, options.steps_per_epoch)
+    return stateful_training.EpochRunner(student, [rendered], options, context, steps)
 
 
-def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOptions, context: int,
+def _fit(student: Any, rendered: Any, material: Material, options: DistillOptions, context: int,
          val_target: np.ndarray, run: Run, recurrent: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The epoch loop: render (or draw from the pool), fit, validate, keep the best weights.
-    `recurrent`: a recurrent student's stateful epochs (recurrent_epochs), which replace the
-    windows and `fit`."""
+    """The epoch loop: draw windows (fresh, or from the pool), fit, validate, keep the best
+    weights. `recurrent`: a recurrent student's stateful epochs (recurrent_epochs), which
+    replace the windows and `fit`."""
     length = context + options.segment
-    # the teacher renders without end, so an epoch is EPOCH_SAMPLES unless asked otherwise
+    # an epoch is as much audio as train's (EPOCH_SAMPLES) unless asked otherwise
     steps = epoch_steps(options.segment, options.batch_size, EPOCH_SAMPLES, options.steps_per_epoch)
     count = steps * options.batch_size
-    pool = render_batch(teacher, material, options.pool, length, np.random.default_rng([options.seed, 0])) \
+    pool = _epoch_data(None, rendered, options.pool, length, np.random.default_rng([options.seed, 0])) \
         if options.pool and recurrent is None else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0, "minutes": 0.0,
              "learning_rate": options.learning_rate}
@@ -179,7 +176,7 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
     rows: list[dict[str, Any]] = []
     _log_row(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
                    "val_esr_preemph": val["esr_preemph"], "learning_rate": options.learning_rate,
-                   "samples_per_second": 0, "teacher_seconds": 0.0}, rows)
+                   "samples_per_second": 0}, rows)
     run.best_weights.unlink(missing_ok=True)  # a failed epoch 1 must not restore an older run's
     started = time.monotonic()
     while state["epoch"] < options.max_epochs:
@@ -188,10 +185,8 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         tick = time.monotonic()
         if recurrent is not None:
             loss, throughput, _ = recurrent.epoch(epoch, lambda _loss: None)
-            rendered = 0.0
         else:
-            x, y = _epoch_data(pool, teacher, material, count, length, rng)
-            rendered = time.monotonic() - tick
+            x, y = _epoch_data(pool, rendered, count, length, rng)
             loss = keras_batches.fit_one_epoch(student, x, y, options.batch_size)
             throughput = x.size / (time.monotonic() - tick)
         val = _validation(student, material, val_target, context, options.pre_emphasis)
@@ -200,7 +195,7 @@ def _fit(student: Any, teacher: Teacher, material: Material, options: DistillOpt
         _log_row(run, {"epoch": epoch, "minutes": round(state["minutes"], 3),
                        "train_loss": loss, "val_esr": val["esr"],
                        "val_esr_preemph": val["esr_preemph"], "learning_rate": state["learning_rate"],
-                       "samples_per_second": round(throughput), "teacher_seconds": round(rendered, 1)}, rows)
+                       "samples_per_second": round(throughput)}, rows)
         print(f"epoch {epoch}: validation ESR {100 * val['esr_preemph']:.2f} % pre-emphasised "
               f"(best {100 * state['best_val']:.2f} %), {state['minutes']:.1f} min", file=sys.stderr)
         if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
@@ -226,7 +221,7 @@ def distill(options: DistillOptions) -> Path:
     teacher_context = context_length(teacher_file.config)
     sources = gather_sources(options, teacher_file.sample_rate)
     material = split_material(sources, gap=teacher_context + context + 1,
-                              min_train=teacher_context + context + options.segment)
+                              min_train=context + options.segment)
     run = Run(Path(options.out))
     atomic.write_text(run.out / "options.json", json.dumps(asdict(options), indent=2, sort_keys=True))
     atomic.write_text(run.out / "config.json", json.dumps(config, indent=2, sort_keys=True))
@@ -238,9 +233,13 @@ def distill(options: DistillOptions) -> Path:
     student = keras_models.build(config, seed=options.seed)
     recurrent = is_recurrent(config)
     compile_model(student, options, context, stateful_training.GRADIENT_CLIP if recurrent else None)
+    started = time.monotonic()
+    rendered = rendered_training(teacher, material)
     val_target = teacher.signal(material.val)
-    epochs = recurrent_epochs(student, teacher, material, options, context) if recurrent else None
-    state, rows = _fit(student, teacher, material, options, context, val_target, run, epochs)
+    teacher_minutes = (time.monotonic() - started) / 60
+    epochs = recurrent_epochs(student, rendered, options, context) if recurrent else None
+    state, rows = _fit(student, rendered, material, options, context, val_target, run, epochs)
+    state["teacher_minutes"] = teacher_minutes
     return _finish(run, student, name, config, options, teacher, material, state, rows)
 
 
@@ -260,7 +259,8 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
                 "best_epoch": state["best_epoch"], "minutes": round(state["minutes"], 2),
                 "samples_per_second": int(np.median([r["samples_per_second"] for r in rows[1:]])) if len(rows) > 1 else 0,
                 "best_val_esr_preemph": state["best_val"], "segment": options.segment,
-                "batch_size": options.batch_size, "pool": options.pool, "stopped": state["stopped"]}
+                "batch_size": options.batch_size, "pool": options.pool, "stopped": state["stopped"],
+                "teacher_render_minutes": round(state["teacher_minutes"], 2)}
     training["note"] = unsettled_note(training, options.max_minutes)
     metadata = {"name": name, "sample_rate": rate, "input_gain": 1.0, "output_gain": 1.0,
                 "valvenet_version": __version__, "training": training}
@@ -299,7 +299,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="windows (RNN: sequences) per batch (default: by model kind, 16 or 64)")
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
     parser.add_argument("--pool", type=int, default=defaults.pool,
-                        help="render this many windows once and reuse them (default: new windows every epoch)")
+                        help="draw this many windows once and reuse them (default: new windows every epoch)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
                         help="Adam's initial rate (default: by model kind, 4e-3 or 8e-3)")
     parser.add_argument("--pre-emphasis", type=float, default=defaults.pre_emphasis)

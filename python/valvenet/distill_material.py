@@ -113,16 +113,3 @@ def split_material(sources: list[Source], gap: int, min_train: int) -> Material:
                            f"held-out {100 * HOLDOUT:g} %)")
     return Material(train, np.concatenate(val), np.concatenate(test), described)
 
-
-def sample_windows(train: list[np.ndarray], count: int, length: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` random windows of `length` samples from the training parts (each window inside
-    one source; sources picked in proportion to how many windows they hold), (count, length, 1)."""
-    room = np.array([max(0, part.size - length + 1) for part in train], dtype=np.float64)
-    if room.sum() == 0:
-        raise DistillError(f"no DI source holds a training window of {length} samples")
-    which = rng.choice(len(train), size=count, p=room / room.sum())
-    windows = np.empty((count, length, 1), dtype=np.float32)
-    for i, s in enumerate(which):
-        start = int(rng.integers(0, int(room[s])))
-        windows[i, :, 0] = train[s][start:start + length]
-    return windows

@@ -61,6 +61,26 @@ def test_a_short_distillation_cuts_the_students_esr_against_its_teacher(material
         assert (tmp_path / "run" / name).stat().st_size > 0
 
 
+def test_the_material_rendered_once_is_what_the_teacher_plays_for_any_window(material: dict[str, Path]) -> None:
+    """The teacher renders the training material once and epochs draw windows from it: every
+    target must be the teacher's output for that window played alone with its receptive field
+    in front (what rendering each window afresh gave), across the joins between sources too."""
+    from valvenet.distill import Teacher, load_teacher, rendered_training
+    from valvenet.distill_material import read_di_folder, split_material
+
+    teacher = Teacher(load_teacher(material["teacher"]))
+    split = split_material(read_di_folder(material["di"], RATE), gap=teacher.context + 1, min_train=4096)
+    rendered = rendered_training(teacher, split)
+    x, y, n = rendered.x[:, 0], rendered.y, 2048
+    starts = [teacher.context, split.train[0].size - n // 2, x.size - n] + \
+        list(np.random.default_rng(3).integers(teacher.context, x.size - n, 5))
+    windows = np.stack([x[s - teacher.context:s + n] for s in starts])[..., None]
+    alone = teacher.output_gain * teacher.keras.predict(teacher.input_gain * windows, verbose=0)[:, teacher.context:, 0]
+    expected = np.stack([y[s:s + n] for s in starts])
+    assert np.max(np.abs(alone - expected)) <= 1e-5 * np.max(np.abs(expected))
+    assert rendered.y.size == sum(part.size + teacher.context + 1 for part in split.train)
+
+
 def test_a_recurrent_student_distils_statefully(material: dict[str, Path], tmp_path: Path) -> None:
     """An LSTM student trains on sequences of the teacher's output with its state carried from
     window to window (stateful_training, RNN batch by default) and learns the teacher."""
