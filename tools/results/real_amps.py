@@ -116,7 +116,7 @@ def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args:
             **{k: training["cost"][k] for k in ("instructions_per_sample", "budget_share_48k", "source")},
             "f767_share_int16": f767_share(student.config),
             "minutes": training["minutes"], "epochs": training["epochs"], "stopped": training["stopped"],
-            "settled": not training["note"], **scored}
+            "settled": not training["note"], "teacher_rendered": "once", **scored}
 
 
 def as_is_row(capture: Path) -> dict[str, Any]:
@@ -134,13 +134,13 @@ def _pct(value: float | None) -> str:
 
 def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = ["| capture | student | parameters | float32 instructions/sample | float32 48 kHz share | "
-             "F767 pedal share (int16 + chain) | minutes (epochs) | held-out ESR raw | held-out ESR pre-emph | "
-             "per DI (pre-emph) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "F767 pedal share (int16 + chain) | minutes (epochs) | teacher rendered | held-out ESR raw | "
+             "held-out ESR pre-emph | per DI (pre-emph) |", "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for r in students:
         per = ", ".join(f"{k} {100 * v:.2f} %" for k, v in r["per_file_preemph"].items())
         lines.append(f"| {r['capture']} | {r['student']} | {r['parameters']:,} | {r['instructions_per_sample']:,.0f} | "
                      f"{_pct(r['budget_share_48k'])} | {_pct(r.get('f767_share_int16'))} | "
-                     f"{r['minutes']:.1f} ({r['epochs']}) | {_pct(r['esr'])} | {_pct(r['esr_preemph'])} | {per} |")
+                     f"{r['minutes']:.1f} ({r['epochs']}) | {r['teacher_rendered']} | {_pct(r['esr'])} | {_pct(r['esr_preemph'])} | {per} |")
     lines += ["", "Captures as they are:", "",
               "| capture | shape (channels x layers per array) | parameters | float32 instructions/sample | "
               "float32 48 kHz share | F767 pedal share (int16 + chain) | fits (int16) | source |",
@@ -170,7 +170,10 @@ def header(args: argparse.Namespace, commands: list[str], presets: list[str]) ->
             f"Modeler captures in REALDATA/captures. Students: "
             f"{', '.join(presets)}, each distilled (`valvenet distill`, docs/distill.md) on the built-in "
             f"performance plus the real DIs except {', '.join(HELD_OUT)}, which are held out; ESR is the student "
-            f"against its teacher on those three whole files. Instructions per sample: the float32 engine's, "
+            f"against its teacher on those three whole files. Teacher rendered: \"once\" rows were trained on the "
+            f"teacher's output rendered before the first epoch (recurrent students always, WaveNets from commit "
+            f"609b8a0), \"every epoch\" rows by the first version, which rendered each epoch's windows afresh "
+            f"(the same targets; about 2.5x fewer epochs in the same minutes, docs/distill.md). Instructions per sample: the float32 engine's, "
             f"measured in QEMU (docs/benchmarks.json) or estimated from MACs where the shape was not benchmarked; "
             f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample. The F767 pedal share: the int16 "
             f"engine's estimated Cortex-M7 cycles (the cycle model's worst block, scaled by MACs from the nearest "
