@@ -42,6 +42,7 @@ from valvenet.models import config as model_config
 from valvenet.train import (EPOCH_SAMPLES, Run, compile_model, context_length, default_batch,
                             default_learning_rate, default_segment, epoch_steps, is_recurrent, predict_windowed,
                             stop_reason, unsettled_note, update_schedule)
+from valvenet.training_data import sample_windows
 
 TEACHER_SUFFIXES = (".nam", ".vnet")
 
@@ -141,8 +142,6 @@ def _log_row(run: Run, row: dict[str, Any], rows: list[dict[str, Any]]) -> None:
 def _epoch_data(pool: tuple[np.ndarray, np.ndarray] | None, rendered: Any, count: int, length: int,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """An epoch's windows and targets: drawn from the fixed pool, or fresh from the rendered material."""
-    from valvenet.training_data import sample_windows
-
     if pool is None:
         return sample_windows([rendered], count, length, rng)
     index = rng.integers(0, pool[0].shape[0], count)
@@ -168,7 +167,7 @@ def _fit(student: Any, rendered: Any, material: Material, options: DistillOption
     # an epoch is as much audio as train's (EPOCH_SAMPLES) unless asked otherwise
     steps = epoch_steps(options.segment, options.batch_size, EPOCH_SAMPLES, options.steps_per_epoch)
     count = steps * options.batch_size
-    pool = _epoch_data(None, rendered, options.pool, length, np.random.default_rng([options.seed, 0])) \
+    pool = sample_windows([rendered], options.pool, length, np.random.default_rng([options.seed, 0])) \
         if options.pool and recurrent is None else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0, "minutes": 0.0,
              "learning_rate": options.learning_rate}
