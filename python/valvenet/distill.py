@@ -67,6 +67,7 @@ class DistillOptions:
     lr_patience: int = 3
     patience: int = 8
     min_learning_rate: float = 1e-5
+    restarts: int = 0  # warm restarts when validation stalls with time left (0: stop, as train does)
     pre_emphasis: float = 0.85
     report: bool = True
 
@@ -170,7 +171,7 @@ def _fit(student: Any, rendered: Any, material: Material, options: DistillOption
     pool = sample_windows([rendered], options.pool, length, np.random.default_rng([options.seed, 0])) \
         if options.pool and recurrent is None else None
     state = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "stall": 0, "lr_stall": 0, "minutes": 0.0,
-             "learning_rate": options.learning_rate}
+             "learning_rate": options.learning_rate, "restarts": 0}
     val = _validation(student, material, val_target, context, options.pre_emphasis)
     rows: list[dict[str, Any]] = []
     _log_row(run, {"epoch": 0, "minutes": 0.0, "train_loss": math.nan, "val_esr": val["esr"],
@@ -197,12 +198,33 @@ def _fit(student: Any, rendered: Any, material: Material, options: DistillOption
                        "samples_per_second": round(throughput)}, rows)
         print(f"epoch {epoch}: validation ESR {100 * val['esr_preemph']:.2f} % pre-emphasised "
               f"(best {100 * state['best_val']:.2f} %), {state['minutes']:.1f} min", file=sys.stderr)
-        if state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
+        if should_restart(state, options):
+            warm_restart(state, options, student, run)
+        elif state["stall"] >= options.patience or state["minutes"] >= options.max_minutes:
             break
     state["stopped"] = stop_reason(state, options)  # type: ignore[arg-type]
     if run.best_weights.exists():
         student.load_weights(run.best_weights)
     return state, rows
+
+
+def should_restart(state: dict[str, Any], options: DistillOptions) -> bool:
+    """Whether a stalled run goes on from its best weights instead of stopping: validation has
+    stalled for `patience` epochs, restarts are left and so is time. A run that stops by
+    patience leaves minutes of its budget unused while its rate sits near the floor."""
+    return (state["stall"] >= options.patience and state["restarts"] < options.restarts
+            and state["minutes"] < options.max_minutes and state["epoch"] < options.max_epochs)
+
+
+def warm_restart(state: dict[str, Any], options: DistillOptions, student: Any, run: Run) -> None:
+    """Back to the best weights at half the initial rate, the stall counters cleared: a larger
+    step out of the point the decayed rate settled in (Adam's moments are kept)."""
+    if run.best_weights.exists():
+        student.load_weights(run.best_weights)
+    state.update(stall=0, lr_stall=0, restarts=state["restarts"] + 1, learning_rate=options.learning_rate / 2)
+    student.optimizer.learning_rate.assign(state["learning_rate"])
+    print(f"restart {state['restarts']} of {options.restarts}: best weights (epoch {state['best_epoch']}), "
+          f"rate {state['learning_rate']:g}", file=sys.stderr)
 
 
 def distill(options: DistillOptions) -> Path:
@@ -259,7 +281,7 @@ def _finish(run: Run, student: Any, name: str, config: dict[str, Any], options: 
                 "samples_per_second": int(np.median([r["samples_per_second"] for r in rows[1:]])) if len(rows) > 1 else 0,
                 "best_val_esr_preemph": state["best_val"], "segment": options.segment,
                 "batch_size": options.batch_size, "pool": options.pool, "stopped": state["stopped"],
-                "teacher_render_minutes": round(state["teacher_minutes"], 2)}
+                "restarts": state["restarts"], "teacher_render_minutes": round(state["teacher_minutes"], 2)}
     training["note"] = unsettled_note(training, options.max_minutes)
     metadata = {"name": name, "sample_rate": rate, "input_gain": 1.0, "output_gain": 1.0,
                 "valvenet_version": __version__, "training": training}
@@ -303,12 +325,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Adam's initial rate (default: by model kind, 4e-3 or 8e-3)")
     parser.add_argument("--pre-emphasis", type=float, default=defaults.pre_emphasis)
     parser.add_argument("--patience", type=int, default=defaults.patience)
+    parser.add_argument("--restarts", type=int, default=defaults.restarts,
+                        help="when validation stalls with time left, go on from the best weights at half "
+                        "the initial rate, up to this many times (default %(default)s: stop)")
     parser.add_argument("--no-report", dest="report", action="store_false")
 
 
 def run(args: argparse.Namespace) -> int:
     keys = ("teacher", "model", "out", "di", "builtin_seconds", "seed", "max_minutes", "max_epochs", "segment",
-            "batch_size", "steps_per_epoch", "pool", "learning_rate", "pre_emphasis", "patience", "report")
+            "batch_size", "steps_per_epoch", "pool", "learning_rate", "pre_emphasis", "patience", "restarts", "report")
     path = distill(DistillOptions(**{k: getattr(args, k) for k in keys}))
     from valvenet.models.model_file import load
 

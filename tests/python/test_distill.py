@@ -147,3 +147,33 @@ def test_the_untrained_student_is_far_from_the_teacher(material: dict[str, Path]
     x = synthetic_guitar(1.0, RATE, seed=3)
     assert esr(Oracle(teacher).process_all(x), Oracle(student).process_all(x)) > 0.5
     assert np.std(Oracle(teacher).process_all(x)) > 1e-3
+
+
+def test_a_stalled_run_restarts_from_its_best_weights_at_half_the_rate(tmp_path: Path) -> None:
+    """--restarts: a run whose validation stalled for `patience` epochs, with restarts and time
+    left, goes on from its best weights at half the initial rate instead of stopping."""
+    from valvenet.distill import should_restart, warm_restart
+    from valvenet.models import keras_models
+    from valvenet.run_folder import Run
+    from valvenet.train import compile_model
+
+    options = DistillOptions(teacher="t.nam", model="m", out=str(tmp_path), learning_rate=4e-3, patience=3,
+                             restarts=1, max_minutes=30.0)
+    state = {"epoch": 20, "best_epoch": 12, "stall": 3, "lr_stall": 2, "minutes": 10.0, "learning_rate": 1e-5,
+             "restarts": 0}
+    assert should_restart(state, options)
+    assert not should_restart({**state, "stall": 2}, options)  # not stalled long enough
+    assert not should_restart({**state, "minutes": 30.0}, options)  # no time left
+    assert not should_restart(state, DistillOptions(**{**options.__dict__, "restarts": 0}))  # the default: stop
+
+    student = keras_models.build(STUDENT, seed=1)
+    compile_model(student, options, context=64)
+    run = Run(tmp_path)
+    best = [w.copy() for w in student.get_weights()]
+    student.save_weights(run.best_weights)
+    student.set_weights([w + 0.5 for w in best])  # where the stalled epochs left it
+    warm_restart(state, options, student, run)
+    assert all(np.array_equal(a, b) for a, b in zip(student.get_weights(), best))
+    assert state["learning_rate"] == 2e-3 and float(student.optimizer.learning_rate.numpy()) == pytest.approx(2e-3)
+    assert (state["stall"], state["lr_stall"], state["restarts"]) == (0, 0, 1)
+    assert not should_restart({**state, "stall": 3}, options)  # its one restart is spent

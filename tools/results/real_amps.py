@@ -107,7 +107,7 @@ def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args:
     out = work / capture.stem / preset
     options = DistillOptions(teacher=str(capture), model=preset, out=str(out), di=[str(train_di)],
                              builtin_seconds=args.builtin_seconds, seed=args.seed, max_minutes=args.minutes,
-                             steps_per_epoch=args.steps_per_epoch)
+                             steps_per_epoch=args.steps_per_epoch, restarts=args.restarts)
     student = load(distill(options))
     training = student.metadata["training"]
     scored = score(student, held)
@@ -116,7 +116,7 @@ def student_row(capture: Path, preset: str, train_di: Path, held: HeldOut, args:
             **{k: training["cost"][k] for k in ("instructions_per_sample", "budget_share_48k", "source")},
             "f767_share_int16": f767_share(student.config),
             "minutes": training["minutes"], "epochs": training["epochs"], "stopped": training["stopped"],
-            "settled": not training["note"], "teacher_rendered": "once", **scored}
+            "settled": not training["note"], "teacher_rendered": "once", "restarts": training["restarts"], **scored}
 
 
 def as_is_row(capture: Path) -> dict[str, Any]:
@@ -132,6 +132,12 @@ def _pct(value: float | None) -> str:
     return "?" if value is None else f"{100 * value:.2f} %"
 
 
+def _recipe(row: dict[str, Any]) -> str:
+    """How the teacher rendered, and the warm restarts a row's run made (rows before --restarts have none)."""
+    restarts = row.get("restarts", 0)
+    return row["teacher_rendered"] + (f", {restarts} restart{'s' if restarts > 1 else ''}" if restarts else "")
+
+
 def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = ["| capture | student | parameters | float32 instructions/sample | float32 48 kHz share | "
              "F767 pedal share (int16 + chain) | minutes (epochs) | teacher rendered | held-out ESR raw | "
@@ -140,7 +146,7 @@ def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: 
         per = ", ".join(f"{k} {100 * v:.2f} %" for k, v in r["per_file_preemph"].items())
         lines.append(f"| {r['capture']} | {r['student']} | {r['parameters']:,} | {r['instructions_per_sample']:,.0f} | "
                      f"{_pct(r['budget_share_48k'])} | {_pct(r.get('f767_share_int16'))} | "
-                     f"{r['minutes']:.1f} ({r['epochs']}) | {r['teacher_rendered']} | {_pct(r['esr'])} | {_pct(r['esr_preemph'])} | {per} |")
+                     f"{r['minutes']:.1f} ({r['epochs']}) | {_recipe(r)} | {_pct(r['esr'])} | {_pct(r['esr_preemph'])} | {per} |")
     lines += ["", "Captures as they are:", "",
               "| capture | shape (channels x layers per array) | parameters | float32 instructions/sample | "
               "float32 48 kHz share | F767 pedal share (int16 + chain) | fits (int16) | source |",
@@ -193,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of the built-in performance in each student's material")
     parser.add_argument("--steps-per-epoch", type=int, default=DistillOptions("", "", "").steps_per_epoch,
                         help="batches between validations (a smoke run with tiny --minutes needs few)")
+    parser.add_argument("--restarts", type=int, default=0,
+                        help="warm restarts when a student's validation stalls with time left (distill --restarts)")
     parser.add_argument("--work", type=Path, help="run folders (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("docs/real_amps"), help="writes OUT.json and OUT.md")
     args = parser.parse_args(argv)
@@ -203,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
         f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
         (f" --best {args.best}" if args.best else "") + (f" --students {' '.join(args.students)}" if args.students else "") + \
-        (f" --captures {' '.join(args.captures)}" if args.captures else "")
+        (f" --captures {' '.join(args.captures)}" if args.captures else "") + \
+        (f" --restarts {args.restarts}" if args.restarts else "")
     students = earlier_rows(args.out, [(c.stem, preset) for c in captures for preset in presets])
     with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
         work = args.work or Path(tmp)
