@@ -67,7 +67,7 @@ class DistillOptions:
     lr_patience: int = 3
     patience: int = 8
     min_learning_rate: float = 1e-5
-    restarts: int = 0  # warm restarts when validation stalls with time left (0: stop, as train does)
+    restarts: int = 8  # warm restarts when validation stalls with time left (0: stop, as train does)
     pre_emphasis: float = 0.85
     report: bool = True
 
@@ -327,7 +327,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=defaults.patience)
     parser.add_argument("--restarts", type=int, default=defaults.restarts,
                         help="when validation stalls with time left, go on from the best weights at half "
-                        "the initial rate, up to this many times (default %(default)s: stop)")
+                        "the initial rate, up to this many times (default %(default)s; 0: stop at the stall)")
     parser.add_argument("--no-report", dest="report", action="store_false")
 
 

@@ -179,7 +179,7 @@ def header(args: argparse.Namespace, commands: list[str], presets: list[str]) ->
             f"against its teacher on those three whole files. Teacher rendered: \"once\" rows were trained on the "
             f"teacher's output rendered before the first epoch (recurrent students always, WaveNets from commit "
             f"609b8a0), \"every epoch\" rows by the first version, which rendered each epoch's windows afresh "
-            f"(the same targets; about 2.2x fewer epochs in the same minutes, docs/distill.md). Instructions per sample: the float32 engine's, "
+            f"(the same targets; about 2.2x fewer epochs in the same minutes, docs/distill.md); "N restarts": the run's validation stalled with time left and it went on from its best weights N times (`--restarts`, the default from commit 62f2429 on; rows without it stopped at the stall). Instructions per sample: the float32 engine's, "
             f"measured in QEMU (docs/benchmarks.json) or estimated from MACs where the shape was not benchmarked; "
             f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample. The F767 pedal share: the int16 "
             f"engine's estimated Cortex-M7 cycles (the cycle model's worst block, scaled by MACs from the nearest "
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of the built-in performance in each student's material")
     parser.add_argument("--steps-per-epoch", type=int, default=DistillOptions("", "", "").steps_per_epoch,
                         help="batches between validations (a smoke run with tiny --minutes needs few)")
-    parser.add_argument("--restarts", type=int, default=0,
+    parser.add_argument("--restarts", type=int, default=DistillOptions("", "", "").restarts,
                         help="warm restarts when a student's validation stalls with time left (distill --restarts)")
     parser.add_argument("--work", type=Path, help="run folders (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("docs/real_amps"), help="writes OUT.json and OUT.md")
@@ -211,8 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
         f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
         (f" --best {args.best}" if args.best else "") + (f" --students {' '.join(args.students)}" if args.students else "") + \
-        (f" --captures {' '.join(args.captures)}" if args.captures else "") + \
-        (f" --restarts {args.restarts}" if args.restarts else "")
+        (f" --captures {' '.join(args.captures)}" if args.captures else "") + f" --restarts {args.restarts}"
     students = earlier_rows(args.out, [(c.stem, preset) for c in captures for preset in presets])
     with tempfile.TemporaryDirectory(prefix="real-amps-") as tmp:
         work = args.work or Path(tmp)
