@@ -179,7 +179,7 @@ def header(args: argparse.Namespace, commands: list[str], presets: list[str]) ->
             f"against its teacher on those three whole files. Teacher rendered: \"once\" rows were trained on the "
             f"teacher's output rendered before the first epoch (recurrent students always, WaveNets from commit "
             f"609b8a0), \"every epoch\" rows by the first version, which rendered each epoch's windows afresh "
-            f"(the same targets; about 2.2x fewer epochs in the same minutes, docs/distill.md); \"N restarts\": the run's validation stalled with time left and it went on from its best weights N times (`--restarts`, the default from commit 62f2429 on; rows without it stopped at the stall). Instructions per sample: the float32 engine's, "
+            f"(the same targets; about 2.2x fewer epochs in the same minutes, docs/distill.md); \"N restarts\": the run's validation stalled with time left and it went on from its best weights N times (`--restarts`, the default from commit 6ad0d4b on; rows without it stopped at the stall). Instructions per sample: the float32 engine's, "
             f"measured in QEMU (docs/benchmarks.json) or estimated from MACs where the shape was not benchmarked; "
             f"budget share of 216 MHz / 48 kHz = 4,500 instructions per sample. The F767 pedal share: the int16 "
             f"engine's estimated Cortex-M7 cycles (the cycle model's worst block, scaled by MACs from the nearest "
