@@ -38,7 +38,8 @@ def check_budget(capture: Path, model: ModelFile, precision: str, benchmarks: Pa
             f"the pedal's chain = {100 * share:.0f} % of the budget at {model.sample_rate} Hz "
             f"({budget:,.0f} cycles per sample at 216 MHz; this image allows {100 * max_share:.0f} %). "
             f"Distill it into a model that fits and build from the student: "
-            f"valvenet distill --teacher {capture.name} --model nam-nano --out RUN")
+            f"valvenet distill --teacher {capture.name} --model nam-micro --out RUN (nam-micro: the best student "
+            f"that fits with the cabinet, docs/real_amps.md)")
 
 
 def main(argv: list[str] | None = None) -> int:
