@@ -164,7 +164,7 @@ def test_a_stalled_run_restarts_from_its_best_weights_at_half_the_rate(tmp_path:
     assert should_restart(state, options)
     assert not should_restart({**state, "stall": 2}, options)  # not stalled long enough
     assert not should_restart({**state, "minutes": 30.0}, options)  # no time left
-    assert not should_restart(state, DistillOptions(**{**options.__dict__, "restarts": 0}))  # the default: stop
+    assert not should_restart(state, DistillOptions(**{**options.__dict__, "restarts": 0}))  # --restarts 0: stop at the stall
 
     student = keras_models.build(STUDENT, seed=1)
     compile_model(student, options, context=64)
