@@ -189,17 +189,18 @@ def header(args: argparse.Namespace, commands: list[str], presets: list[str]) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = DistillOptions("", "", "")  # distill's own defaults, so a row is made as `valvenet distill` would
     parser.add_argument("real", type=Path, help="the realdata folder (captures/, di/)")
     parser.add_argument("--minutes", type=float, default=30.0, help="distillation time per student")
     parser.add_argument("--best", help="the third student (default: the best benchmarked preset that fits)")
     parser.add_argument("--students", nargs="*", help="presets to distill (default: nam-nano, nam-feather and --best)")
     parser.add_argument("--captures", nargs="*", help="capture names to distill (default: all in REAL/captures; all are reported as they are)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--builtin-seconds", type=float, default=DistillOptions("", "", "").builtin_seconds,
+    parser.add_argument("--builtin-seconds", type=float, default=defaults.builtin_seconds,
                         help="seconds of the built-in performance in each student's material")
-    parser.add_argument("--steps-per-epoch", type=int, default=DistillOptions("", "", "").steps_per_epoch,
+    parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch,
                         help="batches between validations (a smoke run with tiny --minutes needs few)")
-    parser.add_argument("--restarts", type=int, default=DistillOptions("", "", "").restarts,
+    parser.add_argument("--restarts", type=int, default=defaults.restarts,
                         help="warm restarts when a student's validation stalls with time left (distill --restarts)")
     parser.add_argument("--work", type=Path, help="run folders (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("docs/real_amps"), help="writes OUT.json and OUT.md")
