@@ -71,6 +71,7 @@ def test_a_run_adds_its_rows_scored_on_held_out_di_and_keeps_the_others(tmp_path
 
     page = out.with_suffix(".md").read_text()
     assert "**Smoke run**" in page  # under 30 minutes the page says it is not the result
+    assert "**Partial table**: no row yet for tiny nam-feather, tiny " in page  # only nano was run
     assert "| tiny | nam-nano |" in page and "| other | lstm-16 |" in page
 
 
@@ -79,3 +80,12 @@ def test_the_recipe_column_names_the_restarts_a_row_made() -> None:
     assert recipe({"teacher_rendered": "once", "restarts": 2}) == "once, 2 restarts"
     assert recipe({"teacher_rendered": "once", "restarts": 1}) == "once, 1 restart"
     assert recipe({"teacher_rendered": "every epoch"}) == "every epoch"  # rows from before --restarts
+
+
+def test_the_table_is_complete_when_every_capture_has_every_student() -> None:
+    missing = real_amps().missing_rows
+    as_is = [{"capture": "a"}, {"capture": "b"}]
+    rows = [{"capture": c, "student": s} for c in ("a", "b") for s in ("nano", "micro")]
+    assert missing(rows, as_is, ["nano", "micro"]) == []
+    assert missing(rows[1:], as_is, ["nano", "micro"]) == ["a nano"]
+    assert missing(rows, as_is, ["nano", "micro", "feather"]) == ["a feather", "b feather"]

@@ -160,14 +160,22 @@ def markdown(students: list[dict[str, Any]], as_is: list[dict[str, Any]], args: 
     return "\n".join(lines) + "\n"
 
 
-def header(args: argparse.Namespace, commands: list[str], presets: list[str]) -> str:
+def missing_rows(students: list[dict[str, Any]], as_is: list[dict[str, Any]], full: list[str]) -> list[str]:
+    """"capture student" for each row the full table needs (every capture, every student in
+    `full`) that no run has made yet: the table is filled over several runs, so whether it is
+    complete is a property of the merged rows, not of the last command."""
+    made = {(r["capture"], r["student"]) for r in students}
+    return [f"{c['capture']} {preset}" for c in as_is for preset in full if (c["capture"], preset) not in made]
+
+
+def header(args: argparse.Namespace, commands: list[str], presets: list[str], missing: list[str]) -> str:
     """The page's text above the tables: what was run, and how far to trust it."""
     smoke = ("**Smoke run**: every student distilled for only {:g} minutes, to show the script works; the "
              "table is not the result the issue asks for until the full run (`--minutes 30`) is done.\n\n"
              .format(args.minutes)) if args.minutes < 30 else ""
-    partial = ("**Partial run**: only the students and captures named in the commands below; the full table "
-               "has nam-nano, nam-feather and the best preset that fits 75 % of the budget for every capture.\n\n"
-               if args.students or args.captures else "")
+    partial = (f"**Partial table**: no row yet for {', '.join(missing)}; the full table has nam-nano, "
+               f"nam-feather and the best preset that fits 75 % of the budget for every capture.\n\n"
+               if missing else "")
     runs = "; ".join(f"`PYTHONPATH=python .venv/bin/python {c}`" for c in commands)
     if len(commands) > 1:
         runs = f"{len(commands)} runs, each row by one of them (its `command` in real_amps.json): {runs}"
@@ -245,7 +253,9 @@ def write(args: argparse.Namespace, command: str, presets: list[str], students: 
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     commands = list(dict.fromkeys(r["command"] for r in students)) or [command]
-    page = header(args, commands, sorted({r["student"] for r in students} | set(presets))) + markdown(students, as_is, args)
+    missing = missing_rows(students, as_is, [*STUDENTS, args.best or best_fit(STUDENTS)])
+    page = header(args, commands, sorted({r["student"] for r in students} | set(presets)), missing) + \
+        markdown(students, as_is, args)
     atomic.write_text(args.out.with_suffix(".md"), page)
     return page
 
