@@ -53,17 +53,15 @@ def f767_share(config: dict[str, Any]) -> float | None:
         return None
 
 
-def best_fit(exclude: tuple[str, ...]) -> str:
+def best_fit(exclude: tuple[str, ...]) -> str | None:
     """The benchmarked preset with the most estimated cycles (more computation, more capacity)
     whose int16 engine plus the pedal's chain stays within FIT_SHARE of the 48 kHz budget,
-    other than `exclude`."""
+    other than `exclude`; None when none does."""
     measured = [r["model"].removesuffix("+int16") for r in benchmarks() if r.get("precision") == "int16"]
     shares = {name: f767_share(model_config.PRESETS[name]) for name in measured
               if name in model_config.PRESETS and name not in exclude}
     fitting = [name for name, share in shares.items() if share is not None and share <= FIT_SHARE]
-    if not fitting:
-        raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
-    return max(fitting, key=lambda name: shares[name])
+    return max(fitting, key=lambda name: shares[name]) if fitting else None
 
 
 def split_di(real: Path, work: Path) -> tuple[Path, list[Path]]:
@@ -215,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     every_capture = sorted((args.real / "captures").glob("*.nam"))
     captures = [c for c in every_capture if not args.captures or c.stem in args.captures]
-    presets = args.students or [*STUDENTS, args.best or best_fit(STUDENTS)]
+    best = args.best or best_fit(STUDENTS)
+    if best is None and not args.students:
+        raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
+    presets = args.students or [*STUDENTS, best]
     as_is = [as_is_row(c) for c in every_capture]
     command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
         f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
@@ -253,7 +254,8 @@ def write(args: argparse.Namespace, command: str, presets: list[str], students: 
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     commands = list(dict.fromkeys(r["command"] for r in students)) or [command]
-    missing = missing_rows(students, as_is, [*STUDENTS, args.best or best_fit(STUDENTS)])
+    best = args.best or best_fit(STUDENTS)  # None: the page can only ask for nano and feather
+    missing = missing_rows(students, as_is, [*STUDENTS, *([best] if best else [])])
     page = header(args, commands, sorted({r["student"] for r in students} | set(presets)), missing) + \
         markdown(students, as_is, args)
     atomic.write_text(args.out.with_suffix(".md"), page)
