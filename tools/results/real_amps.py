@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if best is None and not args.students:
         raise SystemExit(f"no benchmarked preset fits {100 * FIT_SHARE:g} % of the 48 kHz budget; give --best")
     presets = args.students or [*STUDENTS, best]
+    full = [*STUDENTS, *([best] if best else [])]  # the students every capture's row set needs
     as_is = [as_is_row(c) for c in every_capture]
     command = f"tools/results/real_amps.py REALDATA --minutes {args.minutes:g} --seed {args.seed}" + \
         f" --steps-per-epoch {args.steps_per_epoch} --builtin-seconds {args.builtin_seconds:g}" + \
@@ -230,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             held = HeldOut(Teacher(load_teacher(capture)), held_files)
             for preset in presets:
                 students.append({**student_row(capture, preset, train_di, held, args, work), "command": command})
-                write(args, command, presets, students, as_is)  # each row as it comes: a long run keeps what it did
-    print(write(args, command, presets, students, as_is))
+                write(args, command, presets, full, students, as_is)  # each row as it comes: a long run keeps what it did
+    print(write(args, command, presets, full, students, as_is))
     return 0
 
 
@@ -247,16 +248,15 @@ def earlier_rows(out: Path, planned: list[tuple[str, str]]) -> list[dict[str, An
             if (row["capture"], row["student"]) not in planned]
 
 
-def write(args: argparse.Namespace, command: str, presets: list[str], students: list[dict[str, Any]],
-          as_is: list[dict[str, Any]]) -> str:
+def write(args: argparse.Namespace, command: str, presets: list[str], full: list[str],
+          students: list[dict[str, Any]], as_is: list[dict[str, Any]]) -> str:
     """Writes OUT.json and OUT.md with the rows so far; returns the page."""
     students = sorted(students, key=lambda r: (r["capture"], r["student"]))
     result = {"command": command, "held_out": list(HELD_OUT), "students": students, "as_is": as_is}
     atomic.write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, sort_keys=True) + "\n")
     commands = list(dict.fromkeys(r["command"] for r in students)) or [command]
-    best = args.best or best_fit(STUDENTS)  # None: the page can only ask for nano and feather
-    missing = missing_rows(students, as_is, [*STUDENTS, *([best] if best else [])])
-    page = header(args, commands, sorted({r["student"] for r in students} | set(presets)), missing) + \
+    page = header(args, commands, sorted({r["student"] for r in students} | set(presets)),
+                  missing_rows(students, as_is, full)) + \
         markdown(students, as_is, args)
     atomic.write_text(args.out.with_suffix(".md"), page)
     return page
